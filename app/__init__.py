@@ -1,0 +1,1 @@
+"""Composition root: the only package that wires carecore, schema and notifications together."""

@@ -1,0 +1,54 @@
+"""Firebase Auth through firebase-admin: verifying ID tokens and writing custom claims."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import firebase_admin
+from firebase_admin import auth, credentials, exceptions
+
+from carecore.errors import Unauthenticated, ValidationFailed
+
+_app_names = itertools.count()
+
+
+class FirebaseGateway:
+    """Implements the core's TokenVerifier and ClaimsPublisher ports.
+
+    firebase-admin is synchronous; its calls run in a worker thread so a slow key fetch never stalls
+    the event loop. Each gateway owns a named app, so tests can build several servers in one process.
+    """
+
+    def __init__(self, project_id: str, credential: credentials.Base | None = None) -> None:
+        self._app = firebase_admin.initialize_app(
+            credential or _default_credential(),
+            options={"projectId": project_id},
+            name=f"carecore-{next(_app_names)}",
+        )
+
+    async def verify(self, token: str) -> tuple[str, dict[str, Any]]:
+        try:
+            decoded: dict[str, Any] = await asyncio.to_thread(auth.verify_id_token, token, app=self._app)
+        except (ValueError, auth.InvalidIdTokenError, auth.UserDisabledError) as exc:
+            # Expired, revoked, malformed or forged: the client must sign in again.
+            raise Unauthenticated("Invalid or expired ID token.") from exc
+        except exceptions.FirebaseError as exc:
+            raise Unauthenticated("The ID token could not be verified right now.") from exc
+        return str(decoded["uid"]), decoded
+
+    async def set_claims(self, firebase_uid: str, claims: dict[str, str]) -> None:
+        try:
+            await asyncio.to_thread(auth.set_custom_user_claims, firebase_uid, claims, app=self._app)
+        except auth.UserNotFoundError as exc:
+            raise ValidationFailed("No Firebase account has this uid.", field="firebaseUid") from exc
+
+    def close(self) -> None:
+        firebase_admin.delete_app(self._app)
+
+
+def _default_credential() -> credentials.Base:
+    # Application Default Credentials resolve lazily, on the first call that needs them; with the
+    # Auth emulator no call does, so development and tests run without any credentials file.
+    return credentials.ApplicationDefault()

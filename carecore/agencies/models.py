@@ -1,0 +1,17 @@
+"""Agencies (기관): the care providers that own all data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_TIMEZONE = "Asia/Seoul"
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    id: str
+    name: str
+    timezone: str = DEFAULT_TIMEZONE
+    region: str = ""
+    max_weekly_hours: int = 52
+    min_rest_hours: int = 8

@@ -1,0 +1,200 @@
+"""Care plans: drafting, approving (at most one ACTIVE version per person) and family acknowledgement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from carecore.access.policy import can_see_part, can_see_plan, require_role
+from carecore.access.principal import Principal, Role
+from carecore.audit.service import record
+from carecore.care_plans.models import Acknowledgement, CarePlan, CarePlanStatus, PlanContent, effective_status
+from carecore.care_plans.rules import check_content
+from carecore.errors import AlreadyExists, NotFound, StateConflict, VersionConflict
+from carecore.ids import id_for_key, is_valid_id, new_id
+from carecore.pagination import Page, PageRequest
+from carecore.people.models import GuardianPermission, Person
+from carecore.people.service import person_in_scope
+from carecore.ports import Ports
+
+APPROVED = (CarePlanStatus.ACTIVE, CarePlanStatus.SUPERSEDED)
+
+
+def _visible(actor: Principal, person: Person, plan: CarePlan) -> bool:
+    return can_see_plan(actor, person, effective_status(plan, person.active_care_plan_id))
+
+
+async def get_plan_or_raise(
+    ports: Ports, actor: Principal, plan_id: str, *, field: str = "id"
+) -> tuple[CarePlan, Person]:
+    """A plan version the caller may see, with its person; audited as a read of health data."""
+    plan = await ports.store.care_plans.get(plan_id) if is_valid_id(plan_id) else None
+    person = await ports.store.people.get(plan.person_id) if plan else None
+    if plan is None or person is None or not _visible(actor, person, plan):
+        raise NotFound("CarePlan", plan_id, field=field)
+    await record(ports, actor, "care_plan.read", "CarePlan", [plan.id])
+    return plan, person
+
+
+async def load_active_plans(ports: Ports, actor: Principal, people: Iterable[Person]) -> dict[str, CarePlan]:
+    """Batch read for DataLoaders: each person's active plan the caller may see, keyed by person id."""
+    wanted = {p.active_care_plan_id: p for p in people if p.active_care_plan_id}
+    plans = await ports.store.care_plans.get_many(wanted)
+    visible = {
+        person.id: plans[plan_id]
+        for plan_id, person in wanted.items()
+        if plan_id in plans and can_see_plan(actor, person, CarePlanStatus.ACTIVE)
+    }
+    await record(ports, actor, "care_plan.read", "CarePlan", (p.id for p in visible.values()))
+    return visible
+
+
+async def list_versions(ports: Ports, actor: Principal, person: Person, page: PageRequest) -> Page[CarePlan]:
+    """A person's plan versions the caller may see, newest first."""
+    match actor.role:
+        case Role.COORDINATOR:
+            statuses: tuple[CarePlanStatus, ...] | None = None
+        case Role.FAMILY if can_see_part(actor, person, GuardianPermission.PLAN):
+            statuses = APPROVED
+        case Role.CAREGIVER:
+            statuses = (CarePlanStatus.ACTIVE,)
+        case _:
+            return Page(edges=[], has_next_page=False)
+    result = await ports.store.care_plans.list_for_person(person.id, page, statuses)
+    edges = [(c, p) for c, p in result.edges if _visible(actor, person, p)]
+    await record(ports, actor, "care_plan.read", "CarePlan", (p.id for _, p in edges))
+    return Page(edges=edges, has_next_page=result.has_next_page)
+
+
+async def create_draft(
+    ports: Ports,
+    actor: Principal,
+    person_id: str,
+    content: PlanContent | None,
+    *,
+    idempotency_key: str | None = None,
+) -> CarePlan:
+    """Starts a new version; without content it copies the active version, the usual way to revise."""
+    require_role(actor, Role.COORDINATOR)
+    person = await person_in_scope(ports, actor, person_id, field="personId")
+    now = ports.clock.now()
+    if content is None:
+        active = await ports.store.care_plans.get(person.active_care_plan_id) if person.active_care_plan_id else None
+        content = active.content if active else PlanContent()
+    check_content(content, now.date())
+    plan_id = (
+        id_for_key(actor.agency_id, actor.user_id, "create_plan", idempotency_key) if idempotency_key else new_id()
+    )
+    existing = await ports.store.care_plans.get(plan_id)
+    if existing is not None:
+        return existing
+    plan = CarePlan(
+        id=plan_id,
+        agency_id=person.agency_id,
+        person_id=person.id,
+        version=await ports.store.people.next_plan_version(person.id),
+        status=CarePlanStatus.DRAFT,
+        based_on_id=person.active_care_plan_id,
+        content=content,
+        revision=1,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        await ports.store.care_plans.insert(plan)
+    except AlreadyExists:
+        return await _get_draft(ports, actor, plan_id)
+    await record(ports, actor, "care_plan.create", "CarePlan", [plan.id])
+    return plan
+
+
+async def _get_draft(ports: Ports, actor: Principal, plan_id: str) -> CarePlan:
+    plan, _ = await get_plan_or_raise(ports, actor, plan_id, field="planId")
+    return plan
+
+
+async def update_draft(
+    ports: Ports, actor: Principal, plan_id: str, *, expected_revision: int, content: PlanContent
+) -> CarePlan:
+    """Replaces a draft's content, refusing an edit made from a stale revision."""
+    require_role(actor, Role.COORDINATOR)
+    plan, _ = await get_plan_or_raise(ports, actor, plan_id, field="planId")
+    check_content(content, ports.clock.now().date())
+    updated = await ports.store.care_plans.update_draft(
+        plan.id, content, expected_revision=expected_revision, now=ports.clock.now()
+    )
+    if updated is None:
+        raise await _why_not_editable(ports, plan.id)
+    await record(ports, actor, "care_plan.update", "CarePlan", [plan.id])
+    return updated
+
+
+async def _why_not_editable(ports: Ports, plan_id: str) -> StateConflict | VersionConflict:
+    latest = await ports.store.care_plans.get(plan_id)
+    if latest is None or latest.status is not CarePlanStatus.DRAFT:
+        return StateConflict("Only a draft can be changed; start a new draft from the active version.")
+    return VersionConflict(
+        "The draft changed since you loaded it; reload and apply your edit again.",
+        current_revision=latest.revision,
+        field="expectedRevision",
+    )
+
+
+async def approve_plan(ports: Ports, actor: Principal, plan_id: str, *, expected_revision: int) -> CarePlan:
+    """Makes a draft the ACTIVE version; the one it replaces becomes SUPERSEDED.
+
+    The person's active-plan pointer moves by compare-and-set from the version the draft was based
+    on, so of two racing approvals exactly one wins, and a draft written against an older active
+    version is refused rather than silently undoing someone else's approval.
+    """
+    require_role(actor, Role.COORDINATOR)
+    plan, person = await get_plan_or_raise(ports, actor, plan_id, field="planId")
+    if plan.status is not CarePlanStatus.DRAFT:
+        raise StateConflict("Only a draft can be approved.", field="planId")
+    if plan.revision != expected_revision:
+        raise VersionConflict(
+            "The draft changed since you loaded it.", current_revision=plan.revision, field="expectedRevision"
+        )
+    # A pointer already on this plan means an earlier approval crashed before the statuses: finish it.
+    already = person.active_care_plan_id == plan.id
+    moved = already or await ports.store.people.swap_active_plan(person.id, expected=plan.based_on_id, new=plan.id)
+    if not moved:
+        raise VersionConflict(
+            "Another version was approved since this draft was started; start a new draft from it.",
+            current_revision=plan.revision,
+            field="planId",
+        )
+    now = ports.clock.now()
+    await ports.store.care_plans.mark_active(plan.id, by=actor.user_id, at=now)
+    await ports.store.care_plans.mark_superseded(person.id, except_id=plan.id, at=now)
+    await record(ports, actor, "care_plan.approve", "CarePlan", [plan.id])
+    approved, _ = await get_plan_or_raise(ports, actor, plan.id)
+    return approved
+
+
+async def archive_draft(ports: Ports, actor: Principal, plan_id: str, *, expected_revision: int) -> CarePlan:
+    """Discards a draft; it stays in the history as ARCHIVED."""
+    require_role(actor, Role.COORDINATOR)
+    plan, _ = await get_plan_or_raise(ports, actor, plan_id, field="planId")
+    archived = await ports.store.care_plans.archive_draft(
+        plan.id, expected_revision=expected_revision, now=ports.clock.now()
+    )
+    if archived is None:
+        raise await _why_not_editable(ports, plan.id)
+    await record(ports, actor, "care_plan.archive", "CarePlan", [plan.id])
+    return archived
+
+
+async def acknowledge_plan(ports: Ports, actor: Principal, plan_id: str) -> CarePlan:
+    """Records that a guardian has read the active version; repeating it keeps the first time."""
+    require_role(actor, Role.FAMILY)
+    plan, person = await get_plan_or_raise(ports, actor, plan_id, field="planId")
+    if effective_status(plan, person.active_care_plan_id) is not CarePlanStatus.ACTIVE:
+        raise StateConflict("Only the active version can be acknowledged.", field="planId")
+    updated = await ports.store.care_plans.add_acknowledgement(
+        plan.id, Acknowledgement(actor.user_id, ports.clock.now())
+    )
+    if updated is None:
+        raise NotFound("CarePlan", plan_id, field="planId")
+    await record(ports, actor, "care_plan.acknowledge", "CarePlan", [plan.id])
+    return updated

@@ -1,0 +1,49 @@
+"""Domain errors. The GraphQL layer maps each to a typed error; nothing here knows about GraphQL."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """An expected failure a caller can act on."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    """The object does not exist, or lies outside the caller's scope: both answer the same."""
+
+    def __init__(self, kind: str, object_id: str, *, field: str | None = None) -> None:
+        super().__init__(f"{kind} not found.", field=field)
+        self.kind = kind
+        self.object_id = object_id
+
+
+class ValidationFailed(DomainError):
+    """Input that breaks a rule of the domain; nothing was written."""
+
+
+class VersionConflict(DomainError):
+    """The caller edited from a version that is no longer current."""
+
+    def __init__(self, message: str, *, current_revision: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.current_revision = current_revision
+
+
+class StateConflict(DomainError):
+    """The object is not in a state that allows the change (e.g. approving an active plan)."""
+
+
+class Unauthenticated(DomainError):
+    """No valid identity: missing, expired or forged token, or no active profile."""
+
+
+class Forbidden(DomainError):
+    """The caller's role may never do this, whatever the object."""
+
+
+class AlreadyExists(Exception):
+    """An insert hit an existing id: with idempotency keys, the earlier request already created it."""

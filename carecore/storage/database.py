@@ -1,0 +1,52 @@
+"""The one MongoDB client of the process and the indexes the core relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+Db = AsyncDatabase[Document]
+
+# Indexes live next to the rules that need them; the unique ones carry rules, not just speed.
+INDEXES: dict[str, list[IndexModel]] = {
+    "users": [
+        IndexModel([("firebase_uid", ASCENDING)], unique=True, name="firebase_uid_unique"),
+        IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
+    ],
+    "people": [
+        IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("care_team", ASCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("guardians.user_id", ASCENDING)]),
+        # One person per external reference of an AI service within an agency.
+        IndexModel([("external_ref_keys", ASCENDING)], unique=True, sparse=True, name="external_ref_unique"),
+    ],
+    "care_plans": [
+        IndexModel([("person_id", ASCENDING), ("version", DESCENDING)], unique=True, name="plan_version_unique"),
+    ],
+    "audit": [
+        IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
+        IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),
+    ],
+}
+
+
+def connect(uri: str) -> AsyncMongoClient[Document]:
+    # tz_aware: every datetime the core sees carries UTC, never a naive value.
+    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=10_000)
+
+
+async def ensure_indexes(db: Db) -> None:
+    """Creates every index; idempotent, so every instance runs it at start-up."""
+    for collection, models in INDEXES.items():
+        await db[collection].create_indexes(models)
+
+
+async def ping(db: Db) -> bool:
+    try:
+        await db.command("ping")
+    except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+        return False
+    return True

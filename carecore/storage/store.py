@@ -1,0 +1,20 @@
+"""Every collection the core uses, opened on one database."""
+
+from __future__ import annotations
+
+from carecore.storage.agencies import AgencyStore
+from carecore.storage.audit import AuditStore
+from carecore.storage.care_plans import CarePlanStore
+from carecore.storage.database import Db
+from carecore.storage.people import PersonStore
+from carecore.storage.users import UserStore
+
+
+class Store:
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self.agencies = AgencyStore(db)
+        self.users = UserStore(db)
+        self.people = PersonStore(db)
+        self.care_plans = CarePlanStore(db)
+        self.audit = AuditStore(db)

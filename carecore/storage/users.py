@@ -1,0 +1,97 @@
+"""The `users` collection: profiles keyed by Firebase uid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from carecore.access.principal import Role
+from carecore.errors import ValidationFailed
+from carecore.pagination import Page, PageRequest
+from carecore.storage.codec import after_filter, encode_cursor, insert_new
+from carecore.storage.database import Db, Document
+from carecore.users.models import User
+
+
+def user_from_doc(d: Document) -> User:
+    return User(
+        id=d["_id"],
+        agency_id=d["agency_id"],
+        firebase_uid=d["firebase_uid"],
+        role=Role(d["role"]),
+        display_name=d["display_name"],
+        locale=d.get("locale", "ko"),
+        email=d.get("email"),
+        phone=d.get("phone"),
+        active=d.get("active", True),
+        revision=d["revision"],
+        created_at=d["created_at"],
+        updated_at=d["updated_at"],
+    )
+
+
+def user_to_doc(u: User) -> Document:
+    return {
+        "_id": u.id,
+        "agency_id": u.agency_id,
+        "firebase_uid": u.firebase_uid,
+        "role": u.role.value,
+        "display_name": u.display_name,
+        "name_key": u.display_name.casefold(),
+        "locale": u.locale,
+        "email": u.email,
+        "phone": u.phone,
+        "active": u.active,
+        "revision": u.revision,
+        "created_at": u.created_at,
+        "updated_at": u.updated_at,
+    }
+
+
+class UserStore:
+    def __init__(self, db: Db) -> None:
+        self._c = db["users"]
+
+    async def get(self, user_id: str) -> User | None:
+        d = await self._c.find_one({"_id": user_id})
+        return user_from_doc(d) if d else None
+
+    async def get_by_firebase_uid(self, uid: str) -> User | None:
+        d = await self._c.find_one({"firebase_uid": uid})
+        return user_from_doc(d) if d else None
+
+    async def get_many(self, ids: Iterable[str]) -> dict[str, User]:
+        return {d["_id"]: user_from_doc(d) async for d in self._c.find({"_id": {"$in": list(set(ids))}})}
+
+    async def insert(self, user: User) -> None:
+        try:
+            await insert_new(self._c, user_to_doc(user))
+        except DuplicateKeyError as exc:
+            if "firebase_uid" in str(exc):
+                raise ValidationFailed("A profile already exists for this Firebase uid.", field="firebaseUid") from exc
+            raise
+
+    async def update(
+        self, user_id: str, changes: dict[str, Any], *, expected_revision: int, now: datetime
+    ) -> User | None:
+        if "display_name" in changes:
+            changes = {**changes, "name_key": changes["display_name"].casefold()}
+        d = await self._c.find_one_and_update(
+            {"_id": user_id, "revision": expected_revision},
+            {"$set": {**changes, "updated_at": now}, "$inc": {"revision": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return user_from_doc(d) if d else None
+
+    async def list(self, agency_id: str, page: PageRequest, role: Role | None = None) -> Page[User]:
+        query: Document = {"agency_id": agency_id, **after_filter("name_key", page.after)}
+        if role is not None:
+            query["role"] = role.value
+        cursor = self._c.find(query).sort([("name_key", 1), ("_id", 1)]).limit(page.first + 1)
+        users = [user_from_doc(d) async for d in cursor]
+        edges = [(encode_cursor(u.display_name.casefold(), u.id), u) for u in users[: page.first]]
+        return Page(edges=edges, has_next_page=len(users) > page.first)

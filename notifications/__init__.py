@@ -1,0 +1,1 @@
+"""Turns domain events into pushes (FCM) and second-channel alerts."""

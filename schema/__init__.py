@@ -1,0 +1,1 @@
+"""The GraphQL layer: thin types and resolvers over the core."""

@@ -1,0 +1,41 @@
+"""The executable schema with its protective limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from schema.errors import ERROR_TYPES, MaskUnexpectedErrors
+from schema.mutations import Mutation
+from schema.queries import Query
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaLimits:
+    max_depth: int = 10
+    max_tokens: int = 2000
+    max_aliases: int = 15
+    introspection: bool = True
+
+
+def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
+    # Factories, not instances: extensions keep per-operation state, so each operation gets its own.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        MaskUnexpectedErrors,
+    ]
+    if not limits.introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(query=Query, mutation=Mutation, types=list(ERROR_TYPES), extensions=extensions)

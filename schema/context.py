@@ -1,0 +1,55 @@
+"""Per-request context: the caller and DataLoaders that live exactly as long as one request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from strawberry.dataloader import DataLoader
+
+from carecore.access.principal import Principal
+from carecore.care_plans.models import CarePlan
+from carecore.care_plans.service import load_active_plans
+from carecore.people.models import Person
+from carecore.ports import Ports
+from carecore.users.models import User
+from schema.errors import coded_error
+
+
+@dataclass
+class Loaders:
+    users: DataLoader[str, User | None]
+    active_plans: DataLoader[Person, CarePlan | None]
+
+
+def build_loaders(ports: Ports, principal: Principal | None) -> Loaders:
+    async def load_users(ids: list[str]) -> list[User | None]:
+        found = await ports.store.users.get_many(ids)
+        return [found.get(i) for i in ids]
+
+    async def load_plans(people: list[Person]) -> list[CarePlan | None]:
+        if principal is None:
+            return [None] * len(people)
+        found = await load_active_plans(ports, principal, people)
+        return [found.get(p.id) for p in people]
+
+    return Loaders(
+        users=DataLoader(load_fn=load_users),
+        active_plans=DataLoader(load_fn=load_plans, cache_key_fn=lambda p: p.id),
+    )
+
+
+@dataclass
+class Context:
+    ports: Ports
+    principal_or_none: Principal | None
+    auth_error: str | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = build_loaders(self.ports, self.principal_or_none)
+
+    @property
+    def principal(self) -> Principal:
+        if self.principal_or_none is None:
+            raise coded_error(self.auth_error or "Sign in to continue.", "UNAUTHENTICATED")
+        return self.principal_or_none
