@@ -127,7 +127,9 @@ class CarePlanStore:
                 "created_by": plan.created_by,
                 "created_at": plan.created_at,
                 "updated_at": plan.updated_at,
-                "acknowledgements": [],
+                "approved_by": plan.approved_by,
+                "approved_at": plan.approved_at,
+                "acknowledgements": [{"user_id": a.user_id, "at": a.at} for a in plan.acknowledgements],
             },
         )
 

@@ -1,0 +1,121 @@
+"""Command line: `python -m app dev|serve|load-demo|token|sdl`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import uvicorn
+
+from app.server import build_app
+from app.settings import Settings
+from carecore.clock import SystemClock
+from carecore.storage.database import connect, ensure_indexes
+from carecore.storage.store import Store
+from devtools.auth_emulator import AuthEmulator, create_user, ensure_installed, sign_in
+from devtools.devdb import DevDatabase, ensure_classpath
+from fixtures.demo import DEMO_PASSWORD, demo_accounts, load_demo
+from schema.build import build_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_PROJECT_ID = "demo-carecore"
+DEV_EMULATOR_PORT = 9099
+DEV_DB_PORT = 27018
+
+logger = logging.getLogger("carecore")
+
+
+async def _load_demo(settings: Settings) -> None:
+    client = connect(settings.mongodb_uri)
+    try:
+        db = client[settings.database]
+        await ensure_indexes(db)
+        summary = await load_demo(Store(db), SystemClock().now())
+    finally:
+        await client.close()
+    state = f"{summary.created} objects written" if summary.newly_written else "already loaded"
+    print(f"Demo agency: {summary.users} users, {summary.people} people with active plans ({state}).")
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    uvicorn.run(build_app(settings), host=host, port=port, log_level="info")
+
+
+def _print_tokens_help(host: str, port: int) -> None:
+    print(f"\nGraphQL and GraphiQL: http://{host}:{port}/graphql")
+    print("An ID token for a demo user (send it as `Authorization: Bearer <token>`):")
+    for account in demo_accounts():
+        print(f"  .venv/bin/python -m app token {account.uid:<22} # {account.role.value}, {account.display_name}")
+    print()
+
+
+def dev(args: argparse.Namespace) -> None:
+    """Everything a developer needs, started and stopped together."""
+    os.environ.setdefault("CARECORE_ENV", "development")
+    with ExitStack() as stack:
+        if not os.environ.get("MONGODB_URI"):
+            ensure_classpath(ROOT)
+            (ROOT / ".data").mkdir(exist_ok=True)
+            database = stack.enter_context(DevDatabase(backend=str(ROOT / ".data" / "dev.h2"), port=DEV_DB_PORT))
+            os.environ["MONGODB_URI"] = database.start()
+        ensure_installed(ROOT)
+        emulator = stack.enter_context(AuthEmulator(project_id=DEV_PROJECT_ID, port=DEV_EMULATOR_PORT))
+        os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emulator.start()
+        os.environ.setdefault("FIREBASE_PROJECT_ID", DEV_PROJECT_ID)
+        for account in demo_accounts():
+            create_user(
+                emulator.host,
+                DEV_PROJECT_ID,
+                uid=account.uid,
+                email=account.email,
+                password=account.password,
+                display_name=account.display_name,
+                custom_claims=account.claims,
+            )
+        settings = Settings.from_env()
+        asyncio.run(_load_demo(settings))
+        _print_tokens_help(args.host, args.port)
+        _serve(settings, args.host, args.port)
+
+
+def token(args: argparse.Namespace) -> None:
+    accounts = {a.uid: a for a in demo_accounts()}
+    account = accounts.get(args.uid)
+    if account is None:
+        sys.exit(f"No demo account {args.uid!r}; one of: {', '.join(accounts)}")
+    host = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", f"127.0.0.1:{DEV_EMULATOR_PORT}")
+    print(sign_in(host, email=account.email, password=DEMO_PASSWORD))
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m app", description="carecore service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("dev", "local stack with demo data"),
+        ("serve", "serve with settings from the environment"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=8000)
+    commands.add_parser("load-demo", help="load the demo agency into MONGODB_URI (idempotent)")
+    sub = commands.add_parser("token", help="print an ID token of a demo user from the Auth emulator")
+    sub.add_argument("uid")
+    commands.add_parser("sdl", help="print the GraphQL SDL")
+    args = parser.parse_args(argv)
+    match args.command:
+        case "dev":
+            dev(args)
+        case "serve":
+            _serve(Settings.from_env(), args.host, args.port)
+        case "load-demo":
+            asyncio.run(_load_demo(Settings.from_env()))
+        case "token":
+            token(args)
+        case "sdl":
+            print(build_schema().as_str())

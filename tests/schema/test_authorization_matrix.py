@@ -1,0 +1,301 @@
+"""Every query and mutation, for every role, in and out of scope.
+
+Outcomes: OK; NF (answers exactly like a missing object: null, an empty list or NotFoundError);
+FORBIDDEN and UNAUTHENTICATED (GraphQL errors with that extensions.code). Refusals write nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from carecore.care_plans.models import CarePlan, CarePlanStatus
+from carecore.ids import new_id
+from carecore.storage.store import Store
+from tests.conftest import World
+from tests.schema.conftest import Execute
+from tests.support import plan_content
+
+ROLES = (
+    "coordinator",
+    "caregiver_on_team",
+    "caregiver_off_team",
+    "guardian",
+    "guardian_visits_only",
+    "other_guardian",
+    "ai_service",
+    "other_agency_coordinator",
+    "anonymous",
+)
+OK, NF, FORBIDDEN, UNAUTH = "OK", "NF", "FORBIDDEN", "UNAUTHENTICATED"
+
+
+@dataclass
+class Scene:
+    world: World
+    draft: CarePlan
+
+    @property
+    def active_plan_id(self) -> str:
+        return self.world.minji.active_care_plan_id or ""
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    document: str
+    variables: Callable[[Scene], dict[str, Any]]
+    expect: dict[str, str]
+    default: str = NF
+    mutation: bool = False
+    # For list queries: which person names each role sees (NF means an empty list).
+    sees: dict[str, set[str]] = field(default_factory=dict)
+
+    def outcome(self, role: str) -> str:
+        if role == "anonymous":
+            return UNAUTH
+        return self.expect.get(role, self.default)
+
+
+COORDINATOR_ONLY = {"coordinator": OK, "other_agency_coordinator": NF}
+ROLE_FORBIDDEN = dict.fromkeys(
+    ("caregiver_on_team", "caregiver_off_team", "guardian", "guardian_visits_only", "other_guardian", "ai_service"),
+    FORBIDDEN,
+)
+SEES_MINJI = {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK, "guardian_visits_only": OK}
+SEES_PLAN = {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK}
+
+PLAN_INPUT = {"summary": "새 계획", "tasks": [{"category": "MEAL", "title": "점심", "schedule": {"everyHours": 6}}]}
+
+
+def mutation(name: str, input_type: str) -> str:
+    return f"""mutation ($input: {input_type}!) {{
+      {name}(input: $input) {{ __typename ... on UserError {{ message field }} }}
+    }}"""
+
+
+OPS = [
+    Op("me", "{ me { id } }", lambda s: {}, {}, default=OK),
+    Op("person", "query ($id: ID!) { person(id: $id) { id } }", lambda s: {"id": s.world.minji.id}, SEES_MINJI),
+    Op(
+        "people",
+        "{ people(first: 50) { edges { node { name } } } }",
+        lambda s: {},
+        {},
+        default=OK,
+        sees={
+            "coordinator": {"최민지", "정지호"},
+            "caregiver_on_team": {"최민지"},
+            "guardian": {"최민지"},
+            "guardian_visits_only": {"최민지"},
+            "other_guardian": {"정지호"},
+        },
+    ),
+    Op(
+        "person.activeCarePlan",
+        "query ($id: ID!) { person(id: $id) { activeCarePlan { id } } }",
+        lambda s: {"id": s.world.minji.id},
+        SEES_PLAN,
+    ),
+    Op(
+        "carePlan(active)",
+        "query ($id: ID!) { carePlan(id: $id) { id } }",
+        lambda s: {"id": s.active_plan_id},
+        SEES_PLAN,
+    ),
+    Op(
+        "carePlan(draft)",
+        "query ($id: ID!) { carePlan(id: $id) { id } }",
+        lambda s: {"id": s.draft.id},
+        {"coordinator": OK},
+    ),
+    Op(
+        "person.carePlanVersions",
+        "query ($id: ID!) { person(id: $id) { carePlanVersions { edges { node { id } } } } }",
+        lambda s: {"id": s.world.minji.id},
+        SEES_PLAN,
+    ),
+    Op(
+        "user",
+        "query ($id: ID!) { user(id: $id) { id } }",
+        lambda s: {"id": s.world.caregiver_on_team.id},
+        {"coordinator": OK, "caregiver_on_team": OK},
+    ),
+    Op(
+        "users",
+        "{ users(first: 50) { edges { node { id } } } }",
+        lambda s: {},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},
+    ),
+    Op(
+        "createPerson",
+        mutation("createPerson", "CreatePersonInput"),
+        lambda s: {"input": {"person": {"name": "신규 이용자"}}},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},
+        mutation=True,
+    ),
+    Op(
+        "updatePerson",
+        mutation("updatePerson", "UpdatePersonInput"),
+        lambda s: {"input": {"id": s.world.minji.id, "expectedRevision": 1, "person": {"name": "최민지"}}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "linkGuardian",
+        mutation("linkGuardian", "LinkGuardianInput"),
+        lambda s: {
+            "input": {
+                "personId": s.world.minji.id,
+                "userId": s.world.other_guardian.id,
+                "relationship": "이모",
+                "permissions": ["PLAN"],
+            }
+        },
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "unlinkGuardian",
+        mutation("unlinkGuardian", "UnlinkGuardianInput"),
+        lambda s: {"input": {"personId": s.world.minji.id, "userId": s.world.guardian.id}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "setCareTeam",
+        mutation("setCareTeam", "SetCareTeamInput"),
+        lambda s: {"input": {"personId": s.world.minji.id, "userIds": [s.world.caregiver_off_team.id]}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "createCarePlanDraft",
+        mutation("createCarePlanDraft", "CreateCarePlanDraftInput"),
+        lambda s: {"input": {"personId": s.world.minji.id, "content": PLAN_INPUT}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "updateCarePlanDraft",
+        mutation("updateCarePlanDraft", "UpdateCarePlanDraftInput"),
+        lambda s: {"input": {"planId": s.draft.id, "expectedRevision": s.draft.revision, "content": PLAN_INPUT}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "approveCarePlan",
+        mutation("approveCarePlan", "CarePlanRevisionInput"),
+        lambda s: {"input": {"planId": s.draft.id, "expectedRevision": s.draft.revision}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "archiveCarePlanDraft",
+        mutation("archiveCarePlanDraft", "CarePlanRevisionInput"),
+        lambda s: {"input": {"planId": s.draft.id, "expectedRevision": s.draft.revision}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "acknowledgeCarePlan",
+        mutation("acknowledgeCarePlan", "AcknowledgeCarePlanInput"),
+        lambda s: {"input": {"planId": s.active_plan_id}},
+        {
+            "coordinator": FORBIDDEN,
+            "other_agency_coordinator": FORBIDDEN,
+            "caregiver_on_team": FORBIDDEN,
+            "caregiver_off_team": FORBIDDEN,
+            "ai_service": FORBIDDEN,
+            "guardian": OK,
+        },
+        mutation=True,
+    ),
+    Op(
+        "createUser",
+        mutation("createUser", "CreateUserInput"),
+        lambda s: {"input": {"firebaseUid": f"new-{new_id()}", "displayName": "새 요양보호사", "role": "CAREGIVER"}},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},
+        mutation=True,
+    ),
+    Op(
+        "updateUser",
+        mutation("updateUser", "UpdateUserInput"),
+        lambda s: {"input": {"id": s.world.caregiver_off_team.id, "expectedRevision": 1, "locale": "en"}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+]
+
+
+@pytest.fixture
+async def scene(world: World, store: Store) -> Scene:
+    draft = CarePlan(
+        id=new_id(),
+        agency_id=world.agency.id,
+        person_id=world.minji.id,
+        version=await store.people.next_plan_version(world.minji.id),
+        status=CarePlanStatus.DRAFT,
+        based_on_id=world.minji.active_care_plan_id,
+        content=plan_content("초안"),
+        revision=1,
+        created_by=world.coordinator.id,
+        created_at=world.minji.created_at,
+        updated_at=world.minji.created_at,
+    )
+    await store.care_plans.insert(draft)
+    return Scene(world=world, draft=draft)
+
+
+async def snapshot(store: Store) -> dict[str, list[dict[str, Any]]]:
+    """Everything but the audit trail, which records reads too."""
+    names = [n for n in await store.db.list_collection_names() if n != "audit"]
+    return {n: [d async for d in store.db[n].find().sort("_id", 1)] for n in sorted(names)}
+
+
+def observed(result: Any, op: Op, role: str) -> str:
+    if result.errors:
+        codes = {(e.extensions or {}).get("code") for e in result.errors}
+        assert len(codes) == 1, result.errors
+        return str(codes.pop())
+    data = result.data
+    value = data[op.name.split("(")[0].split(".")[0]]
+    if op.name == "people":
+        names = {e["node"]["name"] for e in value["edges"]}
+        assert names == op.sees.get(role, set())
+        return OK
+    if op.name.startswith("person."):
+        inner = value and value[op.name.split(".")[1]]
+        if op.name == "person.carePlanVersions":
+            return OK if inner and inner["edges"] else NF
+        return OK if inner else NF
+    if op.mutation:
+        typename = value["__typename"]
+        assert typename.endswith("Payload") or typename == "NotFoundError", value
+        return OK if typename.endswith("Payload") else NF
+    return OK if value else NF
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+async def test_every_operation_answers_each_role_as_the_design_says(
+    op: Op, role: str, scene: Scene, execute: Execute, store: Store
+) -> None:
+    caller = None if role == "anonymous" else scene.world.everyone()[role]
+    before = await snapshot(store)
+
+    result = await execute(op.document, op.variables(scene), as_user=caller)
+
+    assert observed(result, op, role) == op.outcome(role)
+    if op.outcome(role) != OK:
+        assert await snapshot(store) == before, "a refused operation changed something"
+
+
+def test_the_matrix_covers_every_query_and_mutation(schema: Any) -> None:
+    covered = {op.name.split("(")[0].split(".")[0] for op in OPS}
+    graphql_schema = schema._schema
+    fields = set(graphql_schema.query_type.fields) | set(graphql_schema.mutation_type.fields)
+    assert fields <= covered, f"not in the authorization matrix: {sorted(fields - covered)}"

@@ -1,0 +1,42 @@
+"""The direction of imports: the core knows nothing of GraphQL, push or the database driver's edges."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(package: str) -> dict[Path, set[str]]:
+    found: dict[Path, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+        found[path.relative_to(ROOT)] = names
+    return found
+
+
+def test_the_core_imports_neither_schema_nor_notifications_nor_the_app() -> None:
+    for path, names in imported_modules("carecore").items():
+        bad = {n for n in names if n.split(".")[0] in ("schema", "notifications", "app", "strawberry")}
+        assert not bad, f"{path} imports {bad}"
+
+
+def test_only_core_storage_imports_the_database_driver() -> None:
+    for package in ("carecore", "schema", "notifications"):
+        for path, names in imported_modules(package).items():
+            if path.parts[:2] == ("carecore", "storage"):
+                continue
+            bad = {n for n in names if n.split(".")[0] in ("pymongo", "bson", "motor")}
+            assert not bad, f"{path} imports {bad}"
+
+
+def test_the_graphql_layer_does_not_reach_into_storage() -> None:
+    for path, names in imported_modules("schema").items():
+        bad = {n for n in names if n.startswith("carecore.storage")}
+        assert not bad, f"{path} imports {bad}"
