@@ -94,6 +94,7 @@ def token(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per emulator call drowns the useful ones
     parser = argparse.ArgumentParser(prog="python -m app", description="carecore service")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from carecore.access.policy import can_see_part, can_see_plan, require_role
 from carecore.access.principal import Principal, Role
+from carecore.agencies.service import agency_today
 from carecore.audit.service import record
 from carecore.care_plans.models import Acknowledgement, CarePlan, CarePlanStatus, PlanContent, effective_status
 from carecore.care_plans.rules import check_content
@@ -80,7 +81,7 @@ async def create_draft(
     if content is None:
         active = await ports.store.care_plans.get(person.active_care_plan_id) if person.active_care_plan_id else None
         content = active.content if active else PlanContent()
-    check_content(content, now.date())
+    check_content(content, await agency_today(ports, actor.agency_id))
     plan_id = (
         id_for_key(actor.agency_id, actor.user_id, "create_plan", idempotency_key) if idempotency_key else new_id()
     )
@@ -119,7 +120,7 @@ async def update_draft(
     """Replaces a draft's content, refusing an edit made from a stale revision."""
     require_role(actor, Role.COORDINATOR)
     plan, _ = await get_plan_or_raise(ports, actor, plan_id, field="planId")
-    check_content(content, ports.clock.now().date())
+    check_content(content, await agency_today(ports, actor.agency_id))
     updated = await ports.store.care_plans.update_draft(
         plan.id, content, expected_revision=expected_revision, now=ports.clock.now()
     )

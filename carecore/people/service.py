@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from carecore import validation
 from carecore.access.policy import can_see_person, person_scope, require_role
 from carecore.access.principal import Principal, Role
+from carecore.agencies.service import agency_today
 from carecore.audit.service import record
 from carecore.errors import AlreadyExists, NotFound, ValidationFailed, VersionConflict
 from carecore.ids import id_for_key, is_valid_id, new_id
@@ -56,7 +57,7 @@ async def create_person(
     """Registers a person with the agency."""
     require_role(actor, Role.COORDINATOR)
     now = ports.clock.now()
-    profile = checked_profile(profile, now.date())
+    profile = checked_profile(profile, await agency_today(ports, actor.agency_id))
     key_id = id_for_key(actor.agency_id, actor.user_id, "create_person", idempotency_key) if idempotency_key else None
     person = Person(
         id=key_id or new_id(),
@@ -83,7 +84,7 @@ async def update_person(
     """Replaces a person's profile, refusing an edit made from a stale revision."""
     require_role(actor, Role.COORDINATOR)
     current = await person_in_scope(ports, actor, person_id)
-    profile = checked_profile(profile, ports.clock.now().date())
+    profile = checked_profile(profile, await agency_today(ports, actor.agency_id))
     updated = await ports.store.people.update_profile(
         current, profile, expected_revision=expected_revision, now=ports.clock.now()
     )

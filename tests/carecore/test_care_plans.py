@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
 import pytest
 
 from carecore.care_plans import service
 from carecore.care_plans.models import CarePlanStatus, effective_status
-from carecore.errors import NotFound, StateConflict, VersionConflict
+from carecore.errors import NotFound, StateConflict, ValidationFailed, VersionConflict
 from carecore.pagination import PageRequest
 from carecore.ports import Ports
 from tests.conftest import World
-from tests.support import plan_content
+from tests.support import FakeClock, plan_content
 
 
 async def test_approving_a_draft_supersedes_the_active_version(ports: Ports, world: World) -> None:
@@ -130,3 +132,12 @@ async def test_an_idempotency_key_makes_a_retried_draft_the_same_draft(ports: Po
     second = await service.create_draft(ports, coordinator, world.minji.id, None, idempotency_key="retry-1")
     assert first.id == second.id
     assert second.version == first.version
+
+
+async def test_days_are_the_agencys_days_not_utcs(ports: Ports, world: World, clock: FakeClock) -> None:
+    # 16:00 UTC on the 25th is 01:00 on the 26th in Seoul: the 25th is already past there.
+    clock.current = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)
+    content = replace(plan_content(), review_date=date(2026, 11, 25))
+    with pytest.raises(ValidationFailed) as refused:
+        await service.create_draft(ports, world.coordinator.principal(), world.minji.id, content)
+    assert refused.value.field == "reviewDate"
