@@ -41,6 +41,7 @@ from starlette.routing import Route
 
 from app.server import CareGraphQL, build_app
 from app.settings import Settings
+from benchmarks import database_uri
 from carecore.access.principal import Principal, Role
 from carecore.agencies.models import Agency
 from carecore.care_plans.models import (
@@ -364,8 +365,26 @@ def graphql_endpoint(app: Starlette) -> CareGraphQL:
     raise BenchmarkError("build_app has no CareGraphQL route at /graphql")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Direct:
+    """The document on the app's own schema, without HTTP; the context is built as get_context does."""
+
+    endpoint: CareGraphQL
+    ports: Ports
+
+    async def execute(self, principal: Principal, after: str | None = None) -> dict[str, Any]:
+        result = await self.endpoint.schema.execute(
+            DOCUMENT,
+            variable_values=variables(after),
+            context_value=Context(ports=self.ports, principal_or_none=principal),
+        )
+        return {"data": result.data, "errors": result.errors}
+
+
 @contextlib.asynccontextmanager
-async def serve(settings: Settings, store: Store, tokens: StandInTokens) -> AsyncIterator[tuple[httpx.AsyncClient, Direct]]:
+async def serve(
+    settings: Settings, store: Store, tokens: StandInTokens
+) -> AsyncIterator[tuple[httpx.AsyncClient, Direct]]:
     """The real app with its lifespan: an HTTP client for it, and direct execution on its schema and ports."""
     app = build_app(settings)
     endpoint = graphql_endpoint(app)
@@ -410,20 +429,6 @@ def page_from(data: dict[str, Any] | None, errors: object) -> dict[str, Any]:
         if len(node["careTeam"]) != 2:
             raise BenchmarkError(f"{node['id']}: care team not resolved")
     return page
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Direct:
-    """The document on the app's own schema, without HTTP; the context is built as get_context does."""
-
-    endpoint: CareGraphQL
-    ports: Ports
-
-    async def execute(self, principal: Principal, after: str | None = None) -> dict[str, Any]:
-        result = await self.endpoint.schema.execute(
-            DOCUMENT, variable_values=variables(after), context_value=Context(ports=self.ports, principal_or_none=principal)
-        )
-        return {"data": result.data, "errors": result.errors}
 
 
 # --- benchmark 1: round-trips ------------------------------------------------------------------------
@@ -571,3 +576,62 @@ async def measure(uri: str, n: int, results: Results) -> None:
         if n == TIMED_SIZE:
             progress(f"people_list: timing N={n}: {WARMUP} warm-ups, then {ITERATIONS} interleaved iterations ...")
             results.timings = await compare(http, direct, monitor, coordinator.principal())
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}ms"
+
+
+def report(results: Results) -> bool:
+    """Prints the tables; False when a round-trip invariant does not hold (the timing goal only reports)."""
+    print(f"\npeople list as a coordinator, first: {PAGE_SIZE}: database commands per request")
+    header = f"{'N':>5} {'users':>6} {'seeded':>7} {'HTTP':>5} {'direct':>7} {'new conns':>10}"
+    print(f"  {header}  HTTP page 1, by collection")
+    for r in results.round_trips:
+        first = r.pages[0]
+        seeded = f"{r.seed_seconds:>6.1f}s"
+        row = f"{r.n:>5} {r.users:>6} {seeded} {first.count:>5} {r.direct.count:>7} {first.connections:>10}"
+        print(f"  {row}  {first.breakdown()}")
+    for r in results.round_trips:
+        per_page = " ".join(str(p.count) for p in r.pages)
+        later = sum(p.connections for p in r.pages[1:])
+        print(
+            f"  N={r.n}: {len(r.pages)} pages over HTTP, commands per page: {per_page} (new conns after 1st: {later})"
+        )
+    counts = sorted({p.count for r in results.round_trips for p in r.pages})
+    auth = sorted({r.pages[0].count - r.direct.count for r in results.round_trips})
+    print(f"  same count for every N and every page: {'yes' if len(counts) == 1 else f'NO: {counts}'}")
+    print(f"  HTTP minus direct (the users lookup of authentication): {', '.join(map(str, auth))}")
+    ok = len(counts) == 1 and auth == [1]
+
+    if results.timings:
+        print(
+            f"\nHTTP stack against direct execution, N={TIMED_SIZE}, first: {PAGE_SIZE} "
+            f"({WARMUP} warm-ups, {ITERATIONS} interleaved iterations)"
+        )
+        width = max(len(t.label) for t in results.timings)
+        print(f"  {'path':<{width}}  {'median':>8} {'p10':>8} {'p90':>8}  commands")
+        for t in results.timings:
+            figures = f"{ms(t.median):>8} {ms(t.decile(1)):>8} {ms(t.decile(9)):>8}"
+            print(f"  {t.label:<{width}}  {figures}  {'/'.join(map(str, sorted(t.commands)))}")
+        a, b, b_auth = (t.median for t in results.timings)
+        verdict = "met" if a / b <= GOAL_RATIO else "NOT met"
+        print(f"  (a)/(b)  = {a / b:.3f}  (goal <= {GOAL_RATIO}: {verdict})")
+        print(f"  (a)/(b') = {a / b_auth:.3f}  (HTTP, ASGI and JSON alone: authentication on both sides)")
+    return ok
+
+
+async def run(uri: str) -> bool:
+    results = Results()
+    for n in SIZES:
+        await measure(uri, n, results)
+    return report(results)
+
+
+def main() -> int:
+    with database_uri() as uri:
+        return 0 if asyncio.run(run(uri)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import strawberry
 from strawberry.dataloader import DataLoader
 
 from carecore.access.principal import Principal
@@ -53,3 +54,6 @@ class Context:
         if self.principal_or_none is None:
             raise coded_error(self.auth_error or "Sign in to continue.", "UNAUTHENTICATED")
         return self.principal_or_none
+
+
+Info = strawberry.Info[Context, None]

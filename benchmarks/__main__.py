@@ -1,0 +1,27 @@
+"""`python -m benchmarks` (`make bench`): every benchmark against one database; exit 1 if a check failed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from benchmarks import database_uri, people_list
+
+BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
+    "people_list": people_list.run,
+}
+
+
+async def run_all(uri: str) -> bool:
+    results = [await bench(uri) for bench in BENCHMARKS.values()]
+    return all(results)
+
+
+def main() -> int:
+    with database_uri() as uri:
+        return 0 if asyncio.run(run_all(uri)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Mutation roots, one per domain, merged into `Mutation` by schema.build."""
