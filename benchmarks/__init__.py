@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 
 from devtools.devdb import DevDatabase
@@ -16,7 +17,9 @@ from devtools.devdb import DevDatabase
 def database_uri() -> Iterator[str]:
     """MONGODB_URI when set, else a fresh in-memory dev database (127.0.0.1) for the run."""
     if uri := os.environ.get("MONGODB_URI"):
+        print("benchmarks: database from MONGODB_URI", file=sys.stderr, flush=True)
         yield uri
         return
+    print("benchmarks: starting the dev database (mongo-java-server, in memory) ...", file=sys.stderr, flush=True)
     with DevDatabase() as database:
         yield database.uri

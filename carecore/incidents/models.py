@@ -16,3 +16,10 @@ class IncidentType(StrEnum):
     MEDICATION = "MEDICATION"
     MISSED_VISIT = "MISSED_VISIT"
     OTHER = "OTHER"
+
+
+class Severity(StrEnum):
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"

@@ -26,6 +26,14 @@ INDEXES: dict[str, list[IndexModel]] = {
     "care_plans": [
         IndexModel([("person_id", ASCENDING), ("version", DESCENDING)], unique=True, name="plan_version_unique"),
     ],
+    "events": [
+        IndexModel([("at", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("kind", ASCENDING), ("at", ASCENDING)]),
+    ],
+    "alert_requests": [
+        IndexModel([("due_at", ASCENDING)]),
+        IndexModel([("subject_id", ASCENDING)]),
+    ],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),

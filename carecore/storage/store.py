@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from carecore.storage.agencies import AgencyStore
+from carecore.storage.alert_requests import AlertRequestStore
 from carecore.storage.audit import AuditStore
 from carecore.storage.care_plans import CarePlanStore
 from carecore.storage.database import Db
+from carecore.storage.events import EventStore
 from carecore.storage.people import PersonStore
 from carecore.storage.users import UserStore
 
@@ -18,3 +20,5 @@ class Store:
         self.people = PersonStore(db)
         self.care_plans = CarePlanStore(db)
         self.audit = AuditStore(db)
+        self.events = EventStore(db)
+        self.alert_requests = AlertRequestStore(db)
