@@ -118,22 +118,35 @@ class BenchmarkError(RuntimeError):
 # --- counting what the client sends ------------------------------------------------------------------
 
 
+# MongoDB answers a find with at most 101 documents and sends the rest on getMore; the dev database
+# sends everything at once, so a larger first batch marks a round-trip that production would add.
+MONGODB_FIRST_BATCH = 101
+
+
 class CommandLog(monitoring.CommandListener):
-    """Every command a client starts, as (command, collection)."""
+    """Every command a client starts, as (command, collection), and finds answered beyond 101 documents."""
 
     def __init__(self) -> None:
         self.commands: list[tuple[str, str]] = []
+        self.large_first_batches: list[tuple[str, int]] = []
+        self._collections: dict[int, str] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         name = event.command_name
         target = event.command.get("collection" if name == "getMore" else name)
-        self.commands.append((name, target if isinstance(target, str) else ""))
+        collection = target if isinstance(target, str) else ""
+        self.commands.append((name, collection))
+        self._collections[event.request_id] = collection
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        collection = self._collections.pop(event.request_id, "")
+        if event.command_name == "find":
+            size = len(event.reply.get("cursor", {}).get("firstBatch", []))
+            if size > MONGODB_FIRST_BATCH:
+                self.large_first_batches.append((collection, size))
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        self._collections.pop(event.request_id, None)
 
 
 class ConnectionLog(monitoring.ConnectionPoolListener):
@@ -182,6 +195,7 @@ class Traffic:
 
     commands: tuple[tuple[str, str], ...]
     connections: int
+    large_first_batches: tuple[tuple[str, int], ...]  # (collection, documents) of finds over 101
 
     @property
     def count(self) -> int:
@@ -203,8 +217,10 @@ class Monitor:
         return AsyncMongoClient(uri, event_listeners=[self.command_log, self.connection_log], tz_aware=True)
 
     def take(self) -> Traffic:
-        traffic = Traffic(tuple(self.command_log.commands), self.connection_log.created)
-        self.command_log.commands = []
+        log = self.command_log
+        traffic = Traffic(tuple(log.commands), self.connection_log.created, tuple(log.large_first_batches))
+        log.commands = []
+        log.large_first_batches = []
         self.connection_log.created = 0
         return traffic
 
@@ -606,6 +622,16 @@ def report(results: Results) -> bool:
     auth = sorted({r.pages[0].count - r.direct.count for r in results.round_trips})
     print(f"  same count for every N and every page: {'yes' if len(counts) == 1 else f'NO: {counts}'}")
     print(f"  HTTP minus direct (the users lookup of authentication): {', '.join(map(str, auth))}")
+    for r in results.round_trips:
+        sizes: dict[str, list[int]] = {}
+        for page in r.pages:
+            for collection, size in page.large_first_batches:
+                sizes.setdefault(collection, []).append(size)
+        for collection, found in sizes.items():
+            print(
+                f"  N={r.n}: {collection}.find answered {min(found)}-{max(found)} documents in one batch on "
+                f"{len(found)} of {len(r.pages)} pages; MongoDB 7/8 stops at {MONGODB_FIRST_BATCH}: +1 getMore each"
+            )
     ok = len(counts) == 1 and auth == [1]
 
     if results.timings:
