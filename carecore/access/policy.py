@@ -74,3 +74,18 @@ def can_see_plan(principal: Principal, person: Person, status: CarePlanStatus) -
 def can_see_guardian_link(principal: Principal, user_id: str) -> bool:
     """Family see only their own link: relatives may be estranged, and links carry phone numbers."""
     return principal.role is not Role.FAMILY or principal.user_id == user_id
+
+
+def can_see_account_details(principal: Principal, user_id: str, user_role: Role) -> bool:
+    """Contact details and account ids: coordinators, the user themself, and caregivers for families.
+
+    Caregivers need a guardian's phone in an emergency; families reach staff through the agency.
+    """
+    if principal.is_coordinator or principal.user_id == user_id:
+        return True
+    return principal.role is Role.CAREGIVER and user_role is Role.FAMILY
+
+
+def can_see_external_refs(principal: Principal) -> bool:
+    """AI services' references to a person are an operational detail for coordinators."""
+    return principal.is_coordinator

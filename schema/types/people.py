@@ -6,8 +6,7 @@ from datetime import date, datetime, time
 
 import strawberry
 
-from carecore.access.policy import can_see_guardian_link
-from carecore.access.principal import Role as DomainRole
+from carecore.access.policy import can_see_external_refs, can_see_guardian_link
 from carecore.care_plans.service import list_versions
 from carecore.people.models import GuardianPermission as DomainPermission
 from carecore.people.models import Person as DomainPerson
@@ -147,7 +146,7 @@ class Person:
 
     @strawberry.field(description="How the agency's AI services name this person; coordinators only.")
     def external_refs(self, info: strawberry.Info[Context, None]) -> list[ExternalRef]:
-        if info.context.principal.role is not DomainRole.COORDINATOR:
+        if not can_see_external_refs(info.context.principal):
             return []
         return [ExternalRef(service=r.service, reference=r.reference) for r in self.domain.profile.external_refs]
 
