@@ -21,7 +21,7 @@ from carecore.care_plans.models import (
 from carecore.errors import ValidationFailed
 from carecore.incidents.models import IncidentType
 from carecore.pagination import Page, PageRequest
-from carecore.storage.codec import date_from_str, date_to_str, insert_new, time_from_str, time_to_str
+from carecore.storage.codec import date_from_str, date_to_str, find_by_ids, insert_new, time_from_str, time_to_str
 from carecore.storage.database import Db, Document
 
 
@@ -110,7 +110,7 @@ class CarePlanStore:
         return plan_from_doc(d) if d else None
 
     async def get_many(self, ids: Iterable[str]) -> dict[str, CarePlan]:
-        return {d["_id"]: plan_from_doc(d) async for d in self._c.find({"_id": {"$in": list(set(ids))}})}
+        return await find_by_ids(self._c, ids, plan_from_doc)
 
     async def insert(self, plan: CarePlan) -> None:
         await insert_new(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date, time
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo.errors import DuplicateKeyError
 
 from carecore.errors import AlreadyExists, ValidationFailed
+
+T = TypeVar("T")
 
 
 def time_to_str(value: time) -> str:
@@ -59,3 +62,13 @@ async def insert_new(collection: Any, doc: dict[str, Any]) -> None:
         if is_duplicate_id(exc):
             raise AlreadyExists(doc["_id"]) from exc
         raise
+
+
+async def find_by_ids(collection: Any, ids: Iterable[str], decode: Callable[[dict[str, Any]], T]) -> dict[str, T]:
+    """One round-trip for a DataLoader batch, keyed by id."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    # MongoDB's first batch stops at 101 documents; asking for all of them avoids a getMore.
+    cursor = collection.find({"_id": {"$in": wanted}}).batch_size(len(wanted))
+    return {d["_id"]: decode(d) async for d in cursor}

@@ -33,6 +33,7 @@ from carecore.storage.codec import (
     date_from_str,
     date_to_str,
     encode_cursor,
+    find_by_ids,
     insert_new,
     time_from_str,
     time_to_str,
@@ -162,7 +163,7 @@ class PersonStore:
         return person_from_doc(d) if d else None
 
     async def get_many(self, ids: Iterable[str]) -> dict[str, Person]:
-        return {d["_id"]: person_from_doc(d) async for d in self._c.find({"_id": {"$in": list(set(ids))}})}
+        return await find_by_ids(self._c, ids, person_from_doc)
 
     async def insert(self, person: Person) -> None:
         doc = {

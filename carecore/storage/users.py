@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from carecore.access.principal import Role
 from carecore.errors import ValidationFailed
 from carecore.pagination import Page, PageRequest
-from carecore.storage.codec import after_filter, encode_cursor, insert_new
+from carecore.storage.codec import after_filter, encode_cursor, find_by_ids, insert_new
 from carecore.storage.database import Db, Document
 from carecore.users.models import User
 
@@ -65,7 +65,7 @@ class UserStore:
         return user_from_doc(d) if d else None
 
     async def get_many(self, ids: Iterable[str]) -> dict[str, User]:
-        return {d["_id"]: user_from_doc(d) async for d in self._c.find({"_id": {"$in": list(set(ids))}})}
+        return await find_by_ids(self._c, ids, user_from_doc)
 
     async def insert(self, user: User) -> None:
         try:
