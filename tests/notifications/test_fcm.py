@@ -180,4 +180,4 @@ async def test_when_the_oauth_endpoint_is_down_the_whole_batch_is_retried_later(
 
 def test_a_batch_never_exceeds_what_fcm_accepts_in_one_call() -> None:
     with pytest.raises(ValueError, match="batch_size"):
-        FcmSender.__init__(object.__new__(FcmSender), None, batch_size=MAX_BATCH + 1)  # type: ignore[arg-type]
+        FcmSender.__init__(object.__new__(FcmSender), None, batch_size=MAX_BATCH + 1)
