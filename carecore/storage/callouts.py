@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
@@ -22,8 +23,10 @@ class CalloutJob:
     user_id: str
     due_at: datetime | None
     state: str  # WAITING, CALLED, SKIPPED, FAILED
+    attempts: int = 0
     sms_id: str | None = None
     call_id: str | None = None
+    call_status: str | None = None
     error: str | None = None
 
 
@@ -34,8 +37,10 @@ def _from_doc(d: Document) -> CalloutJob:
         user_id=d["user_id"],
         due_at=d.get("due_at"),
         state=d["state"],
+        attempts=d.get("attempts", 0),
         sms_id=d.get("sms_id"),
         call_id=d.get("call_id"),
+        call_status=d.get("call_status"),
         error=d.get("error"),
     )
 
@@ -60,7 +65,10 @@ class CalloutStore:
         d = await claim_due(self._c, due_field="due_at", now=now, owner=owner, lease=lease)
         return _from_doc(d) if d else None
 
-    async def finish(
-        self, notification_id: str, *, owner: str, state: str, due_at: datetime | None = None, **ids: str | None
-    ) -> bool:
-        return await release(self._c, notification_id, owner=owner, changes={"state": state, "due_at": due_at, **ids})
+    async def finish(self, notification_id: str, *, owner: str, changes: dict[str, Any]) -> bool:
+        """Records the outcome (and the next due time, or None) while `owner` still holds the claim."""
+        return await release(self._c, notification_id, owner=owner, changes=changes)
+
+    async def record_call_status(self, call_id: str, status: str) -> bool:
+        result = await self._c.update_one({"call_id": call_id}, {"$set": {"call_status": status}})
+        return result.matched_count == 1

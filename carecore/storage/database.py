@@ -41,7 +41,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("request_id", ASCENDING)]),
         IndexModel([("subject_id", ASCENDING)]),
     ],
-    "callouts": [IndexModel([("due_at", ASCENDING)])],
+    "callouts": [IndexModel([("due_at", ASCENDING)]), IndexModel([("call_id", ASCENDING)])],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),

@@ -88,7 +88,7 @@ class FcmServer:
             return [m for m in self.accepted if m.get("fid", m.get("token")) == address]
 
     def __enter__(self) -> FcmServer:
-        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
