@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from carecore.alerts.devices import remove_stale_devices
 from carecore.alerts.dispatcher import Dispatcher
+from carecore.alerts.events import alert_on_events
 from carecore.alerts.ports import PushSender, SecondChannel
 from carecore.alerts.router import route_due
 from carecore.alerts.second_channel import call_out_due
@@ -51,6 +52,7 @@ def start_workers(
     ports: Ports, *, push: PushSender | None, second: SecondChannel | None, instance: str, interval: float
 ) -> Workers:
     steps: dict[str, tuple[Callable[[], Awaitable[int]], float]] = {
+        "events": (lambda: alert_on_events(ports), interval),
         "router": (lambda: route_due(ports, owner=f"router-{instance}"), interval),
         "clean-up": (lambda: remove_stale_devices(ports), CLEAN_UP_EVERY),
     }

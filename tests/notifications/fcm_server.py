@@ -83,6 +83,13 @@ class FcmServer:
         with self._lock:
             self._failures += [failure] * count
 
+    def issue_token(self) -> str:
+        """A bearer token, as the OAuth endpoint grants one (for clients that are not google-auth)."""
+        token = f"ya29.local-{next(self._ids)}"
+        with self._lock:
+            self._tokens.add(token)
+        return token
+
     def delivered_to(self, address: str) -> list[dict[str, Any]]:
         with self._lock:
             return [m for m in self.accepted if m.get("fid", m.get("token")) == address]
@@ -108,11 +115,9 @@ class FcmServer:
             return 400, {"error": "invalid_grant", "error_description": str(exc)}
         if not any(s in claims.get("scope", "") for s in ("auth/cloud-platform", "auth/firebase.messaging")):
             return 400, {"error": "invalid_scope"}
-        token = f"ya29.local-{next(self._ids)}"
         with self._lock:
-            self._tokens.add(token)
             self.token_grants += 1
-        return 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+        return 200, {"access_token": self.issue_token(), "expires_in": 3600, "token_type": "Bearer"}
 
     def send(self, project: str, authorization: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], int | None]:
         with self._lock:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 from carecore.access.principal import Role
+from carecore.alerts.events import alert_on_events
 from carecore.alerts.models import AlertKind, Audience, DeliveryState, Preferences, QuietHours
 from carecore.alerts.router import route_due, route_request
 from carecore.alerts.service import request_alert
+from carecore.events.models import DomainEvent
+from carecore.events.service import publish
+from carecore.ids import id_for_key, new_id
 from carecore.incidents.models import Severity
 from carecore.ports import Ports
 from tests.conftest import World
@@ -162,3 +166,29 @@ async def test_each_recipient_reads_the_alert_in_their_own_language(
 
     assert texts[world.guardian.id] == ("Urgent alert", "There is an urgent alert about 최민지.")
     assert texts[world.caregiver_on_team.id] == ("긴급 알림", "최민지 님 관련 긴급 알림이 있습니다")
+
+
+async def test_a_late_visit_event_alerts_the_coordinators_on_duty_once(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    shift_id = new_id()
+    event = DomainEvent(
+        id=id_for_key("shift.late", shift_id),
+        agency_id=world.agency.id,
+        kind="shift.late",
+        subject_type="Shift",
+        subject_id=shift_id,
+        at=clock.now(),
+        person_id=world.minji.id,
+        data={"caregiver_id": world.caregiver_on_team.id, "start": clock.now().isoformat()},
+    )
+    await publish(ports, event)
+
+    assert await alert_on_events(ports) == 1
+    assert await alert_on_events(ports) == 0
+    await route_due(ports, owner="router")
+
+    [request] = await ports.store.alert_requests.for_subject(shift_id)
+    assert request.kind is AlertKind.LATE_VISIT and request.severity is Severity.HIGH
+    [n] = await ports.store.notifications.for_request(request.id)
+    assert n.user_id == world.coordinator.id and n.body == "최민지 님 관련 중요 알림이 있습니다"
