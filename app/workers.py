@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from carecore.alerts.devices import remove_stale_devices
+from carecore.alerts.cleanup import clean_up
 from carecore.alerts.dispatcher import Dispatcher
 from carecore.alerts.events import alert_on_events
 from carecore.alerts.ports import PushSender, SecondChannel
@@ -54,7 +54,7 @@ def start_workers(
     steps: dict[str, tuple[Callable[[], Awaitable[int]], float]] = {
         "events": (lambda: alert_on_events(ports), interval),
         "router": (lambda: route_due(ports, owner=f"router-{instance}"), interval),
-        "clean-up": (lambda: remove_stale_devices(ports), CLEAN_UP_EVERY),
+        "clean-up": (lambda: clean_up(ports), CLEAN_UP_EVERY),
     }
     if push is not None:
         dispatcher = Dispatcher(ports, push, owner=f"dispatch-{instance}")

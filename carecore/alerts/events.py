@@ -1,4 +1,5 @@
-"""Alerts raised by domain events rather than by an explicit request (DESIGN "Shift").
+"""Alerts raised by domain events rather than by an explicit request (DESIGN "Shift"), and
+subjects handled elsewhere (an incident acknowledged in its own screen) that need no more calls.
 
 A late visit (no check-in 10 minutes after the start) and a check-in or out outside the geofence
 are facts the shifts module publishes; coordinators on duty must hear of them. Each event is
@@ -20,6 +21,8 @@ ALERTS_FOR_EVENTS: dict[str, tuple[AlertKind, Severity]] = {
     "shift.late": (AlertKind.LATE_VISIT, Severity.HIGH),
     "shift.geofence_exception": (AlertKind.GEOFENCE_EXCEPTION, Severity.MEDIUM),
 }
+# Someone handled the subject elsewhere (e.g. in the incident screen): nobody needs calling about it.
+HANDLED_EVENTS = ("incident.acknowledged", "incident.resolved", "incident.dismissed")
 
 
 def alert_for(event: DomainEvent) -> AlertRequest:
@@ -40,9 +43,13 @@ def alert_for(event: DomainEvent) -> AlertRequest:
 async def alert_on_events(ports: Ports, *, limit: int = 100) -> int:
     """Turns unhandled shift events into alert requests; returns how many events this call took."""
     taken = 0
-    for event in await ports.store.events.unclaimed(CONSUMER, list(ALERTS_FOR_EVENTS), limit=limit):
-        # Request first, claim second: a crash in between re-requests the same id, which is a no-op.
-        await request_alert(ports, alert_for(event))
+    kinds = [*ALERTS_FOR_EVENTS, *HANDLED_EVENTS]
+    for event in await ports.store.events.unclaimed(CONSUMER, kinds, limit=limit):
+        # Effect first, claim second: a crash in between repeats an idempotent effect.
+        if event.kind in ALERTS_FOR_EVENTS:
+            await request_alert(ports, alert_for(event))
+        else:
+            await ports.store.notifications.mark_subject_acknowledged(event.subject_id, event.at)
         if await ports.store.events.claim(event.id, CONSUMER):
             taken += 1
     return taken

@@ -52,6 +52,7 @@ class CalloutStore:
     async def schedule(self, notification_id: str, *, agency_id: str, user_id: str, due_at: datetime) -> None:
         """Idempotent: routing the same request again schedules nothing new."""
         doc = {"_id": notification_id, "agency_id": agency_id, "user_id": user_id, "due_at": due_at}
+        doc["scheduled_for"] = due_at  # kept when due_at is cleared, for the clean-up job
         try:
             await self._c.insert_one({**doc, "state": "WAITING", "lease_until": None, "lease_owner": None})
         except DuplicateKeyError:
@@ -72,3 +73,7 @@ class CalloutStore:
     async def record_call_status(self, call_id: str, status: str) -> bool:
         result = await self._c.update_one({"call_id": call_id}, {"$set": {"call_status": status}})
         return result.matched_count == 1
+
+    async def delete_finished_before(self, before: datetime) -> int:
+        result = await self._c.delete_many({"due_at": None, "scheduled_for": {"$lt": before}})
+        return result.deleted_count

@@ -192,3 +192,8 @@ class NotificationStore:
         if d is None:
             d = await self._c.find_one({"_id": notification_id, "user_id": user_id})
         return notification_from_doc(d) if d else None
+
+    async def delete_created_before(self, before: datetime) -> int:
+        """Old inbox history; a notification still being delivered is never old enough."""
+        result = await self._c.delete_many({"created_at": {"$lt": before}, "next_attempt_at": None})
+        return result.deleted_count

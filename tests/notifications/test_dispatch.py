@@ -6,6 +6,7 @@ import asyncio
 import random
 from datetime import time, timedelta
 
+from carecore.alerts.cleanup import clean_up
 from carecore.alerts.devices import remove_stale_devices
 from carecore.alerts.dispatcher import Dispatcher
 from carecore.alerts.models import AddressKind, Audience, DeliveryState, DeviceOutcome, Preferences, QuietHours
@@ -159,3 +160,23 @@ async def test_devices_unseen_for_270_days_are_removed(ports: Ports, world: Worl
     assert await remove_stale_devices(ports) == 1
     assert await ports.store.devices.get(old.id) is None
     assert await ports.store.devices.get(recent.id) is not None
+
+
+async def test_the_clean_up_keeps_a_year_of_inbox_and_a_month_of_finished_callouts(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    [old] = await route_request(ports, incident_alert(world, clock.now(), audiences=GUARDIANS))
+    await dispatcher(ports, FakeSender()).run_once()
+    job = await ports.store.callouts.claim(
+        now=clock.now() + timedelta(minutes=5), owner="w", lease=timedelta(seconds=9)
+    )
+    assert job is not None
+    await ports.store.callouts.finish(old.id, owner="w", changes={"state": "SKIPPED", "due_at": None})
+    clock.advance(timedelta(days=200))
+    [recent] = await route_request(ports, incident_alert(world, clock.now(), audiences=GUARDIANS))
+
+    assert await clean_up(ports) == 1  # the finished callout of the old notification
+    clock.advance(timedelta(days=166))
+    assert await clean_up(ports) == 1  # the year-old notification; the recent one is still queued
+    assert await ports.store.notifications.get(old.id) is None
+    assert await ports.store.notifications.get(recent.id) is not None

@@ -14,10 +14,14 @@ from twilio.request_validator import RequestValidator
 from app.twilio_webhooks import twilio_routes
 from carecore.access.principal import Principal
 from carecore.alerts.acknowledgement import register_acknowledger, unregister_acknowledger
+from carecore.alerts.events import alert_on_events
 from carecore.alerts.inbox import acknowledge_notification
 from carecore.alerts.models import Audience, Notification
 from carecore.alerts.router import SECOND_CHANNEL_AFTER, route_request
 from carecore.alerts.second_channel import MAX_ATTEMPTS, RETRY_AFTER, call_out_due
+from carecore.events.models import DomainEvent
+from carecore.events.service import publish
+from carecore.ids import new_id
 from carecore.incidents.models import Severity
 from carecore.ports import Ports
 from notifications.twilio_channel import TwilioChannel, TwilioConfig
@@ -199,3 +203,25 @@ async def test_a_failing_provider_is_tried_again_then_given_up_and_recorded(
     job = await ports.store.callouts.get(notes[world.guardian.id].id)
     assert job is not None and job.state == "FAILED" and job.attempts == MAX_ATTEMPTS
     assert (job.error is not None and "20500" in job.error) or "500" in (job.error or "")
+
+
+async def test_an_incident_acknowledged_in_its_own_screen_calls_nobody(
+    ports: Ports, world: World, clock: FakeClock, channel: TwilioChannel, twilio_server: TwilioServer
+) -> None:
+    notes = await critical_alert(ports, world, clock)
+    incident_id = notes[world.guardian.id].subject_id
+    acknowledged = DomainEvent(
+        id=new_id(),
+        agency_id=world.agency.id,
+        kind="incident.acknowledged",
+        subject_type="Incident",
+        subject_id=incident_id,
+        at=clock.now(),
+    )
+    await publish(ports, acknowledged)
+    await alert_on_events(ports)
+    clock.advance(SECOND_CHANNEL_AFTER)
+
+    await call_out_due(ports, channel, owner="w")
+
+    assert twilio_server.calls == [] and twilio_server.messages == []
