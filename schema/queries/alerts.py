@@ -24,9 +24,16 @@ class AlertQuery:
         return connection(page, Notification.from_domain)
 
     @strawberry.field(description="Your devices that receive pushes, most recently seen first (at most 10).")
-    async def devices(self, info: Info) -> Connection[Device]:
+    async def devices(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Device]:
+        page = page_request(first, after)
         found = await list_devices(info.context.ports, info.context.principal)
-        return connection(Page(edges=[(d.id, d) for d in found], has_next_page=False), Device.from_domain)
+        ids = [d.id for d in found]
+        # A cursor of a device removed meanwhile ends the list rather than starting it over.
+        start = 0 if page.after is None else ids.index(page.after) + 1 if page.after in ids else len(ids)
+        shown = found[start : start + page.first]
+        return connection(
+            Page(edges=[(d.id, d) for d in shown], has_next_page=len(found) > start + page.first), Device.from_domain
+        )
 
     @strawberry.field(description="Your quiet hours, muted kinds and on-duty flag.")
     async def notification_preferences(self, info: Info) -> NotificationPreferences:
