@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from app.alerts import PortsGetter, start_alert_delivery, webhook_routes
 from app.firebase import FirebaseGateway
 from app.settings import Settings
 from carecore.clock import Clock, SystemClock
@@ -62,6 +63,7 @@ def _bearer_token(request: Request | WebSocket) -> str | None:
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     runtime = Runtime()
+    ports_of = PortsGetter()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -70,10 +72,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         await ensure_indexes(db)
         firebase = FirebaseGateway(settings.firebase_project_id)
         runtime.ports = Ports(store=Store(db), clock=clock or SystemClock(), claims=firebase, tokens=firebase)
+        ports_of.ports = runtime.ports
+        delivery = start_alert_delivery(settings, runtime.ports)
         logger.info("carecore ready (%s, database %s)", settings.environment, settings.database)
         try:
             yield
         finally:
+            await delivery.stop()
             runtime.ports = None
             firebase.close()
             await client.close()
@@ -92,6 +97,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
+            *webhook_routes(settings, ports_of),
         ],
         lifespan=lifespan,
     )

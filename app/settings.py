@@ -27,6 +27,16 @@ class Settings:
     auth_emulator_host: str | None
     graphiql: bool
     introspection: bool
+    # Push and the second channel are off when their credentials are absent (the log says so).
+    fcm_credentials: str | None = None  # a service-account JSON file, or "application-default"
+    fcm_endpoint: str | None = None  # tests and local runs only: an FCM-compatible server
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base: str | None = None  # tests and local runs only
+    public_url: str | None = None  # where Twilio reaches our webhooks
+    background_workers: bool = True
+    worker_interval: float = 1.0  # seconds between polls of an idle background loop
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -42,6 +52,16 @@ class Settings:
             "auth_emulator_host": os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
             "graphiql": _flag("CARECORE_GRAPHIQL", dev),
             "introspection": _flag("CARECORE_INTROSPECTION", dev),
+            "fcm_credentials": os.environ.get("CARECORE_FCM_CREDENTIALS")
+            or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+            or None,
+            "fcm_endpoint": os.environ.get("CARECORE_FCM_ENDPOINT") or None,
+            "twilio_account_sid": os.environ.get("TWILIO_ACCOUNT_SID") or None,
+            "twilio_auth_token": os.environ.get("TWILIO_AUTH_TOKEN") or None,
+            "twilio_from_number": os.environ.get("TWILIO_FROM_NUMBER") or None,
+            "twilio_api_base": os.environ.get("CARECORE_TWILIO_API_BASE") or None,
+            "public_url": os.environ.get("CARECORE_PUBLIC_URL") or None,
+            "background_workers": _flag("CARECORE_WORKERS", True),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
@@ -57,5 +77,8 @@ class Settings:
                 "FIREBASE_AUTH_EMULATOR_HOST is set in production: it would accept unsigned tokens. "
                 "Unset it, or set CARECORE_ENV=development or test."
             )
+        # A redirected FCM or Twilio endpoint would send real alerts to a stand-in.
+        if self.environment == "production" and (self.fcm_endpoint or self.twilio_api_base):
+            raise SettingsError("CARECORE_FCM_ENDPOINT and CARECORE_TWILIO_API_BASE are for tests, not production.")
         if not self.firebase_project_id:
             raise SettingsError("FIREBASE_PROJECT_ID is not set.")

@@ -15,3 +15,5 @@ class Agency:
     region: str = ""
     max_weekly_hours: int = 52
     min_rest_hours: int = 8
+    # Called at the last step of a ladder (DESIGN "Escalation"); none set: every coordinator.
+    emergency_contact_user_ids: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ class AgencyStore:
             region=d.get("region", ""),
             max_weekly_hours=d.get("max_weekly_hours", 52),
             min_rest_hours=d.get("min_rest_hours", 8),
+            emergency_contact_user_ids=tuple(d.get("emergency_contact_user_ids", [])),
         )
 
     async def upsert(self, agency: Agency) -> None:
@@ -33,6 +34,7 @@ class AgencyStore:
                     "region": agency.region,
                     "max_weekly_hours": agency.max_weekly_hours,
                     "min_rest_hours": agency.min_rest_hours,
+                    "emergency_contact_user_ids": list(agency.emergency_contact_user_ids),
                 }
             },
             upsert=True,

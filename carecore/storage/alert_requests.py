@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from carecore.alerts.models import AlertKind, AlertRequest, Audience
 from carecore.incidents.models import Severity
 from carecore.storage.codec import insert_new
 from carecore.storage.database import Db, Document
+from carecore.storage.leases import claim_due, release
 
 
 def alert_request_from_doc(d: Document) -> AlertRequest:
@@ -55,3 +58,11 @@ class AlertRequestStore:
 
     async def for_subject(self, subject_id: str) -> list[AlertRequest]:
         return [alert_request_from_doc(d) async for d in self._c.find({"subject_id": subject_id}).sort("created_at", 1)]
+
+    async def claim_due(self, *, now: datetime, owner: str, lease: timedelta) -> AlertRequest | None:
+        """Claims the oldest request still to be routed; a crashed router's claim lapses with its lease."""
+        d = await claim_due(self._c, due_field="due_at", now=now, owner=owner, lease=lease, extra={"routed_at": None})
+        return alert_request_from_doc(d) if d else None
+
+    async def mark_routed(self, request_id: str, *, owner: str, now: datetime) -> bool:
+        return await release(self._c, request_id, owner=owner, changes={"routed_at": now, "due_at": None})

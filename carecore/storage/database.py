@@ -34,6 +34,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("due_at", ASCENDING)]),
         IndexModel([("subject_id", ASCENDING)]),
     ],
+    "devices": [IndexModel([("user_id", ASCENDING)]), IndexModel([("last_seen_at", ASCENDING)])],
+    "notifications": [
+        IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
+        IndexModel([("next_attempt_at", ASCENDING)]),
+        IndexModel([("request_id", ASCENDING)]),
+        IndexModel([("subject_id", ASCENDING)]),
+    ],
+    "callouts": [IndexModel([("due_at", ASCENDING)]), IndexModel([("call_id", ASCENDING)])],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),

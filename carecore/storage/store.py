@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from carecore.storage.agencies import AgencyStore
+from carecore.storage.alert_preferences import PreferenceStore
 from carecore.storage.alert_requests import AlertRequestStore
 from carecore.storage.audit import AuditStore
+from carecore.storage.callouts import CalloutStore
 from carecore.storage.care_plans import CarePlanStore
 from carecore.storage.database import Db
+from carecore.storage.devices import DeviceStore
 from carecore.storage.events import EventStore
+from carecore.storage.notifications import NotificationStore
 from carecore.storage.people import PersonStore
+from carecore.storage.shift_presence import ShiftPresenceStore
 from carecore.storage.users import UserStore
 
 
@@ -22,3 +27,8 @@ class Store:
         self.audit = AuditStore(db)
         self.events = EventStore(db)
         self.alert_requests = AlertRequestStore(db)
+        self.devices = DeviceStore(db)
+        self.notification_preferences = PreferenceStore(db)
+        self.notifications = NotificationStore(db)
+        self.callouts = CalloutStore(db)
+        self.shift_presence = ShiftPresenceStore(db)  # provisional, until the shifts branch lands

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -95,3 +96,8 @@ class UserStore:
         users = [user_from_doc(d) async for d in cursor]
         edges = [(encode_cursor(u.display_name.casefold(), u.id), u) for u in users[: page.first]]
         return Page(edges=edges, has_next_page=len(users) > page.first)
+
+    async def active_with_role(self, agency_id: str, role: Role) -> builtins.list[User]:
+        """Every active profile of a role in an agency (e.g. the coordinators an alert goes to)."""
+        cursor = self._c.find({"agency_id": agency_id, "role": role.value, "active": True}).sort("_id", 1)
+        return [user_from_doc(d) async for d in cursor]

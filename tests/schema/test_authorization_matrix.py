@@ -12,12 +12,17 @@ from typing import Any
 
 import pytest
 
+from carecore.alerts.models import AlertKind, AlertRequest, Audience
+from carecore.alerts.router import route_request
 from carecore.care_plans.models import CarePlan, CarePlanStatus
 from carecore.ids import new_id
+from carecore.incidents.models import Severity
+from carecore.ports import Ports
 from carecore.storage.store import Store
 from tests.conftest import World
+from tests.notifications.support import put_device
 from tests.schema.conftest import Execute
-from tests.support import plan_content
+from tests.support import FakeClock, RecordingClaims, RefusingTokens, plan_content
 
 ROLES = (
     "coordinator",
@@ -37,6 +42,7 @@ OK, NF, FORBIDDEN, UNAUTH = "OK", "NF", "FORBIDDEN", "UNAUTHENTICATED"
 class Scene:
     world: World
     draft: CarePlan
+    notification_id: str = ""  # the guardian's, about minji
 
     @property
     def active_plan_id(self) -> str:
@@ -61,6 +67,8 @@ class Op:
 
 
 COORDINATOR_ONLY = {"coordinator": OK, "other_agency_coordinator": NF}
+PUSH_USERS = {"ai_service": FORBIDDEN}  # everyone else manages their own devices and preferences
+GUARDIANS_OWN = {"guardian": OK, "ai_service": NF}
 ROLE_FORBIDDEN = dict.fromkeys(
     ("caregiver_on_team", "caregiver_off_team", "guardian", "guardian_visits_only", "other_guardian", "ai_service"),
     FORBIDDEN,
@@ -222,6 +230,57 @@ OPS = [
         mutation=True,
     ),
     Op(
+        "notifications",
+        "{ notifications(first: 10) { edges { node { id } } } }",
+        lambda s: {},
+        {"guardian": OK},
+    ),
+    Op("devices", "{ devices { edges { node { id } } } }", lambda s: {}, PUSH_USERS, default=OK),
+    Op(
+        "notificationPreferences",
+        "{ notificationPreferences { revision } }",
+        lambda s: {},
+        PUSH_USERS,
+        default=OK,
+    ),
+    Op(
+        "registerDevice",
+        mutation("registerDevice", "RegisterDeviceInput"),
+        lambda s: {"input": {"installationId": f"fid-{new_id()}", "platform": "ANDROID"}},
+        PUSH_USERS,
+        default=OK,
+        mutation=True,
+    ),
+    Op(
+        "unregisterDevice",
+        mutation("unregisterDevice", "UnregisterDeviceInput"),
+        lambda s: {"input": {"installationId": "fid-guardians-phone"}},
+        {"guardian": OK, "ai_service": FORBIDDEN},
+        mutation=True,
+    ),
+    Op(
+        "markRead",
+        mutation("markRead", "NotificationInput"),
+        lambda s: {"input": {"id": s.notification_id}},
+        GUARDIANS_OWN,
+        mutation=True,
+    ),
+    Op(
+        "acknowledgeNotification",
+        mutation("acknowledgeNotification", "NotificationInput"),
+        lambda s: {"input": {"id": s.notification_id}},
+        GUARDIANS_OWN,
+        mutation=True,
+    ),
+    Op(
+        "updateNotificationPreferences",
+        mutation("updateNotificationPreferences", "UpdateNotificationPreferencesInput"),
+        lambda s: {"input": {"expectedRevision": 0, "mutedKinds": ["SHIFT_CHANGE"]}},
+        PUSH_USERS,
+        default=OK,
+        mutation=True,
+    ),
+    Op(
         "updateUser",
         mutation("updateUser", "UpdateUserInput"),
         lambda s: {"input": {"id": s.world.caregiver_off_team.id, "expectedRevision": 1, "locale": "en"}},
@@ -247,7 +306,26 @@ async def scene(world: World, store: Store) -> Scene:
         updated_at=world.minji.created_at,
     )
     await store.care_plans.insert(draft)
-    return Scene(world=world, draft=draft)
+    return Scene(world=world, draft=draft, notification_id=await guardians_notification(world, store))
+
+
+async def guardians_notification(world: World, store: Store) -> str:
+    """A routed alert in the guardian's inbox, and the guardian's phone."""
+    request = AlertRequest(
+        id=new_id(),
+        agency_id=world.agency.id,
+        kind=AlertKind.INCIDENT,
+        severity=Severity.HIGH,
+        subject_type="Incident",
+        subject_id=new_id(),
+        audiences=(Audience.GUARDIANS,),
+        created_at=world.minji.created_at,
+        person_id=world.minji.id,
+    )
+    ports = Ports(store=store, clock=FakeClock(), claims=RecordingClaims(), tokens=RefusingTokens())
+    [notification] = await route_request(ports, request)
+    await put_device(store, world.guardian, world.minji.created_at, address="fid-guardians-phone")
+    return notification.id
 
 
 async def snapshot(store: Store) -> dict[str, list[dict[str, Any]]]:
@@ -267,6 +345,8 @@ def observed(result: Any, op: Op, role: str) -> str:
         names = {e["node"]["name"] for e in value["edges"]}
         assert names == op.sees.get(role, set())
         return OK
+    if op.name == "notifications":
+        return OK if value["edges"] else NF
     if op.name.startswith("person."):
         inner = value and value[op.name.split(".")[1]]
         if op.name == "person.carePlanVersions":

@@ -1,0 +1,99 @@
+"""Routing: each accepted alert request becomes one stored notification per recipient.
+
+Notifications are written before anything is sent, with ids derived from (request, recipient), so a
+router that dies half-way is simply run again by the next one to claim the request: nothing doubles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from carecore.agencies.models import DEFAULT_TIMEZONE
+from carecore.alerts import texts
+from carecore.alerts.audiences import resolve_audiences
+from carecore.alerts.models import AlertRequest, Notification, Preferences
+from carecore.alerts.rules import initial_state
+from carecore.errors import AlreadyExists
+from carecore.ids import id_for_key
+from carecore.incidents.models import Severity
+from carecore.people.models import Person
+from carecore.ports import Ports
+from carecore.users.models import User
+
+ROUTE_LEASE = timedelta(seconds=60)
+# A CRITICAL alert not acknowledged within this window also goes out by SMS and voice.
+SECOND_CHANNEL_AFTER = timedelta(minutes=2)
+
+
+def notification_id(request_id: str, user_id: str) -> str:
+    return id_for_key(request_id, user_id)
+
+
+def _name(person: Person | None) -> str | None:
+    return (person.profile.preferred_name or person.profile.name) if person else None
+
+
+def _notification(
+    request: AlertRequest, user: User, person: Person | None, prefs: Preferences, zone: ZoneInfo, now: datetime
+) -> Notification:
+    state, due = initial_state(prefs, request.kind, request.severity, now, zone)
+    name = _name(person)
+    return Notification(
+        id=notification_id(request.id, user.id),
+        agency_id=request.agency_id,
+        user_id=user.id,
+        request_id=request.id,
+        kind=request.kind,
+        severity=request.severity,
+        subject_type=request.subject_type,
+        subject_id=request.subject_id,
+        person_id=person.id if person else None,
+        person_name=name,
+        locale=texts.supported(user.locale),
+        title=texts.title(user.locale, request.severity),
+        body=texts.body(user.locale, request.severity, request.kind, name),
+        created_at=request.created_at,
+        state=state,
+        push_at=due,
+        next_attempt_at=due,
+    )
+
+
+async def route_request(ports: Ports, request: AlertRequest) -> list[Notification]:
+    """Writes the notifications of one request (those already written are kept as they are)."""
+    now = ports.clock.now()
+    person = await ports.store.people.get(request.person_id) if request.person_id else None
+    if person is not None and person.agency_id != request.agency_id:
+        person = None
+    recipients = await resolve_audiences(ports, request, person, now)
+    prefs = await ports.store.notification_preferences.get_many(u.id for u in recipients)
+    agency = await ports.store.agencies.get(request.agency_id)
+    agency_zone = agency.timezone if agency else DEFAULT_TIMEZONE
+    written: list[Notification] = []
+    for user in recipients:
+        zone = ZoneInfo(prefs[user.id].timezone or agency_zone)
+        notification = _notification(request, user, person, prefs[user.id], zone, now)
+        # Already there when a router died before finishing this request: keep what it wrote.
+        with contextlib.suppress(AlreadyExists):
+            await ports.store.notifications.insert(notification)
+        if request.severity is Severity.CRITICAL:
+            await ports.store.callouts.schedule(
+                notification.id, agency_id=request.agency_id, user_id=user.id, due_at=now + SECOND_CHANNEL_AFTER
+            )
+        written.append(notification)
+    return written
+
+
+async def route_due(ports: Ports, *, owner: str, limit: int = 50) -> int:
+    """Routes due alert requests one claim at a time; returns how many this call finished."""
+    routed = 0
+    while routed < limit:
+        request = await ports.store.alert_requests.claim_due(now=ports.clock.now(), owner=owner, lease=ROUTE_LEASE)
+        if request is None:
+            break
+        await route_request(ports, request)
+        await ports.store.alert_requests.mark_routed(request.id, owner=owner, now=ports.clock.now())
+        routed += 1
+    return routed

@@ -1,0 +1,78 @@
+"""Pure rules of alert delivery: who is held by quiet hours, how long a push lives, when to retry."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from carecore.alerts.models import AlertKind, DeliveryState, Preferences, QuietHours
+from carecore.errors import ValidationFailed
+from carecore.incidents.models import Severity
+
+# A push older than this is noise, not help: FCM drops it after the TTL and retries stop then.
+TIME_TO_LIVE: dict[AlertKind, timedelta] = {
+    AlertKind.INCIDENT: timedelta(hours=1),
+    AlertKind.LATE_VISIT: timedelta(minutes=30),
+    AlertKind.COVERAGE_GAP: timedelta(hours=1),
+    AlertKind.GEOFENCE_EXCEPTION: timedelta(hours=2),
+    AlertKind.OPEN_SHIFT_OFFER: timedelta(hours=4),
+    AlertKind.SHIFT_CHANGE: timedelta(hours=12),
+}
+
+RETRY_BASE = timedelta(seconds=5)
+RETRY_CAP = timedelta(minutes=5)
+MAX_DEVICES_PER_USER = 10
+
+
+def is_urgent(severity: Severity) -> bool:
+    """Urgent pushes get high priority on Android and a time-sensitive interruption on iOS."""
+    return severity in (Severity.CRITICAL, Severity.HIGH)
+
+
+def in_quiet_hours(quiet: QuietHours, local: time) -> bool:
+    if quiet.start == quiet.end:
+        return False  # an empty window, not a whole day: a muted phone is a setting of the phone
+    if quiet.start < quiet.end:
+        return quiet.start <= local < quiet.end
+    return local >= quiet.start or local < quiet.end
+
+
+def quiet_hours_end(quiet: QuietHours, now: datetime, zone: ZoneInfo) -> datetime:
+    """The next moment the window ends, as a UTC-aware datetime."""
+    local = now.astimezone(zone)
+    end = datetime.combine(local.date(), quiet.end, tzinfo=zone)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), quiet.end, tzinfo=zone)
+    return end.astimezone(now.tzinfo)
+
+
+def initial_state(
+    prefs: Preferences, kind: AlertKind, severity: Severity, now: datetime, zone: ZoneInfo
+) -> tuple[DeliveryState, datetime | None]:
+    """Where a new notification starts, and when its push is due. CRITICAL is never silenced."""
+    if severity is Severity.CRITICAL:
+        return DeliveryState.QUEUED, now
+    if kind in prefs.muted_kinds:
+        return DeliveryState.SUPPRESSED, None
+    quiet = prefs.quiet_hours
+    if quiet is not None and in_quiet_hours(quiet, now.astimezone(zone).time()):
+        return DeliveryState.HELD, quiet_hours_end(quiet, now, zone)
+    return DeliveryState.QUEUED, now
+
+
+def retry_delay(attempts: int, retry_after: float | None, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter, never sooner than the server's Retry-After."""
+    ceiling = min(RETRY_CAP, RETRY_BASE * (2 ** max(attempts - 1, 0)))
+    jittered = ceiling * (0.5 + 0.5 * (rng or random).random())
+    floor = timedelta(seconds=retry_after or 0)
+    return jittered if jittered > floor else floor
+
+
+def check_timezone(name: str | None) -> None:
+    if name is None:
+        return
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError) as exc:
+        raise ValidationFailed("timezone must be an IANA time zone such as Asia/Seoul.", field="timezone") from exc
