@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from carecore.storage.agencies import AgencyStore
+from carecore.storage.ai_services import AiServiceStore
 from carecore.storage.alert_requests import AlertRequestStore
 from carecore.storage.audit import AuditStore
 from carecore.storage.care_plans import CarePlanStore
 from carecore.storage.database import Db
 from carecore.storage.events import EventStore
+from carecore.storage.incident_flags import IncidentFlagStore
+from carecore.storage.incident_policies import IncidentPolicyStore
+from carecore.storage.incidents import IncidentStore
 from carecore.storage.people import PersonStore
 from carecore.storage.users import UserStore
 
@@ -22,3 +26,7 @@ class Store:
         self.audit = AuditStore(db)
         self.events = EventStore(db)
         self.alert_requests = AlertRequestStore(db)
+        self.incidents = IncidentStore(db)
+        self.incident_flags = IncidentFlagStore(db)
+        self.incident_policies = IncidentPolicyStore(db)
+        self.ai_services = AiServiceStore(db)
