@@ -18,15 +18,17 @@ from strawberry.tools import merge_types
 
 from schema.errors import ERROR_TYPES, MaskUnexpectedErrors
 from schema.mutations.care_plans import CarePlanMutation
+from schema.mutations.incidents import IncidentMutation
 from schema.mutations.people import PeopleMutation
 from schema.mutations.users import UserMutation
 from schema.queries.care_plans import CarePlanQuery
+from schema.queries.incidents import IncidentQuery
 from schema.queries.people import PeopleQuery
 from schema.queries.users import UserQuery
 
 # Each domain adds its own roots here.
-Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery))
-Mutation = merge_types("Mutation", (PeopleMutation, CarePlanMutation, UserMutation))
+Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery, IncidentQuery))
+Mutation = merge_types("Mutation", (PeopleMutation, CarePlanMutation, UserMutation, IncidentMutation))
 
 
 @dataclass(frozen=True, slots=True)
