@@ -27,6 +27,10 @@ class Settings:
     auth_emulator_host: str | None
     graphiql: bool
     introspection: bool
+    # Background work (ladder steps, missed visits) on this instance; any number may run it at once.
+    background_workers: bool = True
+    worker_poll_seconds: float = 1.0
+    event_poll_seconds: float = 0.25  # how often subscriptions' events are read (DESIGN "Scale")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -42,6 +46,9 @@ class Settings:
             "auth_emulator_host": os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
             "graphiql": _flag("CARECORE_GRAPHIQL", dev),
             "introspection": _flag("CARECORE_INTROSPECTION", dev),
+            "background_workers": _flag("CARECORE_BACKGROUND_WORKERS", True),
+            "worker_poll_seconds": float(os.environ.get("CARECORE_WORKER_POLL_SECONDS", "1.0")),
+            "event_poll_seconds": float(os.environ.get("CARECORE_EVENT_POLL_SECONDS", "0.25")),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

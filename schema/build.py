@@ -25,10 +25,12 @@ from schema.queries.care_plans import CarePlanQuery
 from schema.queries.incidents import IncidentQuery
 from schema.queries.people import PeopleQuery
 from schema.queries.users import UserQuery
+from schema.subscriptions.incidents import IncidentSubscription
 
 # Each domain adds its own roots here.
 Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery, IncidentQuery))
 Mutation = merge_types("Mutation", (PeopleMutation, CarePlanMutation, UserMutation, IncidentMutation))
+Subscription = merge_types("Subscription", (IncidentSubscription,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,4 +51,6 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
     ]
     if not limits.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(query=Query, mutation=Mutation, types=list(ERROR_TYPES), extensions=extensions)
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES), extensions=extensions
+    )

@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from carecore.access.principal import Principal
 from carecore.care_plans.models import CarePlan
 from carecore.care_plans.service import load_active_plans
+from carecore.events.feed import EventFeed
 from carecore.people.models import Person
 from carecore.people.service import load_people
 from carecore.ports import Ports
@@ -53,6 +54,8 @@ class Context:
     ports: Ports
     principal_or_none: Principal | None
     auth_error: str | None = None
+    feed: EventFeed | None = None  # this instance's reader of the events collection, for subscriptions
+    connection_params: dict[str, object] | None = None  # graphql-transport-ws connection_init payload
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

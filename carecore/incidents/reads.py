@@ -95,3 +95,13 @@ async def incident_for_update(
         return None
     await record(ports, actor, "incident.read", "Incident", [incident.id])
     return incident
+
+
+async def check_watch(ports: Ports, actor: Principal, person_id: str | None) -> None:
+    """May the caller follow incidents live (of one person, when given)? AI services may not."""
+    require_role(actor, Role.COORDINATOR, Role.CAREGIVER, Role.FAMILY)
+    if person_id is None:
+        return
+    person = await ports.store.people.get(person_id) if is_valid_id(person_id) else None
+    if person is None or not can_see_part(actor, person, GuardianPermission.INCIDENTS):
+        raise NotFound("Person", person_id, field="personId")
