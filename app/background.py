@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from app.settings import Settings
 from carecore.events.feed import EventFeed
@@ -19,7 +20,11 @@ async def background(ports: Ports, settings: Settings) -> AsyncIterator[EventFee
     feed = EventFeed(ports, INCIDENT_EVENTS, interval=settings.event_poll_seconds)
     tasks = [asyncio.create_task(feed.run(), name="event-feed")]
     if settings.background_workers:
-        worker = IncidentWorker(ports, interval=settings.worker_poll_seconds)
+        worker = IncidentWorker(
+            ports,
+            interval=settings.worker_poll_seconds,
+            lease=timedelta(seconds=settings.escalation_lease_seconds),
+        )
         tasks.append(asyncio.create_task(worker.run(), name="incident-worker"))
     try:
         yield feed

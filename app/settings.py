@@ -30,6 +30,7 @@ class Settings:
     # Background work (ladder steps, missed visits) on this instance; any number may run it at once.
     background_workers: bool = True
     worker_poll_seconds: float = 1.0
+    escalation_lease_seconds: float = 15.0  # how late a ladder step can be when its worker dies holding it
     event_poll_seconds: float = 0.25  # how often subscriptions' events are read (DESIGN "Scale")
 
     @classmethod
@@ -48,6 +49,7 @@ class Settings:
             "introspection": _flag("CARECORE_INTROSPECTION", dev),
             "background_workers": _flag("CARECORE_BACKGROUND_WORKERS", True),
             "worker_poll_seconds": float(os.environ.get("CARECORE_WORKER_POLL_SECONDS", "1.0")),
+            "escalation_lease_seconds": float(os.environ.get("CARECORE_ESCALATION_LEASE_SECONDS", "15")),
             "event_poll_seconds": float(os.environ.get("CARECORE_EVENT_POLL_SECONDS", "0.25")),
         }
         values.update(overrides)

@@ -18,7 +18,7 @@ from carecore.ids import id_for_key
 from carecore.incidents.events import publish_change
 from carecore.incidents.models import Escalation, Incident, IncidentStatus, TimelineAction, TimelineEntry
 from carecore.incidents.policies import policy_for
-from carecore.incidents.policy import LadderStep
+from carecore.incidents.policy import IncidentPolicy, LadderStep
 from carecore.ports import Ports
 
 logger = logging.getLogger(__name__)
@@ -49,13 +49,23 @@ def restarted(current: Escalation, ladder: tuple[LadderStep, ...], now: datetime
     return Escalation(round=round_, step=0, started_at=now, due_at=now if ladder else None)
 
 
-async def run_due_step(ports: Ports, owner: str, *, incident_id: str | None = None) -> Incident | None:
-    """Claims and runs one due ladder step (of `incident_id`, or the earliest due); None when none is due."""
+async def run_due_step(
+    ports: Ports,
+    owner: str,
+    *,
+    incident_id: str | None = None,
+    lease: timedelta = LEASE,
+    policy: IncidentPolicy | None = None,
+) -> Incident | None:
+    """Claims and runs one due ladder step (of `incident_id`, or the earliest due); None when none is due.
+
+    `lease` bounds how late a step can be when its worker dies holding it: another takes it over then.
+    """
     now = ports.clock.now()
-    claimed = await ports.store.incidents.claim_step(now=now, owner=owner, lease=LEASE, incident_id=incident_id)
+    claimed = await ports.store.incidents.claim_step(now=now, owner=owner, lease=lease, incident_id=incident_id)
     if claimed is None:
         return None
-    ladder = (await policy_for(ports, claimed.agency_id)).ladder(claimed.severity)
+    ladder = (policy or await policy_for(ports, claimed.agency_id)).ladder(claimed.severity)
     e = claimed.escalation
     if e.step >= len(ladder):  # the agency shortened its ladder since this one started
         await ports.store.incidents.stop_ladder(claimed.id, owner=owner)
@@ -95,18 +105,19 @@ async def run_due_step(ports: Ports, owner: str, *, incident_id: str | None = No
     return finished
 
 
-async def run_due_steps(ports: Ports, owner: str) -> int:
+async def run_due_steps(ports: Ports, owner: str, *, lease: timedelta = LEASE) -> int:
     """Runs every step due now, oldest first; a ladder far behind (after an outage) catches up step by step."""
     done = 0
-    while done < MAX_STEPS_PER_PASS and await run_due_step(ports, owner) is not None:
+    while done < MAX_STEPS_PER_PASS and await run_due_step(ports, owner, lease=lease) is not None:
         done += 1
     return done
 
 
-async def run_step_now(ports: Ports, incident: Incident) -> Incident:
+async def run_step_now(ports: Ports, incident: Incident, policy: IncidentPolicy | None = None) -> Incident:
     """Runs a just-started ladder's first step in the request, rather than on the worker's next pass."""
+    owner = f"inline-{incident.id}-{incident.revision}"
     try:
-        ran = await run_due_step(ports, f"inline-{incident.id}-{incident.revision}", incident_id=incident.id)
+        ran = await run_due_step(ports, owner, incident_id=incident.id, policy=policy)
     except Exception:  # the step is stored as due: the worker runs it once this claim's lease lapses
         logger.exception("first ladder step of %s failed; the worker will retry", incident.id)
         return incident

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
-from carecore.audit.service import record
 from carecore.errors import NotFound, ValidationFailed
 from carecore.ids import id_for_key, is_valid_id, new_id
 from carecore.incidents.access import can_report_for
@@ -30,10 +31,12 @@ _SOURCES = {Role.CAREGIVER: IncidentSource.CAREGIVER, Role.FAMILY: IncidentSourc
 async def ingest_flag(ports: Ports, actor: Principal, service: AiService, flag: FlagSubmission) -> Opened:
     """Takes an AI flag: triaged by the agency's policy, idempotent by external id, merged within the window."""
     flag = checked_flag(flag)
-    person = await ports.store.people.by_external_ref(service.agency_id, ExternalRef(service.service, flag.person_ref))
+    person, policy = await asyncio.gather(
+        ports.store.people.by_external_ref(service.agency_id, ExternalRef(service.service, flag.person_ref)),
+        policy_for(ports, service.agency_id),
+    )
     if person is None:
         raise NotFound("Person", flag.person_ref, field="personRef")
-    policy = await policy_for(ports, service.agency_id)
     severity, in_review = triage(policy, flag, person)
     detection = Detection(service.service, flag.detector, flag.model_version, flag.confidence)
     opening = Opening(
@@ -49,9 +52,7 @@ async def ingest_flag(ports: Ports, actor: Principal, service: AiService, flag: 
         detection=detection,
         evidence=flag.evidence,
     )
-    opened = await open_incident(ports, opening, policy)
-    await record(ports, actor, "incident.flag", "Incident", [opened.incident.id])
-    return opened
+    return await open_incident(ports, opening, policy, actor)
 
 
 async def flag_incident(ports: Ports, actor: Principal, flag: FlagSubmission) -> Opened:
@@ -85,9 +86,7 @@ async def report_incident(
         reported_by=actor.user_id,
         safeguarding=report.safeguarding,
     )
-    opened = await open_incident(ports, opening, policy)
-    await record(ports, actor, "incident.report", "Incident", [opened.incident.id])
-    return opened.incident
+    return (await open_incident(ports, opening, policy, actor)).incident
 
 
 async def _check_accused(ports: Ports, actor: Principal, report: HumanReport) -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from carecore.audit.models import AuditEntry
 from carecore.events.models import DomainEvent
-from carecore.ids import id_for_key, new_id
+from carecore.ids import id_for_key
 from carecore.incidents.models import IncidentSource, IncidentType, Opened
 from carecore.incidents.opening import Opening, open_incident
 from carecore.incidents.policies import policy_for
@@ -44,9 +43,7 @@ async def open_missed_visit(ports: Ports, event: DomainEvent) -> Opened | None:
         mergeable=True,
         related_shift_id=event.subject_id,
     )
-    opened = await open_incident(ports, opening, policy)
-    await _audit(ports, opened)
-    return opened
+    return await open_incident(ports, opening, policy, None)
 
 
 async def consume_missed_visits(ports: Ports, limit: int = 100) -> int:
@@ -56,18 +53,3 @@ async def consume_missed_visits(ports: Ports, limit: int = 100) -> int:
         await open_missed_visit(ports, event)
         claimed += await ports.store.events.claim(event.id, CONSUMER)
     return claimed
-
-
-async def _audit(ports: Ports, opened: Opened) -> None:
-    incident = opened.incident
-    entry = AuditEntry(
-        id=new_id(),
-        agency_id=incident.agency_id,
-        actor_id="system",
-        actor_role="system",
-        action="incident.open_missed_visit",
-        object_type="Incident",
-        object_id=incident.id,
-        at=ports.clock.now(),
-    )
-    await ports.store.audit.append([entry])

@@ -12,11 +12,15 @@ flag and the flag ids kept on the incident tell whether step 2 already happened.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
+from carecore.access.principal import Principal
+from carecore.audit.models import AuditEntry
+from carecore.audit.service import record
 from carecore.errors import AlreadyExists
-from carecore.ids import id_for_key
+from carecore.ids import id_for_key, new_id
 from carecore.incidents.escalation import restarted, run_step_now
 from carecore.incidents.events import publish_change
 from carecore.incidents.models import (
@@ -72,22 +76,43 @@ class Opening:
         return f"{self.agency_id}|{self.person_id}|{self.type.value}"
 
 
-async def open_incident(ports: Ports, opening: Opening, policy: IncidentPolicy) -> Opened:
-    """Opens or merges; then announces the change and runs the ladder's first step at once."""
+async def open_incident(ports: Ports, opening: Opening, policy: IncidentPolicy, actor: Principal | None) -> Opened:
+    """Opens or merges, runs the ladder's first step at once, then links, announces and audits it.
+
+    The first step comes before the rest: it is what wakes someone, and everything after it is
+    either idempotent or found again by a retry (the incident id derives from the flag).
+    """
     now = ports.clock.now()
     if opening.mergeable:
-        opened = await _open_flag(ports, opening, policy, now)
+        opened, linked = await _open_flag(ports, opening, policy, now)
     else:
-        opened = await _create(ports, opening, policy, now, merge_key=None)
+        opened, linked = await _create(ports, opening, policy, now, merge_key=None), True
+    incident = opened.incident
+    due = incident.escalation.due_at
+    ran = incident
+    if incident.status in UNACKNOWLEDGED and due is not None and due <= now:
+        ran = await run_step_now(ports, incident, policy)
+    effects = [_audit(ports, actor, incident)]
+    if not linked:
+        effects.append(ports.store.incident_flags.link(opening.key, incident.id))
     if opened.outcome is not Outcome.DUPLICATE:
-        await publish_change(ports, opened.incident)
-    due = opened.incident.escalation.due_at
-    if opened.incident.status in UNACKNOWLEDGED and due is not None and due <= now:
-        opened = Opened(await run_step_now(ports, opened.incident), opened.outcome)
-    return opened
+        effects.append(publish_change(ports, incident))
+    await asyncio.gather(*effects)
+    return Opened(ran, opened.outcome)
 
 
-async def _open_flag(ports: Ports, opening: Opening, policy: IncidentPolicy, now: datetime) -> Opened:
+async def _audit(ports: Ports, actor: Principal | None, incident: Incident) -> None:
+    if actor is not None:
+        await record(ports, actor, "incident.open", "Incident", [incident.id])
+        return
+    entry = AuditEntry(
+        new_id(), incident.agency_id, "system", "system", "incident.open", "Incident", incident.id, ports.clock.now()
+    )
+    await ports.store.audit.append([entry])
+
+
+async def _open_flag(ports: Ports, opening: Opening, policy: IncidentPolicy, now: datetime) -> tuple[Opened, bool]:
+    """The incident the flag opened or joined, and whether the flag record already points at it."""
     record = FlagRecord(
         id=opening.key,
         agency_id=opening.agency_id,
@@ -105,10 +130,8 @@ async def _open_flag(ports: Ports, opening: Opening, policy: IncidentPolicy, now
         earlier = await ports.store.incident_flags.get(opening.key)
         linked = await ports.store.incidents.get(earlier.incident_id) if earlier and earlier.incident_id else None
         if linked is not None:
-            return Opened(linked, Outcome.DUPLICATE)
-    opened = await _merge_or_create(ports, opening, policy, now, fresh=fresh)
-    await ports.store.incident_flags.link(opening.key, opened.incident.id)
-    return opened
+            return Opened(linked, Outcome.DUPLICATE), True
+    return await _merge_or_create(ports, opening, policy, now, fresh=fresh), False
 
 
 async def _already_taken(ports: Ports, opening: Opening) -> Incident | None:

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from carecore.ids import new_id
-from carecore.incidents.escalation import run_due_steps
+from carecore.incidents.escalation import LEASE, run_due_steps
 from carecore.incidents.missed_visits import consume_missed_visits
 from carecore.ports import Ports
 
@@ -21,11 +22,12 @@ class IncidentWorker:
 
     ports: Ports
     interval: float = 1.0
+    lease: timedelta = LEASE
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}-{new_id()}")
 
     async def run_once(self) -> int:
         """One pass: every due ladder step, then the missed visits; returns how much it did."""
-        steps = await run_due_steps(self.ports, self.owner)
+        steps = await run_due_steps(self.ports, self.owner, lease=self.lease)
         missed = await consume_missed_visits(self.ports)
         return steps + missed
 
