@@ -20,9 +20,11 @@ from app.background import background
 from app.firebase import FirebaseGateway
 from app.ingest import flag_endpoint
 from app.settings import Settings
+from carecore.alerts.acknowledgements import register_acknowledgement
 from carecore.clock import Clock, SystemClock
 from carecore.errors import Unauthenticated
 from carecore.events.feed import EventFeed
+from carecore.incidents.service import acknowledge_incident
 from carecore.ports import Ports
 from carecore.storage.database import connect, ensure_indexes, ping
 from carecore.storage.store import Store
@@ -88,6 +90,8 @@ def _bearer_token(header: str) -> str | None:
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     runtime = Runtime()
+    # Until the notification pipeline calls carecore.incidents.service itself (see carecore.alerts.acknowledgements).
+    register_acknowledgement("Incident", acknowledge_incident)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

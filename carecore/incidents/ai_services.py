@@ -10,6 +10,7 @@ replayed later; within the window a replay is a duplicate flag (same external id
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from datetime import timedelta
@@ -46,8 +47,9 @@ async def authenticate_webhook(
     skew = abs(ports.clock.now().timestamp() - signed_at)
     if skew > REPLAY_WINDOW.total_seconds():
         raise Unauthenticated("The timestamp is more than 5 minutes from the server's time; sign with the time now.")
-    service = await ports.store.ai_services.get(service_id) if is_valid_id(service_id) else None
-    user = await ports.store.users.get(service.user_id) if service else None
+    service, user = None, None
+    if is_valid_id(service_id):  # the service's configuration is keyed by its account's user id
+        service, user = await asyncio.gather(ports.store.ai_services.get(service_id), ports.store.users.get(service_id))
     if service is None or user is None or not user.active or user.role is not Role.AI_SERVICE:
         raise Unauthenticated(_BAD_SIGNATURE)  # the same answer as a wrong signature: no probing for ids
     if not hmac.compare_digest(sign(service.secret, timestamp, body), signature):

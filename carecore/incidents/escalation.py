@@ -56,6 +56,7 @@ async def run_due_step(
     incident_id: str | None = None,
     lease: timedelta = LEASE,
     policy: IncidentPolicy | None = None,
+    announce: bool = True,
 ) -> Incident | None:
     """Claims and runs one due ladder step (of `incident_id`, or the earliest due); None when none is due.
 
@@ -101,7 +102,8 @@ async def run_due_step(
     if finished is None:  # acknowledged or restarted while we asked: the alert stands, the ladder is theirs
         await ports.store.incidents.abandon_step(claimed.id, owner=owner)
         return claimed
-    await publish_change(ports, finished)
+    if announce:
+        await publish_change(ports, finished)
     return finished
 
 
@@ -113,11 +115,16 @@ async def run_due_steps(ports: Ports, owner: str, *, lease: timedelta = LEASE) -
     return done
 
 
-async def run_step_now(ports: Ports, incident: Incident, policy: IncidentPolicy | None = None) -> Incident:
-    """Runs a just-started ladder's first step in the request, rather than on the worker's next pass."""
+async def run_step_now(
+    ports: Ports, incident: Incident, policy: IncidentPolicy | None = None, *, announce: bool = True
+) -> Incident:
+    """Runs a just-started ladder's first step in the request, rather than on the worker's next pass.
+
+    `announce=False` leaves the event to the caller, who announces the incident once with the step.
+    """
     owner = f"inline-{incident.id}-{incident.revision}"
     try:
-        ran = await run_due_step(ports, owner, incident_id=incident.id, policy=policy)
+        ran = await run_due_step(ports, owner, incident_id=incident.id, policy=policy, announce=announce)
     except Exception:  # the step is stored as due: the worker runs it once this claim's lease lapses
         logger.exception("first ladder step of %s failed; the worker will retry", incident.id)
         return incident

@@ -13,14 +13,14 @@ INCIDENT_UPDATED = "incident.updated"
 INCIDENT_EVENTS = [INCIDENT_CREATED, INCIDENT_UPDATED]
 
 
-async def publish_change(ports: Ports, incident: Incident) -> None:
+async def publish_change(ports: Ports, incident: Incident, *, created: bool = False) -> None:
     """One event per revision; ids and status only, the reader loads the rest within its own scope."""
     await publish(
         ports,
         DomainEvent(
             id=id_for_key("incident.changed", incident.id, str(incident.revision)),
             agency_id=incident.agency_id,
-            kind=INCIDENT_CREATED if incident.revision == 1 else INCIDENT_UPDATED,
+            kind=INCIDENT_CREATED if created or incident.revision == 1 else INCIDENT_UPDATED,
             subject_type="Incident",
             subject_id=incident.id,
             at=ports.clock.now(),

@@ -91,12 +91,12 @@ async def open_incident(ports: Ports, opening: Opening, policy: IncidentPolicy, 
     due = incident.escalation.due_at
     ran = incident
     if incident.status in UNACKNOWLEDGED and due is not None and due <= now:
-        ran = await run_step_now(ports, incident, policy)
+        ran = await run_step_now(ports, incident, policy, announce=False)
     effects = [_audit(ports, actor, incident)]
     if not linked:
         effects.append(ports.store.incident_flags.link(opening.key, incident.id))
-    if opened.outcome is not Outcome.DUPLICATE:
-        effects.append(publish_change(ports, incident))
+    if opened.outcome is not Outcome.DUPLICATE or ran.revision != incident.revision:
+        effects.append(publish_change(ports, ran, created=opened.outcome is Outcome.CREATED))
     await asyncio.gather(*effects)
     return Opened(ran, opened.outcome)
 
@@ -156,12 +156,14 @@ async def _merge_or_create(
         )
         if merged is not None:
             return Opened(await _raise_if_needed(ports, merged, opening, policy, now), Outcome.MERGED)
-        await incidents.retire_merge_key(opening.merge_key, flagged_before=since)
         try:
             return await _create(ports, opening, policy, now, merge_key=opening.merge_key)
         except MergeKeyTaken:
+            # Another incident holds the key: flagged since we looked (merge into it next time round),
+            # or flagged before the window (retire its key, so the next insert can take it).
             if (taken := await _already_taken(ports, opening)) is not None:
                 return Opened(taken, Outcome.DUPLICATE)
+            await incidents.retire_merge_key(opening.merge_key, flagged_before=since)
     raise RuntimeError(f"flag {opening.key} could neither merge nor open an incident")
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from carecore.alerts.acknowledgements import acknowledge_subject, register_acknowledgement
 from carecore.alerts.models import Audience
 from carecore.incidents import service
 from carecore.incidents.escalation import run_due_step, run_due_steps
 from carecore.incidents.ingestion import ingest_flag
 from carecore.incidents.models import AiService, Incident, IncidentStatus, IncidentType
+from carecore.incidents.service import acknowledge_incident
 from carecore.ports import Ports
 from tests.carecore.incidents.conftest import flag
 from tests.conftest import World
@@ -158,3 +160,17 @@ async def test_reopening_restarts_the_ladder_with_new_alerts(
 
     assert reopened.status is IncidentStatus.OPEN and reopened.escalation.round == 1
     assert len(await _audiences(ports, incident)) == 2
+
+
+async def test_acknowledging_an_incidents_notification_stops_its_ladder(
+    ports: Ports, world: World, ai: AiService, clock: FakeClock
+) -> None:
+    incident = await _critical(ports, world, ai)
+    register_acknowledgement("Incident", acknowledge_incident)
+
+    handled = await acknowledge_subject(ports, world.coordinator.principal(), "Incident", incident.id)
+
+    assert handled
+    clock.advance(timedelta(minutes=10))
+    await _race(ports)
+    assert len(await _audiences(ports, incident)) == 1
