@@ -14,7 +14,10 @@ from carecore.incidents.models import AiService as DomainAiService
 from carecore.incidents.models import Incident as DomainIncident
 from carecore.incidents.models import Opened
 from carecore.incidents.models import Severity as DomainSeverity
+from carecore.incidents.policies import get_incident_policy, set_incident_policy
+from carecore.incidents.policy import IncidentPolicy as DomainPolicy
 from schema.errors import NotFoundError, StateConflictError, ValidationError
+from schema.inputs.incident_policy import UpdateIncidentPolicyInput
 from schema.inputs.incidents import (
     AddIncidentNoteInput,
     AssignIncidentInput,
@@ -28,6 +31,7 @@ from schema.inputs.incidents import (
     ResolveIncidentInput,
 )
 from schema.mutations.support import Info, attempt
+from schema.types.incident_policy import IncidentPolicy
 from schema.types.incidents import FlagOutcome, Incident, IncidentStatus
 
 
@@ -50,6 +54,12 @@ class AiServicePayload:
     configured_at: datetime | None
 
 
+@strawberry.type
+class IncidentPolicyPayload:
+    policy: IncidentPolicy
+
+
+IncidentPolicyResult = Annotated[IncidentPolicyPayload | ValidationError, strawberry.union("IncidentPolicyResult")]
 IncidentResult = Annotated[
     IncidentPayload | ValidationError | NotFoundError | StateConflictError, strawberry.union("IncidentResult")
 ]
@@ -157,6 +167,18 @@ class IncidentMutation:
                 ctx.ports, ctx.principal, input.id, reference=input.reference, note=input.note
             ),
             incident_payload,
+        )
+
+    @strawberry.mutation(description="Coordinators: change the agency's incident policy; what is not given stays.")
+    async def update_incident_policy(self, info: Info, input: UpdateIncidentPolicyInput) -> IncidentPolicyResult:
+        ctx = info.context
+
+        async def update() -> DomainPolicy:
+            current = await get_incident_policy(ctx.ports, ctx.principal)
+            return await set_incident_policy(ctx.ports, ctx.principal, input.applied_to(current))
+
+        return await attempt(  # type: ignore[return-value]
+            update, lambda p: IncidentPolicyPayload(policy=IncidentPolicy.from_domain(p))
         )
 
     @strawberry.mutation(description="Coordinators: an AI service account's service name and webhook secret.")

@@ -7,9 +7,11 @@ import strawberry
 from carecore.errors import NotFound
 from carecore.incidents import reads
 from carecore.incidents.models import IncidentFilter
+from carecore.incidents.policies import get_incident_policy
 from schema.context import Info
 from schema.inputs.incidents import IncidentFilterInput
 from schema.types.connections import Connection, connection, page_request
+from schema.types.incident_policy import IncidentPolicy
 from schema.types.incidents import DetectorStats, Incident
 
 
@@ -45,6 +47,10 @@ class IncidentQuery:
         ctx = info.context
         page = await reads.reports_due(ctx.ports, ctx.principal, page_request(first, after))
         return connection(page, Incident.from_domain)
+
+    @strawberry.field(description="Coordinators: the agency's triage, merging, escalation and reporting settings.")
+    async def incident_policy(self, info: Info) -> IncidentPolicy:
+        return IncidentPolicy.from_domain(await get_incident_policy(info.context.ports, info.context.principal))
 
     @strawberry.field(description="Coordinators: precision of each detector and model version.")
     async def detector_stats(self, info: Info) -> list[DetectorStats]:

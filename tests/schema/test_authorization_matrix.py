@@ -330,6 +330,19 @@ OPS = [
         mutation=True,
     ),
     Op(
+        "incidentPolicy",
+        "{ incidentPolicy { reviewThreshold } }",
+        lambda s: {},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},
+    ),
+    Op(
+        "updateIncidentPolicy",
+        mutation("updateIncidentPolicy", "UpdateIncidentPolicyInput"),
+        lambda s: {"input": {"reviewThreshold": 0.5}},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},
+        mutation=True,
+    ),
+    Op(
         "createUser",
         mutation("createUser", "CreateUserInput"),
         lambda s: {"input": {"firebaseUid": f"new-{new_id()}", "displayName": "새 요양보호사", "role": "CAREGIVER"}},
