@@ -35,7 +35,7 @@ from carecore.access.principal import Role
 from carecore.agencies.models import Agency
 from carecore.clock import SystemClock
 from carecore.ids import new_id
-from carecore.incidents.ai_services import sign
+from carecore.incidents.ai_services import signed_headers
 from carecore.incidents.models import AiService, IncidentType
 from carecore.people.models import ExternalRef, Person, PersonProfile
 from carecore.storage.database import connect, ensure_indexes
@@ -97,13 +97,7 @@ def signed(service: AiService, i: int) -> tuple[bytes, dict[str, str]]:
             "evidence": {"summary": "benchmark flag", "signals": [{"name": "i", "value": str(i)}]},
         }
     ).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "X-Carecore-Service": service.user_id,
-        "X-Carecore-Timestamp": timestamp,
-        "X-Carecore-Signature": sign(SECRET, timestamp, body),
-    }
-    return body, headers
+    return body, signed_headers(service.user_id, SECRET, body, at=int(time.time()))
 
 
 async def send_flags(http: httpx.AsyncClient, service: AiService) -> tuple[list[Sent], float]:

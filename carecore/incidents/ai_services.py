@@ -36,6 +36,16 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return SIGNATURE_PREFIX + digest
 
 
+def signed_headers(service_id: str, secret: str, body: bytes, *, at: int) -> dict[str, str]:
+    """The three headers a service sends with `body`, signed at Unix time `at` (for clients and tests)."""
+    timestamp = str(at)
+    return {
+        "X-Carecore-Service": service_id,
+        "X-Carecore-Timestamp": timestamp,
+        "X-Carecore-Signature": sign(secret, timestamp, body),
+    }
+
+
 async def authenticate_webhook(
     ports: Ports, service_id: str, timestamp: str, signature: str, body: bytes
 ) -> tuple[Principal, AiService]:

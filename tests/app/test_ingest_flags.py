@@ -13,7 +13,7 @@ import pytest
 from app.server import build_app
 from app.settings import Settings
 from carecore.clock import SystemClock
-from carecore.incidents.ai_services import sign
+from carecore.incidents.ai_services import signed_headers
 from carecore.storage.store import Store
 from fixtures.demo import demo_ids, load_demo
 from fixtures.demo_incidents import DEMO_WEBHOOK_SECRET
@@ -63,13 +63,8 @@ def body(external_id: str = "seizure-77", ref: str = "WC-0001", type: str = "SEI
 
 
 def signed(raw: bytes, clock: FakeClock, *, secret: str = DEMO_WEBHOOK_SECRET) -> dict[str, str]:
-    timestamp = str(int(clock.now().timestamp()))
-    return {
-        "X-Carecore-Service": demo_ids().ai_service,
-        "X-Carecore-Timestamp": timestamp,
-        "X-Carecore-Signature": sign(secret, timestamp, raw),
-        "Content-Type": "application/json",
-    }
+    headers = signed_headers(demo_ids().ai_service, secret, raw, at=int(clock.now().timestamp()))
+    return {**headers, "Content-Type": "application/json"}
 
 
 async def _incidents(store: Store) -> int:

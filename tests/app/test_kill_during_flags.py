@@ -28,7 +28,7 @@ from carecore.access.principal import Role
 from carecore.agencies.models import Agency
 from carecore.alerts.models import Audience
 from carecore.ids import new_id
-from carecore.incidents.ai_services import sign
+from carecore.incidents.ai_services import signed_headers
 from carecore.incidents.models import AiService, IncidentType, Severity
 from carecore.incidents.policy import DEFAULT_POLICY, LadderStep
 from carecore.people.models import ExternalRef, Protocol
@@ -130,13 +130,7 @@ def signed_flag(service: AiService, i: int) -> tuple[bytes, dict[str, str]]:
             "modelVersion": "1",
         }
     ).encode()
-    timestamp = str(int(time.time()))
-    headers = {
-        "X-Carecore-Service": service.user_id,
-        "X-Carecore-Timestamp": timestamp,
-        "X-Carecore-Signature": sign(SECRET, timestamp, body),
-    }
-    return body, headers
+    return body, signed_headers(service.user_id, SECRET, body, at=int(time.time()))
 
 
 async def stream(
