@@ -147,6 +147,10 @@ class Escalation:
 
 @dataclass(frozen=True, slots=True)
 class Incident:
+    """Every change of status, severity, assignment or ladder step is on the timeline; repeated flags
+    merged into the incident are counted (`flag_count`, latest evidence) and kept one by one in
+    `incident_flags`, so a sensor that fires every few seconds cannot flood the timeline."""
+
     id: str
     agency_id: str
     person_id: str

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from app.server import build_app
 from app.settings import Settings
@@ -103,3 +106,20 @@ async def test_a_subscription_to_a_person_outside_your_scope_is_refused(settings
         message = await updates.next()
 
     assert message["type"] == "error" or message["payload"].get("errors"), message
+
+
+async def test_a_websocket_without_a_valid_token_is_closed_before_any_subscription(
+    settings: Settings, family: Family
+) -> None:
+    async with (
+        two_instances(settings) as (a, _),
+        connect(
+            f"ws://{a}/graphql",
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        ) as ws,
+    ):
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer forged"}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
