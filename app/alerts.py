@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import firebase_admin
@@ -37,20 +38,9 @@ def twilio_config(settings: Settings) -> TwilioConfig | None:
     )
 
 
-def webhook_routes(settings: Settings, ports_of: PortsGetter) -> list[Route]:
+def webhook_routes(settings: Settings, ports_of: Callable[[], Ports]) -> list[Route]:
     config = twilio_config(settings)
     return twilio_routes(ports_of, config) if config else []
-
-
-class PortsGetter:
-    """The ports of the running app, for routes built before the lifespan opens the database."""
-
-    def __init__(self) -> None:
-        self.ports: Ports | None = None
-
-    def __call__(self) -> Ports:
-        assert self.ports is not None, "lifespan has not started"
-        return self.ports
 
 
 def _push(settings: Settings) -> FcmSender | None:
@@ -107,6 +97,6 @@ def start_alert_delivery(settings: Settings, ports: Ports) -> AlertDelivery:
         push: PushSender | None = delivery.push
         second: SecondChannel | None = delivery.second
         delivery.workers = start_workers(
-            ports, push=push, second=second, instance=delivery.instance, interval=settings.worker_interval
+            ports, push=push, second=second, instance=delivery.instance, interval=settings.worker_poll_seconds
         )
     return delivery

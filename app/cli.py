@@ -43,7 +43,8 @@ async def _load_demo(settings: Settings) -> None:
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
-    uvicorn.run(build_app(settings), host=host, port=port, log_level="info")
+    # websockets-sansio: the maintained WebSocket implementation, for subscriptions at /graphql.
+    uvicorn.run(build_app(settings), host=host, port=port, log_level="info", ws="websockets-sansio")
 
 
 def _print_tokens_help(host: str, port: int) -> None:

@@ -1,4 +1,4 @@
-"""Builds the Starlette application: GraphQL at /graphql, probes at /healthz and /readyz."""
+"""Builds the Starlette application: GraphQL at /graphql, AI flags at /ingest/flags, probes at /healthz and /readyz."""
 
 from __future__ import annotations
 
@@ -13,18 +13,25 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
-from app.alerts import PortsGetter, start_alert_delivery, webhook_routes
+from app.alerts import start_alert_delivery, webhook_routes
+from app.background import background
 from app.firebase import FirebaseGateway
+from app.ingest import flag_endpoint
 from app.settings import Settings
+from carecore.alerts.acknowledgement import register_acknowledger
 from carecore.clock import Clock, SystemClock
 from carecore.errors import Unauthenticated
+from carecore.events.feed import EventFeed
+from carecore.incidents.service import acknowledge_incident
 from carecore.ports import Ports
 from carecore.storage.database import connect, ensure_indexes, ping
 from carecore.storage.store import Store
 from carecore.users.service import authenticate_token
 from schema.build import SchemaLimits, build_schema
-from schema.context import Context
+from schema.context import Context, build_loaders
 
 logger = logging.getLogger("carecore")
 
@@ -32,6 +39,11 @@ logger = logging.getLogger("carecore")
 @dataclass
 class Runtime:
     ports: Ports | None = None
+    feed: EventFeed | None = None
+
+    def started_ports(self) -> Ports:
+        assert self.ports is not None, "lifespan has not started"
+        return self.ports
 
 
 class CareGraphQL(GraphQL[Context, None]):
@@ -43,18 +55,34 @@ class CareGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: object = None) -> Context:
         ports = self.runtime.ports
         assert ports is not None, "lifespan has not started"
-        token = _bearer_token(request)
+        feed = self.runtime.feed
+        token = _bearer_token(request.headers.get("authorization", ""))
         if token is None:
-            return Context(ports=ports, principal_or_none=None)
+            return Context(ports=ports, principal_or_none=None, feed=feed)
         try:
             principal = await authenticate_token(ports, token)
         except Unauthenticated as exc:
-            return Context(ports=ports, principal_or_none=None, auth_error=exc.message)
-        return Context(ports=ports, principal_or_none=principal)
+            return Context(ports=ports, principal_or_none=None, auth_error=exc.message, feed=feed)
+        return Context(ports=ports, principal_or_none=principal, feed=feed)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Browsers cannot set headers on a WebSocket: the token may come in connection_init instead."""
+        if context.principal_or_none is not None:
+            return UnsetType()
+        params = context.connection_params or {}
+        raw = params.get("authorization") or params.get("Authorization")
+        token = _bearer_token(raw) if isinstance(raw, str) else None
+        if token is None:
+            raise ConnectionRejectionError({"message": "Send `authorization: Bearer <ID token>` in connection_init."})
+        try:
+            context.principal_or_none = await authenticate_token(context.ports, token)
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+        context.loaders = build_loaders(context.ports, context.principal_or_none)
+        return UnsetType()
 
 
-def _bearer_token(request: Request | WebSocket) -> str | None:
-    header = request.headers.get("authorization", "")
+def _bearer_token(header: str) -> str | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
@@ -63,7 +91,8 @@ def _bearer_token(request: Request | WebSocket) -> str | None:
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     runtime = Runtime()
-    ports_of = PortsGetter()
+    # The alerts core acknowledges what a notification was about through the domain that owns it.
+    register_acknowledger("Incident", acknowledge_incident)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -72,14 +101,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         await ensure_indexes(db)
         firebase = FirebaseGateway(settings.firebase_project_id)
         runtime.ports = Ports(store=Store(db), clock=clock or SystemClock(), claims=firebase, tokens=firebase)
-        ports_of.ports = runtime.ports
         delivery = start_alert_delivery(settings, runtime.ports)
         logger.info("carecore ready (%s, database %s)", settings.environment, settings.database)
         try:
-            yield
+            async with background(runtime.ports, settings) as runtime.feed:
+                yield
         finally:
             await delivery.stop()
-            runtime.ports = None
+            runtime.ports = runtime.feed = None
             firebase.close()
             await client.close()
 
@@ -97,7 +126,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
-            *webhook_routes(settings, ports_of),
+            Route("/ingest/flags", flag_endpoint(runtime.started_ports), methods=["POST"]),
+            *webhook_routes(settings, runtime.started_ports),
         ],
         lifespan=lifespan,
     )

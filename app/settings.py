@@ -35,8 +35,11 @@ class Settings:
     twilio_from_number: str | None = None
     twilio_api_base: str | None = None  # tests and local runs only
     public_url: str | None = None  # where Twilio reaches our webhooks
+    # Background work (ladder steps, visits, alert delivery) on this instance; any number may run it at once.
     background_workers: bool = True
-    worker_interval: float = 1.0  # seconds between polls of an idle background loop
+    worker_poll_seconds: float = 1.0  # seconds between polls of an idle background loop
+    escalation_lease_seconds: float = 15.0  # how late a ladder step can be when its worker dies holding it
+    event_poll_seconds: float = 0.25  # how often subscriptions' events are read (DESIGN "Scale")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -61,7 +64,10 @@ class Settings:
             "twilio_from_number": os.environ.get("TWILIO_FROM_NUMBER") or None,
             "twilio_api_base": os.environ.get("CARECORE_TWILIO_API_BASE") or None,
             "public_url": os.environ.get("CARECORE_PUBLIC_URL") or None,
-            "background_workers": _flag("CARECORE_WORKERS", True),
+            "background_workers": _flag("CARECORE_BACKGROUND_WORKERS", True),
+            "worker_poll_seconds": float(os.environ.get("CARECORE_WORKER_POLL_SECONDS", "1.0")),
+            "escalation_lease_seconds": float(os.environ.get("CARECORE_ESCALATION_LEASE_SECONDS", "15")),
+            "event_poll_seconds": float(os.environ.get("CARECORE_EVENT_POLL_SECONDS", "0.25")),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

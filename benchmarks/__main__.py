@@ -6,10 +6,11 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from benchmarks import database_uri, notifications, people_list
+from benchmarks import database_uri, incidents, notifications, people_list
 
 BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "people_list": people_list.run,
+    "incidents": incidents.run,
     "notifications": notifications.run,
 }
 

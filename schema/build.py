@@ -19,16 +19,20 @@ from strawberry.tools import merge_types
 from schema.errors import ERROR_TYPES, MaskUnexpectedErrors
 from schema.mutations.alerts import AlertMutation
 from schema.mutations.care_plans import CarePlanMutation
+from schema.mutations.incidents import IncidentMutation
 from schema.mutations.people import PeopleMutation
 from schema.mutations.users import UserMutation
 from schema.queries.alerts import AlertQuery
 from schema.queries.care_plans import CarePlanQuery
+from schema.queries.incidents import IncidentQuery
 from schema.queries.people import PeopleQuery
 from schema.queries.users import UserQuery
+from schema.subscriptions.incidents import IncidentSubscription
 
 # Each domain adds its own roots here.
-Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery, AlertQuery))
-Mutation = merge_types("Mutation", (PeopleMutation, CarePlanMutation, UserMutation, AlertMutation))
+Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery, IncidentQuery, AlertQuery))
+Mutation = merge_types("Mutation", (PeopleMutation, CarePlanMutation, UserMutation, IncidentMutation, AlertMutation))
+Subscription = merge_types("Subscription", (IncidentSubscription,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,4 +53,6 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
     ]
     if not limits.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(query=Query, mutation=Mutation, types=list(ERROR_TYPES), extensions=extensions)
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES), extensions=extensions
+    )

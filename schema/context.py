@@ -10,7 +10,9 @@ from strawberry.dataloader import DataLoader
 from carecore.access.principal import Principal
 from carecore.care_plans.models import CarePlan
 from carecore.care_plans.service import load_active_plans
+from carecore.events.feed import EventFeed
 from carecore.people.models import Person
+from carecore.people.service import load_people
 from carecore.ports import Ports
 from carecore.users.models import User
 from schema.errors import coded_error
@@ -20,6 +22,7 @@ from schema.errors import coded_error
 class Loaders:
     users: DataLoader[str, User | None]
     active_plans: DataLoader[Person, CarePlan | None]
+    people: DataLoader[str, Person | None]
 
 
 def build_loaders(ports: Ports, principal: Principal | None) -> Loaders:
@@ -33,9 +36,16 @@ def build_loaders(ports: Ports, principal: Principal | None) -> Loaders:
         found = await load_active_plans(ports, principal, people)
         return [found.get(p.id) for p in people]
 
+    async def load_people_in_scope(ids: list[str]) -> list[Person | None]:
+        if principal is None:
+            return [None] * len(ids)
+        found = await load_people(ports, principal, ids)
+        return [found.get(i) for i in ids]
+
     return Loaders(
         users=DataLoader(load_fn=load_users),
         active_plans=DataLoader(load_fn=load_plans, cache_key_fn=lambda p: p.id),
+        people=DataLoader(load_fn=load_people_in_scope),
     )
 
 
@@ -44,6 +54,8 @@ class Context:
     ports: Ports
     principal_or_none: Principal | None
     auth_error: str | None = None
+    feed: EventFeed | None = None  # this instance's reader of the events collection, for subscriptions
+    connection_params: dict[str, object] | None = None  # graphql-transport-ws connection_init payload
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -42,6 +42,17 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("subject_id", ASCENDING)]),
     ],
     "callouts": [IndexModel([("due_at", ASCENDING)]), IndexModel([("call_id", ASCENDING)])],
+    "incidents": [
+        # At most one incident per (agency, person, type) takes repeated flags; absent on all others.
+        IndexModel([("merge_key", ASCENDING)], unique=True, sparse=True, name="merge_key_unique"),
+        IndexModel([("recent_flag_ids", ASCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("person_id", ASCENDING), ("created_at", DESCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("report_due_at", ASCENDING)]),
+        IndexModel([("escalation_due_at", ASCENDING)]),
+    ],
+    "incident_flags": [IndexModel([("incident_id", ASCENDING)])],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),

@@ -154,6 +154,15 @@ def _duplicate_ref() -> ValidationFailed:
     return ValidationFailed("An external reference is already used by another person.", field="externalRefs")
 
 
+def _scope_query(scope: PersonScope) -> Document:
+    query: Document = {"agency_id": scope.agency_id}
+    if scope.care_team_member is not None:
+        query["care_team"] = scope.care_team_member
+    if scope.guardian_user is not None:
+        query["guardians.user_id"] = scope.guardian_user
+    return query
+
+
 class PersonStore:
     def __init__(self, db: Db) -> None:
         self._c = db["people"]
@@ -164,6 +173,15 @@ class PersonStore:
 
     async def get_many(self, ids: Iterable[str]) -> dict[str, Person]:
         return await find_by_ids(self._c, ids, person_from_doc)
+
+    async def by_external_ref(self, agency_id: str, ref: ExternalRef) -> Person | None:
+        """The person an AI service of the agency knows by `ref` (unique per agency, service and reference)."""
+        d = await self._c.find_one({"external_ref_keys": _ref_key(agency_id, ref)})
+        return person_from_doc(d) if d else None
+
+    async def in_scope(self, scope: PersonScope, limit: int = 1000) -> list[Person]:
+        """Everyone a caregiver serves or a guardian is linked to, for filtering lists by person."""
+        return [person_from_doc(d) async for d in self._c.find(_scope_query(scope)).limit(limit)]
 
     async def insert(self, person: Person) -> None:
         doc = {
@@ -245,11 +263,7 @@ class PersonStore:
         return person_from_doc(d) if d else None
 
     async def list(self, scope: PersonScope, page: PageRequest, search: str | None = None) -> Page[Person]:
-        query: Document = {"agency_id": scope.agency_id}
-        if scope.care_team_member is not None:
-            query["care_team"] = scope.care_team_member
-        if scope.guardian_user is not None:
-            query["guardians.user_id"] = scope.guardian_user
+        query = _scope_query(scope)
         if search:
             query["name_key"] = {"$regex": re.escape(search.casefold())}
         query.update(after_filter("name_key", page.after))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from carecore.storage.agencies import AgencyStore
+from carecore.storage.ai_services import AiServiceStore
 from carecore.storage.alert_preferences import PreferenceStore
 from carecore.storage.alert_requests import AlertRequestStore
 from carecore.storage.audit import AuditStore
@@ -11,6 +12,9 @@ from carecore.storage.care_plans import CarePlanStore
 from carecore.storage.database import Db
 from carecore.storage.devices import DeviceStore
 from carecore.storage.events import EventStore
+from carecore.storage.incident_flags import IncidentFlagStore
+from carecore.storage.incident_policies import IncidentPolicyStore
+from carecore.storage.incidents import IncidentStore
 from carecore.storage.notifications import NotificationStore
 from carecore.storage.people import PersonStore
 from carecore.storage.shift_presence import ShiftPresenceStore
@@ -32,3 +36,7 @@ class Store:
         self.notifications = NotificationStore(db)
         self.callouts = CalloutStore(db)
         self.shift_presence = ShiftPresenceStore(db)  # provisional, until the shifts branch lands
+        self.incidents = IncidentStore(db)
+        self.incident_flags = IncidentFlagStore(db)
+        self.incident_policies = IncidentPolicyStore(db)
+        self.ai_services = AiServiceStore(db)

@@ -12,9 +12,8 @@ from carecore.alerts.models import Device as DomainDevice
 from carecore.alerts.models import Notification as DomainNotification
 from carecore.alerts.models import Platform as DomainPlatform
 from carecore.alerts.models import Preferences as DomainPreferences
-from carecore.incidents.models import Severity as DomainSeverity
+from schema.types.incidents import Severity
 
-Severity = strawberry.enum(DomainSeverity, name="Severity")
 AlertKind = strawberry.enum(DomainAlertKind, name="AlertKind")
 DeliveryState = strawberry.enum(DomainDeliveryState, name="DeliveryState")
 Platform = strawberry.enum(DomainPlatform, name="Platform")

@@ -31,7 +31,7 @@ def app_settings(mongo_uri: str, database_name: str, **overrides: object) -> Set
         "auth_emulator_host": None,
         "graphiql": False,
         "introspection": False,
-        "worker_interval": 0.05,
+        "worker_poll_seconds": 0.05,
     }
     return Settings(**{**values, **overrides})  # type: ignore[arg-type]
 

@@ -22,6 +22,7 @@ from carecore.storage.store import Store
 from tests.conftest import World
 from tests.notifications.support import put_device
 from tests.schema.conftest import Execute
+from tests.schema.incident_scene import MINJI_REF, IncidentScene, incident_scene
 from tests.support import FakeClock, RecordingClaims, RefusingTokens, plan_content
 
 ROLES = (
@@ -42,6 +43,7 @@ OK, NF, FORBIDDEN, UNAUTH = "OK", "NF", "FORBIDDEN", "UNAUTHENTICATED"
 class Scene:
     world: World
     draft: CarePlan
+    incidents: IncidentScene
     notification_id: str = ""  # the guardian's, about minji
 
     @property
@@ -75,6 +77,15 @@ ROLE_FORBIDDEN = dict.fromkeys(
 )
 SEES_MINJI = {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK, "guardian_visits_only": OK}
 SEES_PLAN = {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK}
+SEES_INCIDENTS = {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK}
+STAFF_IN_SCOPE = {
+    "coordinator": OK,
+    "caregiver_on_team": OK,
+    "guardian": FORBIDDEN,
+    "guardian_visits_only": FORBIDDEN,
+    "other_guardian": FORBIDDEN,
+    "ai_service": FORBIDDEN,
+}
 
 PLAN_INPUT = {"summary": "새 계획", "tasks": [{"category": "MEAL", "title": "점심", "schedule": {"everyHours": 6}}]}
 
@@ -223,6 +234,122 @@ OPS = [
         mutation=True,
     ),
     Op(
+        "incidents",
+        "{ incidents(first: 50) { edges { node { id } } } }",
+        lambda s: {},
+        SEES_INCIDENTS,
+    ),
+    Op(
+        "incident",
+        "query ($id: ID!) { incident(id: $id) { id timeline { action } } }",
+        lambda s: {"id": s.incidents.open_id},
+        SEES_INCIDENTS,
+    ),
+    Op(
+        "reviewQueue", "{ reviewQueue { edges { node { id } } } }", lambda s: {}, {**ROLE_FORBIDDEN, **COORDINATOR_ONLY}
+    ),
+    Op("reportsDue", "{ reportsDue { edges { node { id } } } }", lambda s: {}, {**ROLE_FORBIDDEN, **COORDINATOR_ONLY}),
+    Op("detectorStats", "{ detectorStats { detector } }", lambda s: {}, {**ROLE_FORBIDDEN, **COORDINATOR_ONLY}),
+    Op(
+        "flagIncident",
+        mutation("flagIncident", "FlagIncidentInput"),
+        lambda s: {
+            "input": {
+                "externalId": "matrix-1",
+                "personRef": MINJI_REF,
+                "type": "FALL",
+                "confidence": 0.8,
+                "detector": "camera",
+                "modelVersion": "1",
+            }
+        },
+        {**{role: FORBIDDEN for role in ROLES}, "ai_service": OK},
+        mutation=True,
+    ),
+    Op(
+        "reportIncident",
+        mutation("reportIncident", "ReportIncidentInput"),
+        lambda s: {"input": {"personId": s.world.minji.id, "type": "FALL", "summary": "넘어짐"}},
+        {**SEES_MINJI, "ai_service": FORBIDDEN},
+        mutation=True,
+    ),
+    Op(
+        "acknowledgeIncident",
+        mutation("acknowledgeIncident", "IncidentNoteInput"),
+        lambda s: {"input": {"id": s.incidents.open_id, "note": "가는 중"}},
+        {**SEES_INCIDENTS, "ai_service": FORBIDDEN},
+        mutation=True,
+    ),
+    Op(
+        "confirmIncident",
+        mutation("confirmIncident", "ConfirmIncidentInput"),
+        lambda s: {"input": {"id": s.incidents.review_id}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "dismissIncident",
+        mutation("dismissIncident", "DismissIncidentInput"),
+        lambda s: {"input": {"id": s.incidents.review_id, "reason": "오탐"}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "resolveIncident",
+        mutation("resolveIncident", "ResolveIncidentInput"),
+        lambda s: {"input": {"id": s.incidents.open_id, "outcome": "발작 2분 후 멈춤"}},
+        STAFF_IN_SCOPE,
+        mutation=True,
+    ),
+    Op(
+        "reopenIncident",
+        mutation("reopenIncident", "IncidentNoteInput"),
+        lambda s: {"input": {"id": s.incidents.resolved_id}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "assignIncident",
+        mutation("assignIncident", "AssignIncidentInput"),
+        lambda s: {"input": {"id": s.incidents.open_id, "assigneeId": s.world.caregiver_on_team.id}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "addIncidentNote",
+        mutation("addIncidentNote", "AddIncidentNoteInput"),
+        lambda s: {"input": {"id": s.incidents.open_id, "note": "119 도착"}},
+        STAFF_IN_SCOPE,
+        mutation=True,
+    ),
+    Op(
+        "markIncidentReported",
+        mutation("markIncidentReported", "MarkIncidentReportedInput"),
+        lambda s: {"input": {"id": s.incidents.open_id, "reference": "GG-1"}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "configureAiService",
+        mutation("configureAiService", "ConfigureAiServiceInput"),
+        lambda s: {"input": {"userId": s.world.ai_service.id, "service": "camera-ai", "secret": "x" * 40}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "incidentPolicy",
+        "{ incidentPolicy { reviewThreshold } }",
+        lambda s: {},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},
+    ),
+    Op(
+        "updateIncidentPolicy",
+        mutation("updateIncidentPolicy", "UpdateIncidentPolicyInput"),
+        lambda s: {"input": {"reviewThreshold": 0.5}},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},
+        mutation=True,
+    ),
+    Op(
         "createUser",
         mutation("createUser", "CreateUserInput"),
         lambda s: {"input": {"firebaseUid": f"new-{new_id()}", "displayName": "새 요양보호사", "role": "CAREGIVER"}},
@@ -235,7 +362,8 @@ OPS = [
         lambda s: {},
         {"guardian": OK},
     ),
-    Op("devices", "{ devices { edges { node { id } } } }", lambda s: {}, PUSH_USERS, default=OK),
+    # Everyone may list their own devices; only the guardian has one, so others see an empty list.
+    Op("devices", "{ devices { edges { node { id } } } }", lambda s: {}, {**PUSH_USERS, "guardian": OK}),
     Op(
         "notificationPreferences",
         "{ notificationPreferences { revision } }",
@@ -291,7 +419,7 @@ OPS = [
 
 
 @pytest.fixture
-async def scene(world: World, store: Store) -> Scene:
+async def scene(world: World, store: Store, ports: Ports) -> Scene:
     draft = CarePlan(
         id=new_id(),
         agency_id=world.agency.id,
@@ -306,7 +434,12 @@ async def scene(world: World, store: Store) -> Scene:
         updated_at=world.minji.created_at,
     )
     await store.care_plans.insert(draft)
-    return Scene(world=world, draft=draft, notification_id=await guardians_notification(world, store))
+    return Scene(
+        world=world,
+        draft=draft,
+        incidents=await incident_scene(ports, world),
+        notification_id=await guardians_notification(world, store),
+    )
 
 
 async def guardians_notification(world: World, store: Store) -> str:
@@ -345,7 +478,7 @@ def observed(result: Any, op: Op, role: str) -> str:
         names = {e["node"]["name"] for e in value["edges"]}
         assert names == op.sees.get(role, set())
         return OK
-    if op.name == "notifications":
+    if isinstance(value, dict) and "edges" in value:
         return OK if value["edges"] else NF
     if op.name.startswith("person."):
         inner = value and value[op.name.split(".")[1]]

@@ -1,0 +1,210 @@
+"""The incident lifecycle: acknowledge, confirm or dismiss, assign, note, resolve, reopen, report.
+
+Every change is one conditional update that appends its timeline entry (actor, time, note), then an
+event for live subscribers, then the audit entry. Of two people acting at once exactly one wins; the
+other gets a StateConflict naming the state the incident is in now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from carecore import validation
+from carecore.access.policy import can_see_person, require_role
+from carecore.access.principal import Principal, Role
+from carecore.audit.service import record
+from carecore.errors import NotFound, StateConflict, ValidationFailed
+from carecore.ids import is_valid_id
+from carecore.incidents.access import stops_the_ladder
+from carecore.incidents.escalation import restarted, run_step_now
+from carecore.incidents.events import publish_change
+from carecore.incidents.models import (
+    CLOSED,
+    LIVE,
+    Incident,
+    IncidentStatus,
+    Severity,
+    TimelineAction,
+    TimelineEntry,
+)
+from carecore.incidents.policies import policy_for
+from carecore.incidents.reads import incident_with_person
+from carecore.incidents.rules import earliest, report_due_at
+from carecore.people.models import Person
+from carecore.ports import Ports
+
+_WHY = {
+    IncidentStatus.IN_REVIEW: "This flag waits for review: confirm or dismiss it first.",
+    IncidentStatus.RESOLVED: "This incident is resolved; reopen it first.",
+    IncidentStatus.DISMISSED: "This incident was dismissed; reopen it first.",
+    IncidentStatus.ACKNOWLEDGED: "This incident is already acknowledged.",
+    IncidentStatus.OPEN: "This incident is open.",
+    IncidentStatus.ESCALATED: "This incident is open and escalated.",
+}
+
+
+def _note(note: str | None) -> str | None:
+    return validation.optional_text(note, "note")
+
+
+def _entry(
+    ports: Ports, actor: Principal, action: TimelineAction, status: IncidentStatus, **kw: str | None
+) -> TimelineEntry:
+    return TimelineEntry(ports.clock.now(), action, actor.user_id, status, **kw)
+
+
+async def _changed(
+    ports: Ports, actor: Principal, incident_id: str, action: str, change: Callable[[], Awaitable[Incident | None]]
+) -> Incident:
+    """Runs a conditional change; explains a refusal by the state the incident is in now."""
+    updated = await change()
+    if updated is None:
+        latest = await ports.store.incidents.get(incident_id)
+        if latest is None:
+            raise NotFound("Incident", incident_id, field="id")
+        raise StateConflict(_WHY[latest.status], field="id")
+    await publish_change(ports, updated)
+    await record(ports, actor, f"incident.{action}", "Incident", [updated.id])
+    return updated
+
+
+async def acknowledge_incident(
+    ports: Ports, actor: Principal, incident_id: str, *, note: str | None = None
+) -> Incident:
+    """An eligible responder's acknowledgement; stops the ladder. A guardian's is recorded, the ladder goes on."""
+    require_role(actor, Role.COORDINATOR, Role.CAREGIVER, Role.FAMILY)
+    incident, _ = await incident_with_person(ports, actor, incident_id)
+    text = _note(note)
+    if not stops_the_ladder(actor):
+        entry = _entry(ports, actor, TimelineAction.SEEN_BY_GUARDIAN, incident.status, note=text)
+        return await _changed(
+            ports, actor, incident.id, "seen", lambda: ports.store.incidents.append(incident.id, entry, LIVE)
+        )
+    if incident.status is IncidentStatus.ACKNOWLEDGED:
+        return incident  # a retry, or a second responder: the first acknowledgement stands
+    entry = _entry(ports, actor, TimelineAction.ACKNOWLEDGED, IncidentStatus.ACKNOWLEDGED, note=text)
+    return await _changed(
+        ports, actor, incident.id, "acknowledge", lambda: ports.store.incidents.acknowledge(incident.id, entry)
+    )
+
+
+async def confirm_incident(
+    ports: Ports, actor: Principal, incident_id: str, *, severity: Severity | None = None, note: str | None = None
+) -> Incident:
+    """Coordinators: a flag from the review queue is real; it becomes an open incident and its ladder starts."""
+    require_role(actor, Role.COORDINATOR)
+    incident, _ = await incident_with_person(ports, actor, incident_id)
+    policy = await policy_for(ports, incident.agency_id)
+    chosen = severity or incident.severity
+    ladder = restarted(incident.escalation, policy.ladder(chosen), ports.clock.now())
+    due = report_due_at(policy, incident.type, chosen, incident.created_at, incident.safeguarding)
+    entry = _entry(ports, actor, TimelineAction.CONFIRMED, IncidentStatus.OPEN, note=_note(note), detail=chosen.value)
+    confirmed = await _changed(
+        ports,
+        actor,
+        incident.id,
+        "confirm",
+        lambda: ports.store.incidents.confirm(
+            incident.id, chosen, entry=entry, ladder=ladder, report_due=earliest(incident.report_due_at, due)
+        ),
+    )
+    return await run_step_now(ports, confirmed)
+
+
+async def dismiss_incident(ports: Ports, actor: Principal, incident_id: str, *, reason: str) -> Incident:
+    """Coordinators: a false alarm, with the reason; it counts against the detector's precision."""
+    require_role(actor, Role.COORDINATOR)
+    reason = validation.text(reason, "reason", required=True)
+    incident, _ = await incident_with_person(ports, actor, incident_id)
+    entry = _entry(ports, actor, TimelineAction.DISMISSED, IncidentStatus.DISMISSED, note=reason)
+    return await _changed(
+        ports, actor, incident.id, "dismiss", lambda: ports.store.incidents.dismiss(incident.id, reason, entry)
+    )
+
+
+async def resolve_incident(
+    ports: Ports, actor: Principal, incident_id: str, *, outcome: str, note: str | None = None
+) -> Incident:
+    """Coordinators and caregivers who serve the person: closes the incident with its outcome."""
+    require_role(actor, Role.COORDINATOR, Role.CAREGIVER)
+    outcome = validation.text(outcome, "outcome", required=True)
+    incident, _ = await incident_with_person(ports, actor, incident_id)
+    entry = _entry(ports, actor, TimelineAction.RESOLVED, IncidentStatus.RESOLVED, note=_note(note), detail=outcome)
+    return await _changed(
+        ports, actor, incident.id, "resolve", lambda: ports.store.incidents.resolve(incident.id, outcome, entry)
+    )
+
+
+async def reopen_incident(ports: Ports, actor: Principal, incident_id: str, *, note: str | None = None) -> Incident:
+    """Coordinators: a closed incident is open again, and unacknowledged, so its ladder runs again."""
+    require_role(actor, Role.COORDINATOR)
+    incident, _ = await incident_with_person(ports, actor, incident_id)
+    policy = await policy_for(ports, incident.agency_id)
+    ladder = restarted(incident.escalation, policy.ladder(incident.severity), ports.clock.now())
+    entry = _entry(ports, actor, TimelineAction.REOPENED, IncidentStatus.OPEN, note=_note(note))
+    reopened = await _changed(
+        ports, actor, incident.id, "reopen", lambda: ports.store.incidents.reopen(incident.id, entry, ladder)
+    )
+    return await run_step_now(ports, reopened)
+
+
+async def assign_incident(
+    ports: Ports, actor: Principal, incident_id: str, *, assignee_id: str, note: str | None = None
+) -> Incident:
+    """Coordinators: names who follows the incident up: a coordinator, or a caregiver who serves the person."""
+    require_role(actor, Role.COORDINATOR)
+    incident, person = await incident_with_person(ports, actor, incident_id)
+    await _check_assignee(ports, incident, person, assignee_id)
+    entry = _entry(ports, actor, TimelineAction.ASSIGNED, incident.status, note=_note(note), detail=assignee_id)
+    return await _changed(
+        ports, actor, incident.id, "assign", lambda: ports.store.incidents.assign(incident.id, assignee_id, entry)
+    )
+
+
+async def _check_assignee(ports: Ports, incident: Incident, person: Person, assignee_id: str) -> None:
+    user = await ports.store.users.get(assignee_id) if is_valid_id(assignee_id) else None
+    if user is None or user.agency_id != incident.agency_id or not user.active:
+        raise NotFound("User", assignee_id, field="assigneeId")
+    if user.id == incident.alleged_perpetrator_id:
+        raise ValidationFailed("The person this report names cannot follow it up.", field="assigneeId")
+    principal = user.principal()
+    allowed = principal.role is Role.COORDINATOR or (
+        principal.role is Role.CAREGIVER and incident.safeguarding is None and can_see_person(principal, person)
+    )
+    if not allowed:
+        raise ValidationFailed(
+            f"{user.display_name} cannot follow up this incident: assign a coordinator or a caregiver who serves "
+            "the person.",
+            field="assigneeId",
+        )
+
+
+async def add_incident_note(ports: Ports, actor: Principal, incident_id: str, *, note: str) -> Incident:
+    """Coordinators and caregivers who serve the person: a note on the timeline."""
+    require_role(actor, Role.COORDINATOR, Role.CAREGIVER)
+    text = validation.text(note, "note", required=True)
+    incident, _ = await incident_with_person(ports, actor, incident_id)
+    entry = _entry(ports, actor, TimelineAction.NOTE, incident.status, note=text)
+    statuses = (*LIVE, *CLOSED)
+    return await _changed(
+        ports, actor, incident.id, "note", lambda: ports.store.incidents.append(incident.id, entry, statuses)
+    )
+
+
+async def mark_incident_reported(
+    ports: Ports, actor: Principal, incident_id: str, *, reference: str | None = None, note: str | None = None
+) -> Incident:
+    """Coordinators: the report to the authority is made; it leaves the list of reports due."""
+    require_role(actor, Role.COORDINATOR)
+    reference = validation.optional_text(reference, "reference", max_len=validation.MAX_NAME)
+    incident, _ = await incident_with_person(ports, actor, incident_id)
+    if incident.reported_at is not None:
+        return incident
+    entry = _entry(ports, actor, TimelineAction.REPORTED, incident.status, note=_note(note), detail=reference)
+    return await _changed(
+        ports,
+        actor,
+        incident.id,
+        "report_to_authority",
+        lambda: ports.store.incidents.mark_reported(incident.id, reference, entry),
+    )

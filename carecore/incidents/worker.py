@@ -1,0 +1,42 @@
+"""The incidents' background work, safe to run on every instance at once: ladder steps and missed visits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from carecore.ids import new_id
+from carecore.incidents.escalation import LEASE, run_due_steps
+from carecore.incidents.missed_visits import consume_missed_visits
+from carecore.ports import Ports
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IncidentWorker:
+    """Everything it needs is claimed in the database; it holds nothing in memory that a crash could lose."""
+
+    ports: Ports
+    interval: float = 1.0
+    lease: timedelta = LEASE
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}-{new_id()}")
+
+    async def run_once(self) -> int:
+        """One pass: every due ladder step, then the missed visits; returns how much it did."""
+        steps = await run_due_steps(self.ports, self.owner, lease=self.lease)
+        missed = await consume_missed_visits(self.ports)
+        return steps + missed
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup must not end the loop; the next pass retries
+                logger.exception("incident worker pass failed")
+            await asyncio.sleep(self.interval)

@@ -1,0 +1,72 @@
+"""The `incident_policies` collection: one document per agency that changed the defaults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from carecore.alerts.models import Audience
+from carecore.incidents.models import IncidentType, Severity
+from carecore.incidents.policy import IncidentPolicy, LadderStep, ReportRule
+from carecore.storage.database import Db, Document
+
+
+def policy_to_doc(p: IncidentPolicy) -> Document:
+    return {
+        "review_threshold": p.review_threshold,
+        "raise_threshold": p.raise_threshold,
+        "merge_window_seconds": p.merge_window.total_seconds(),
+        "base_severity": {t.value: s.value for t, s in p.base_severity.items()},
+        "ladders": {
+            s.value: [
+                {
+                    "after_seconds": step.after.total_seconds(),
+                    "audiences": [a.value for a in step.audiences],
+                    "escalate": step.escalate,
+                }
+                for step in steps
+            ]
+            for s, steps in p.ladders.items()
+        },
+        "report_rules": [
+            {"min_severity": r.min_severity.value, "hours": r.hours, "types": [t.value for t in r.types]}
+            for r in p.report_rules
+        ],
+        "safeguarding_report_hours": p.safeguarding_report_hours,
+    }
+
+
+def policy_from_doc(d: Document) -> IncidentPolicy:
+    return IncidentPolicy(
+        review_threshold=d["review_threshold"],
+        raise_threshold=d["raise_threshold"],
+        merge_window=timedelta(seconds=d["merge_window_seconds"]),
+        base_severity={IncidentType(t): Severity(s) for t, s in d["base_severity"].items()},
+        ladders={
+            Severity(s): tuple(
+                LadderStep(
+                    after=timedelta(seconds=x["after_seconds"]),
+                    audiences=tuple(Audience(a) for a in x["audiences"]),
+                    escalate=x["escalate"],
+                )
+                for x in steps
+            )
+            for s, steps in d["ladders"].items()
+        },
+        report_rules=tuple(
+            ReportRule(Severity(r["min_severity"]), r["hours"], tuple(IncidentType(t) for t in r["types"]))
+            for r in d["report_rules"]
+        ),
+        safeguarding_report_hours=d["safeguarding_report_hours"],
+    )
+
+
+class IncidentPolicyStore:
+    def __init__(self, db: Db) -> None:
+        self._c = db["incident_policies"]
+
+    async def get(self, agency_id: str) -> IncidentPolicy | None:
+        d = await self._c.find_one({"_id": agency_id})
+        return policy_from_doc(d) if d else None
+
+    async def put(self, agency_id: str, policy: IncidentPolicy) -> None:
+        await self._c.replace_one({"_id": agency_id}, {"_id": agency_id, **policy_to_doc(policy)}, upsert=True)

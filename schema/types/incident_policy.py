@@ -1,0 +1,74 @@
+"""An agency's incident policy as coordinators read and edit it."""
+
+from __future__ import annotations
+
+import strawberry
+
+from carecore.alerts.models import Audience as DomainAudience
+from carecore.incidents.policy import IncidentPolicy as DomainPolicy
+from schema.types.care_plans import IncidentType
+from schema.types.incidents import Severity
+
+Audience = strawberry.enum(DomainAudience, name="Audience", description="Who a ladder step asks to be alerted.")
+
+
+@strawberry.type
+class TypeSeverity:
+    type: IncidentType  # type: ignore[valid-type]
+    severity: Severity  # type: ignore[valid-type]
+
+
+@strawberry.type
+class LadderStep:
+    after_seconds: int = strawberry.field(description="After the ladder started, if nobody acknowledged by then.")
+    audiences: list[Audience]  # type: ignore[valid-type]
+    escalate: bool = strawberry.field(description="Marks the incident ESCALATED: the last resort was called.")
+
+
+@strawberry.type
+class Ladder:
+    severity: Severity  # type: ignore[valid-type]
+    steps: list[LadderStep]
+
+
+@strawberry.type
+class ReportRule:
+    min_severity: Severity  # type: ignore[valid-type]
+    hours: int
+    types: list[IncidentType] = strawberry.field(description="Empty: every type.")  # type: ignore[valid-type]
+
+
+@strawberry.type
+class IncidentPolicy:
+    review_threshold: float = strawberry.field(description="AI flags below this confidence wait for review.")
+    raise_threshold: float = strawberry.field(description="AI flags at or above it are one severity more urgent.")
+    merge_window_minutes: float
+    base_severities: list[TypeSeverity]
+    ladders: list[Ladder]
+    report_rules: list[ReportRule]
+    safeguarding_report_hours: int
+
+    @classmethod
+    def from_domain(cls, p: DomainPolicy) -> IncidentPolicy:
+        return cls(
+            review_threshold=p.review_threshold,
+            raise_threshold=p.raise_threshold,
+            merge_window_minutes=p.merge_window.total_seconds() / 60,
+            base_severities=[TypeSeverity(type=t, severity=s) for t, s in p.base_severity.items()],
+            ladders=[
+                Ladder(
+                    severity=severity,
+                    steps=[
+                        LadderStep(
+                            after_seconds=int(s.after.total_seconds()), audiences=list(s.audiences), escalate=s.escalate
+                        )
+                        for s in steps
+                    ],
+                )
+                for severity, steps in p.ladders.items()
+            ],
+            report_rules=[
+                ReportRule(min_severity=r.min_severity, hours=r.hours, types=list(r.types)) for r in p.report_rules
+            ],
+            safeguarding_report_hours=p.safeguarding_report_hours,
+        )
