@@ -21,8 +21,10 @@ ALERTS_FOR_EVENTS: dict[str, tuple[AlertKind, Severity]] = {
     "shift.late": (AlertKind.LATE_VISIT, Severity.HIGH),
     "shift.geofence_exception": (AlertKind.GEOFENCE_EXCEPTION, Severity.MEDIUM),
 }
-# Someone handled the subject elsewhere (e.g. in the incident screen): nobody needs calling about it.
-HANDLED_EVENTS = ("incident.acknowledged", "incident.resolved", "incident.dismissed")
+# An incident someone handled elsewhere (e.g. in its own screen) needs nobody called about it.
+# The incidents module publishes one "incident.updated" per change, with the status it reached.
+INCIDENT_UPDATED = "incident.updated"
+HANDLED_STATUSES = frozenset({"ACKNOWLEDGED", "RESOLVED", "DISMISSED"})
 
 
 def alert_for(event: DomainEvent) -> AlertRequest:
@@ -43,12 +45,12 @@ def alert_for(event: DomainEvent) -> AlertRequest:
 async def alert_on_events(ports: Ports, *, limit: int = 100) -> int:
     """Turns unhandled shift events into alert requests; returns how many events this call took."""
     taken = 0
-    kinds = [*ALERTS_FOR_EVENTS, *HANDLED_EVENTS]
+    kinds = [*ALERTS_FOR_EVENTS, INCIDENT_UPDATED]
     for event in await ports.store.events.unclaimed(CONSUMER, kinds, limit=limit):
         # Effect first, claim second: a crash in between repeats an idempotent effect.
         if event.kind in ALERTS_FOR_EVENTS:
             await request_alert(ports, alert_for(event))
-        else:
+        elif event.data.get("status") in HANDLED_STATUSES:
             await ports.store.notifications.mark_subject_acknowledged(event.subject_id, event.at)
         if await ports.store.events.claim(event.id, CONSUMER):
             taken += 1

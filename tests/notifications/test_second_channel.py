@@ -213,10 +213,11 @@ async def test_an_incident_acknowledged_in_its_own_screen_calls_nobody(
     acknowledged = DomainEvent(
         id=new_id(),
         agency_id=world.agency.id,
-        kind="incident.acknowledged",
+        kind="incident.updated",
         subject_type="Incident",
         subject_id=incident_id,
         at=clock.now(),
+        data={"status": "ACKNOWLEDGED", "revision": 2},
     )
     await publish(ports, acknowledged)
     await alert_on_events(ports)
