@@ -15,3 +15,5 @@ class Agency:
     region: str = ""
     max_weekly_hours: int = 52
     min_rest_hours: int = 8
+    # A swap two caregivers agreed on waits for a coordinator's approval.
+    swap_requires_approval: bool = False

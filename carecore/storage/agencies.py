@@ -21,6 +21,7 @@ class AgencyStore:
             region=d.get("region", ""),
             max_weekly_hours=d.get("max_weekly_hours", 52),
             min_rest_hours=d.get("min_rest_hours", 8),
+            swap_requires_approval=d.get("swap_requires_approval", False),
         )
 
     async def upsert(self, agency: Agency) -> None:
@@ -33,6 +34,7 @@ class AgencyStore:
                     "region": agency.region,
                     "max_weekly_hours": agency.max_weekly_hours,
                     "min_rest_hours": agency.min_rest_hours,
+                    "swap_requires_approval": agency.swap_requires_approval,
                 }
             },
             upsert=True,

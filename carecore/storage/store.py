@@ -6,9 +6,11 @@ from carecore.storage.agencies import AgencyStore
 from carecore.storage.alert_requests import AlertRequestStore
 from carecore.storage.audit import AuditStore
 from carecore.storage.care_plans import CarePlanStore
+from carecore.storage.caregivers import CaregiverProfileStore, CaregiverScheduleStore
 from carecore.storage.database import Db
 from carecore.storage.events import EventStore
 from carecore.storage.people import PersonStore
+from carecore.storage.shifts import ShiftStore
 from carecore.storage.users import UserStore
 
 
@@ -22,3 +24,6 @@ class Store:
         self.audit = AuditStore(db)
         self.events = EventStore(db)
         self.alert_requests = AlertRequestStore(db)
+        self.shifts = ShiftStore(db)
+        self.caregiver_profiles = CaregiverProfileStore(db)
+        self.caregiver_schedules = CaregiverScheduleStore(db)
