@@ -5,7 +5,7 @@ Times are stored in UTC; the agency's time zone decides days, weeks and the loca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
@@ -173,6 +173,16 @@ class Shift:
     @property
     def duration_hours(self) -> float:
         return (self.end - self.start).total_seconds() / 3600
+
+    @property
+    def current_swap(self) -> SwapRequest | None:
+        """The swap with its effective status: an open request lapses once the shift changes hands or
+        starts, whatever its stored status says (that write happens in the same update as the change)."""
+        swap = self.swap
+        if swap is None or swap.status not in OPEN_SWAP:
+            return swap
+        live = self.status is ShiftStatus.SCHEDULED and self.caregiver_id == swap.from_caregiver_id
+        return swap if live else replace(swap, status=SwapStatus.WITHDRAWN)
 
     def check_in_opens_at(self) -> datetime:
         return self.start - CHECK_IN_OPENS_BEFORE

@@ -36,11 +36,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from carecore.errors import DomainError, StateConflict
+from carecore.errors import DomainError, NotFound, StateConflict, VersionConflict
 from carecore.ids import new_id
 from carecore.ports import Ports
 from carecore.shifts.errors import RestTooShort, ShiftOverlap, WeeklyHoursExceeded
-from carecore.shifts.models import Booking, HistoryEntry, Hold, Limits, QualificationOverride, Shift, SwapRequest
+from carecore.shifts.models import (
+    PLACEABLE,
+    Booking,
+    HistoryEntry,
+    Hold,
+    Limits,
+    QualificationOverride,
+    Shift,
+    ShiftStatus,
+    SwapRequest,
+    SwapStatus,
+)
 from carecore.shifts.rules import check_placement
 
 HOLD_LAPSE = timedelta(seconds=30)
@@ -176,3 +187,52 @@ async def series_violation(
             return exc
         bookings.append(candidate)
     return None
+
+
+def require_placeable(shift: Shift, now: datetime) -> None:
+    if shift.status not in PLACEABLE or shift.end <= now:
+        raise StateConflict(f"A shift that is {shift.status.value.lower()} cannot be changed.", field="shiftId")
+
+
+async def place(
+    ports: Ports,
+    shift: Shift,
+    placement: Placement,
+    *,
+    expected_revision: int | None = None,
+    statuses: Sequence[ShiftStatus] = PLACEABLE,
+    expected_swap: tuple[str, SwapStatus] | None = None,
+) -> Shift:
+    """Holds the shift in the state it was read in (its caregiver; revision and swap if given), then
+    places the caregiver."""
+    hold = new_hold(placement, ports.clock.now())
+    held = await ports.store.shifts.take_hold(
+        shift.id,
+        hold,
+        statuses=statuses,
+        lapsed_before=ports.clock.now() - HOLD_LAPSE,
+        expected_revision=expected_revision,
+        expected_caregiver=(shift.caregiver_id,),
+        expected_swap=expected_swap,
+    )
+    if held is None:
+        raise await why_not_held(ports, shift, expected_revision)
+    return await finish(ports, held, hold, placement, previous=shift.caregiver_id)
+
+
+async def why_not_held(ports: Ports, shift: Shift, expected_revision: int | None) -> DomainError:
+    """Explains why a hold was refused, from a fresh read of the shift."""
+    latest = await ports.store.shifts.get(shift.id)
+    if latest is None:
+        return NotFound("Shift", shift.id, field="shiftId")
+    if expected_revision is not None and latest.revision != expected_revision:
+        return VersionConflict(
+            "The shift changed since you loaded it; reload it and try again.",
+            current_revision=latest.revision,
+            field="expectedRevision",
+        )
+    if latest.status not in PLACEABLE:
+        return StateConflict(f"The shift is {latest.status.value.lower()} now.", field="shiftId")
+    if latest.caregiver_id != shift.caregiver_id:
+        return StateConflict("The shift was given to someone else meanwhile; reload it.", field="shiftId")
+    return StateConflict("Someone else is changing this shift right now; try again in a moment.", field="shiftId")

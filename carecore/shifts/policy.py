@@ -12,7 +12,7 @@ from carecore.shifts.rules import missing_qualifications
 
 
 def is_swap_target(actor: Principal, shift: Shift) -> bool:
-    swap = shift.swap
+    swap = shift.current_swap
     return swap is not None and swap.status in OPEN_SWAP and swap.to_caregiver_id == actor.user_id
 
 

@@ -11,7 +11,7 @@ from carecore.access.principal import Principal, Role
 from carecore.agencies.models import Agency
 from carecore.agencies.service import get_agency
 from carecore.audit.service import record
-from carecore.errors import AlreadyExists, DomainError, NotFound, StateConflict, ValidationFailed, VersionConflict
+from carecore.errors import AlreadyExists, DomainError, StateConflict, ValidationFailed
 from carecore.events.models import EventData
 from carecore.ids import id_for_key, new_id
 from carecore.people.models import Person
@@ -26,7 +26,16 @@ from carecore.shifts.models import (
     Shift,
     ShiftStatus,
 )
-from carecore.shifts.placement import HOLD_LAPSE, Placement, finish, new_hold, series_violation
+from carecore.shifts.placement import (
+    HOLD_LAPSE,
+    Placement,
+    finish,
+    new_hold,
+    place,
+    require_placeable,
+    series_violation,
+    why_not_held,
+)
 from carecore.shifts.rules import checked_codes, checked_times, missing_qualifications, weekly_occurrences
 from carecore.shifts.support import (
     Caregiver,
@@ -252,7 +261,7 @@ async def assign_shift(
         return shift
     if shift.caregiver_id is not None and reason is None:
         raise ValidationFailed("Say why the shift is reassigned; it stays in the shift's history.", field="reason")
-    _require_placeable(shift, ports.clock.now())
+    require_placeable(shift, ports.clock.now())
     now = ports.clock.now()
     tz = zone(agency)
     action = HistoryAction.REASSIGNED if shift.caregiver_id else HistoryAction.ASSIGNED
@@ -271,45 +280,6 @@ async def assign_shift(
     await record(ports, actor, "shift.assign", "Shift", [shift.id])
     await _announce_assignment(ports, placed, previous=shift.caregiver_id)
     return placed
-
-
-def _require_placeable(shift: Shift, now: datetime) -> None:
-    if shift.status not in PLACEABLE or shift.end <= now:
-        raise StateConflict(f"A shift that is {shift.status.value.lower()} cannot be changed.", field="shiftId")
-
-
-async def place(ports: Ports, shift: Shift, placement: Placement, *, expected_revision: int | None = None) -> Shift:
-    """Holds the shift as it was read (caregiver, and revision if given) and places the caregiver."""
-    hold = new_hold(placement, ports.clock.now())
-    held = await ports.store.shifts.take_hold(
-        shift.id,
-        hold,
-        statuses=PLACEABLE,
-        lapsed_before=ports.clock.now() - HOLD_LAPSE,
-        expected_revision=expected_revision,
-        expected_caregiver=(shift.caregiver_id,),
-    )
-    if held is None:
-        raise await why_not_held(ports, shift, expected_revision)
-    return await finish(ports, held, hold, placement, previous=shift.caregiver_id)
-
-
-async def why_not_held(ports: Ports, shift: Shift, expected_revision: int | None) -> DomainError:
-    """Explains why a hold was refused, from a fresh read of the shift."""
-    latest = await ports.store.shifts.get(shift.id)
-    if latest is None:
-        return NotFound("Shift", shift.id, field="shiftId")
-    if expected_revision is not None and latest.revision != expected_revision:
-        return VersionConflict(
-            "The shift changed since you loaded it; reload it and try again.",
-            current_revision=latest.revision,
-            field="expectedRevision",
-        )
-    if latest.status not in PLACEABLE:
-        return StateConflict(f"The shift is {latest.status.value.lower()} now.", field="shiftId")
-    if latest.caregiver_id != shift.caregiver_id:
-        return StateConflict("The shift was given to someone else meanwhile; reload it.", field="shiftId")
-    return StateConflict("Someone else is changing this shift right now; try again in a moment.", field="shiftId")
 
 
 async def update_shift(

@@ -18,6 +18,7 @@ from carecore.pagination import Page, PageRequest
 from carecore.shifts.models import (
     LATE_AFTER,
     MISSED_AFTER,
+    OPEN_SWAP,
     HistoryAction,
     HistoryEntry,
     Hold,
@@ -268,6 +269,7 @@ class ShiftStore:
         lapsed_before: datetime,
         expected_revision: int | None = None,
         expected_caregiver: tuple[str | None] | None = None,
+        expected_swap: tuple[str, SwapStatus] | None = None,
     ) -> Shift | None:
         """Reserves the shift for one placement: None when its state moved on or another placement holds it."""
         query: Document = {
@@ -279,6 +281,8 @@ class ShiftStore:
             query["revision"] = expected_revision
         if expected_caregiver is not None:
             query["caregiver_id"] = expected_caregiver[0]
+        if expected_swap is not None:
+            query.update({"swap.id": expected_swap[0], "swap.status": expected_swap[1].value})
         return await self._update(query, {"$set": {"hold": hold_doc(hold)}})
 
     async def drop_hold(self, shift_id: str, token: str) -> bool:
@@ -327,10 +331,6 @@ class ShiftStore:
         }
         if swap is not None:
             changes["swap"] = swap_doc(swap)
-        elif d.get("swap") and d["swap"]["status"] in [
-            s.value for s in (SwapStatus.PENDING, SwapStatus.AWAITING_APPROVAL)
-        ]:
-            changes["swap.status"] = SwapStatus.WITHDRAWN.value
         return await self._update(
             {"_id": shift_id, "hold.token": token, "status": {"$in": [*WAITING, ShiftStatus.MISSED.value]}},
             {"$set": changes, "$push": {"history": history_doc(history)}, "$inc": {"revision": 1}},
@@ -355,7 +355,7 @@ class ShiftStore:
         offer: bool = False,
         cancel_reason: str | None = None,
     ) -> Shift | None:
-        """Opens or cancels a shift: it confirms no booking any more, and a pending swap is withdrawn."""
+        """Opens or cancels a shift: it confirms no booking any more (and an open swap lapses with it)."""
         query: Document = {
             "_id": shift_id,
             "caregiver_id": expected_caregiver,
@@ -369,19 +369,9 @@ class ShiftStore:
             changes.update(caregiver_id=None, offer_due_at=now if offer else None)
         else:
             changes.update(NO_CHECKS, cancel_reason=cancel_reason)
-        updated = await self._update(
+        return await self._update(
             query, {"$set": changes, "$push": {"history": history_doc(history)}, "$inc": {"revision": 1}}
         )
-        if (
-            updated is not None
-            and updated.swap is not None
-            and updated.swap.status in (SwapStatus.PENDING, SwapStatus.AWAITING_APPROVAL)
-        ):
-            await self._c.update_one(
-                {"_id": shift_id, "swap.id": updated.swap.id}, {"$set": {"swap.status": SwapStatus.WITHDRAWN.value}}
-            )
-            return await self.get(shift_id)
-        return updated
 
     async def move_open(
         self,
@@ -518,25 +508,17 @@ class ShiftStore:
         shift_id: str,
         swap: SwapRequest,
         *,
-        expected_swap: tuple[str | None, SwapStatus | None],
+        expected_swap: tuple[str, SwapStatus] | None,
         caregiver_id: str,
         now: datetime,
     ) -> Shift | None:
-        """Writes the swap request if the shift still has the caregiver and the swap state the caller saw."""
-        swap_id, status = expected_swap
-        query: Document = {
-            "_id": shift_id,
-            "caregiver_id": caregiver_id,
-            "status": ShiftStatus.SCHEDULED.value,
-        }
-        if swap_id is None:
-            query["$or"] = [
-                {"swap": None},
-                {"swap.status": {"$nin": [SwapStatus.PENDING.value, SwapStatus.AWAITING_APPROVAL.value]}},
-            ]
+        """Writes the swap if the shift is still the caregiver's and its swap is the one the caller saw
+        (None: no open swap at all)."""
+        query: Document = {"_id": shift_id, "caregiver_id": caregiver_id, "status": ShiftStatus.SCHEDULED.value}
+        if expected_swap is None:
+            query["swap.status"] = {"$nin": [s.value for s in OPEN_SWAP]}
         else:
-            query["swap.id"] = swap_id
-            query["swap.status"] = status.value if status else None
+            query.update({"swap.id": expected_swap[0], "swap.status": expected_swap[1].value})
         return await self._update(query, {"$set": {"swap": swap_doc(swap), "updated_at": now}, "$inc": {"revision": 1}})
 
     # --- background checks -------------------------------------------------------------------------

@@ -95,3 +95,8 @@ class UserStore:
         users = [user_from_doc(d) async for d in cursor]
         edges = [(encode_cursor(u.display_name.casefold(), u.id), u) for u in users[: page.first]]
         return Page(edges=edges, has_next_page=len(users) > page.first)
+
+    async def active_with_role(self, agency_id: str, role: Role, *, limit: int = 2000) -> tuple[User, ...]:
+        """The agency's active users of one role (e.g. the caregivers an open shift may be offered to)."""
+        cursor = self._c.find({"agency_id": agency_id, "role": role.value, "active": True}).limit(limit)
+        return tuple([user_from_doc(d) async for d in cursor])
