@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from carecore.alerts.models import AlertKind, AlertRequest, Audience
 from carecore.alerts.service import request_alert
 from carecore.audit.service import record
 from carecore.errors import NotFound, ValidationFailed
-from carecore.events.models import DomainEvent, EventData
+from carecore.events.models import DomainEvent
 from carecore.events.service import publish
 from carecore.ids import id_for_key, is_valid_id
 from carecore.incidents.models import Severity
@@ -21,6 +22,8 @@ from carecore.shifts.models import CaregiverProfile, Limits, Shift
 from carecore.shifts.policy import can_see_shift
 from carecore.shifts.rules import limits_for
 from carecore.users.models import User
+
+EventValue = str | int | float | bool | None
 
 
 def zone(agency: Agency) -> ZoneInfo:
@@ -69,7 +72,9 @@ async def audited(ports: Ports, actor: Principal, action: str, shift: Shift) -> 
     return shift
 
 
-async def publish_shift_event(ports: Ports, shift: Shift, kind: str, *key: str, data: EventData | None = None) -> None:
+async def publish_shift_event(
+    ports: Ports, shift: Shift, kind: str, *key: str, data: Mapping[str, EventValue] | None = None
+) -> None:
     """Publishes a shift event; its id derives from kind, shift and `key`, so a retry is one event."""
     await publish(
         ports,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,13 +27,20 @@ class Shifts:
     world: World
     clock: FakeClock
 
+    def __post_init__(self) -> None:
+        self.start = self.clock.now()
+
     @property
     def coordinator(self) -> Principal:
         return self.world.coordinator.principal()
 
     def local(self, days: int, hour: int, minute: int = 0) -> datetime:
-        today = self.clock.now().astimezone(SEOUL).date()
+        today = self.start.astimezone(SEOUL).date()
         return datetime.combine(today + timedelta(days=days), time(hour, minute), tzinfo=SEOUL)
+
+    def set_clock(self, days: int, hour: int, minute: int = 0) -> None:
+        """Moves the clock to a Seoul wall-clock time `days` after the day the test started."""
+        self.clock.current = self.local(days, hour, minute).astimezone(UTC)
 
     async def schedule(
         self,
