@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from app import workers
 from app.firebase import FirebaseGateway
 from app.settings import Settings
 from carecore.clock import Clock, SystemClock
@@ -72,7 +73,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         runtime.ports = Ports(store=Store(db), clock=clock or SystemClock(), claims=firebase, tokens=firebase)
         logger.info("carecore ready (%s, database %s)", settings.environment, settings.database)
         try:
-            yield
+            async with workers.running(runtime.ports):
+                yield
         finally:
             runtime.ports = None
             firebase.close()
