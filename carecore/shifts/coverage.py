@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -85,7 +85,7 @@ def shift_gap_kind(shift: Shift, now: datetime) -> GapKind | None:
 
 
 def coverage_gaps(
-    support_hours: dict[str, Sequence[WeeklyWindow]],
+    support_hours: Mapping[str, Sequence[WeeklyWindow]],
     shifts: Iterable[Shift],
     start: datetime,
     end: datetime,

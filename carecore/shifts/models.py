@@ -251,6 +251,18 @@ class CaregiverSchedule:
     bookings: tuple[Booking, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ShiftFilter:
+    """Which shifts a list holds: those of an agency overlapping [start, end), narrowed down."""
+
+    agency_id: str
+    start: datetime
+    end: datetime
+    person_id: str | None = None
+    caregiver_id: str | None = None
+    statuses: tuple[ShiftStatus, ...] | None = None
+
+
 class GapKind(StrEnum):
     UNCOVERED = "UNCOVERED"  # support hours with no shift at all
     OPEN = "OPEN"  # an open shift nobody has claimed

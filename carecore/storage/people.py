@@ -89,6 +89,10 @@ def profile_to_doc(agency_id: str, p: PersonProfile) -> Document:
     }
 
 
+def _windows(docs: list[Document]) -> tuple[SupportWindow, ...]:
+    return tuple(SupportWindow(tuple(w["weekdays"]), time_from_str(w["start"]), time_from_str(w["end"])) for w in docs)
+
+
 def profile_from_doc(d: Document) -> PersonProfile:
     c = d.get("communication") or {}
     h = d.get("home")
@@ -104,10 +108,7 @@ def profile_from_doc(d: Document) -> PersonProfile:
             notes=c.get("notes", ""),
         ),
         support_level=SupportLevel(d.get("support_level", SupportLevel.MODERATE)),
-        support_hours=tuple(
-            SupportWindow(tuple(w["weekdays"]), time_from_str(w["start"]), time_from_str(w["end"]))
-            for w in d.get("support_hours", [])
-        ),
+        support_hours=_windows(d.get("support_hours", [])),
         allergies=tuple(
             Allergy(a["substance"], a.get("reaction", ""), a.get("severe", False)) for a in d.get("allergies", [])
         ),
@@ -246,7 +247,12 @@ class PersonStore:
     async def list(self, scope: PersonScope, page: PageRequest, search: str | None = None) -> Page[Person]:
         query: Document = {"agency_id": scope.agency_id}
         if scope.care_team_member is not None:
-            query["care_team"] = scope.care_team_member
+            on_team: Document = {"care_team": scope.care_team_member}
+            if scope.served_person_ids:
+                served = {"_id": {"$in": sorted(scope.served_person_ids)}}
+                query["$and"] = [{"$or": [on_team, served]}]
+            else:
+                query.update(on_team)
         if scope.guardian_user is not None:
             query["guardians.user_id"] = scope.guardian_user
         if search:
@@ -271,3 +277,11 @@ class PersonStore:
             {"_id": person_id, "active_care_plan_id": expected}, {"$set": {"active_care_plan_id": new}}
         )
         return result.modified_count == 1
+
+    async def support_hours(self, agency_id: str, person_id: str | None = None) -> dict[str, tuple[SupportWindow, ...]]:
+        """The support hours of the agency's active people (or of one), for coverage."""
+        query: Document = {"agency_id": agency_id, "active": {"$ne": False}}
+        if person_id is not None:
+            query["_id"] = person_id
+        cursor = self._c.find(query, projection={"support_hours": 1})
+        return {d["_id"]: _windows(d.get("support_hours", [])) async for d in cursor}

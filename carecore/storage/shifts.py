@@ -8,7 +8,6 @@ Besides the shift itself a document carries the placement protocol's `hold` and 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pymongo import ReturnDocument
@@ -26,6 +25,7 @@ from carecore.shifts.models import (
     ProgressNote,
     QualificationOverride,
     Shift,
+    ShiftFilter,
     ShiftStatus,
     SwapRequest,
     SwapStatus,
@@ -228,16 +228,6 @@ def _details(required: tuple[str, ...] | None, notes: str | None) -> Document:
 
 def _free_of_holds(lapsed_before: datetime) -> Document:
     return {"$or": [{"hold": None}, {"hold.at": {"$lt": lapsed_before}}]}
-
-
-@dataclass(frozen=True, slots=True)
-class ShiftFilter:
-    agency_id: str
-    start: datetime
-    end: datetime
-    person_id: str | None = None
-    caregiver_id: str | None = None
-    statuses: tuple[ShiftStatus, ...] | None = None
 
 
 class ShiftStore:
