@@ -19,14 +19,16 @@ from strawberry.tools import merge_types
 from schema.errors import ERROR_TYPES, MaskUnexpectedErrors
 from schema.mutations.care_plans import CarePlanMutation
 from schema.mutations.people import PeopleMutation
+from schema.mutations.shifts import ShiftMutation
 from schema.mutations.users import UserMutation
 from schema.queries.care_plans import CarePlanQuery
 from schema.queries.people import PeopleQuery
+from schema.queries.shifts import ShiftQuery
 from schema.queries.users import UserQuery
 
 # Each domain adds its own roots here.
-Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery))
-Mutation = merge_types("Mutation", (PeopleMutation, CarePlanMutation, UserMutation))
+Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery, ShiftQuery))
+Mutation = merge_types("Mutation", (PeopleMutation, CarePlanMutation, UserMutation, ShiftMutation))
 
 
 @dataclass(frozen=True, slots=True)

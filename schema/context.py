@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
 from carecore.access.principal import Principal
+from carecore.agencies.service import get_agency
 from carecore.care_plans.models import CarePlan
 from carecore.care_plans.service import load_active_plans
 from carecore.people.models import Person
+from carecore.people.service import load_people
 from carecore.ports import Ports
 from carecore.users.models import User
 from schema.errors import coded_error
@@ -20,6 +23,8 @@ from schema.errors import coded_error
 class Loaders:
     users: DataLoader[str, User | None]
     active_plans: DataLoader[Person, CarePlan | None]
+    people: DataLoader[str, Person | None]  # only those the caller may see
+    zones: DataLoader[str, ZoneInfo]  # agency id -> its time zone
 
 
 def build_loaders(ports: Ports, principal: Principal | None) -> Loaders:
@@ -33,9 +38,20 @@ def build_loaders(ports: Ports, principal: Principal | None) -> Loaders:
         found = await load_active_plans(ports, principal, people)
         return [found.get(p.id) for p in people]
 
+    async def load_people_in_scope(ids: list[str]) -> list[Person | None]:
+        if principal is None:
+            return [None] * len(ids)
+        found = await load_people(ports, principal, ids)
+        return [found.get(i) for i in ids]
+
+    async def load_zones(agency_ids: list[str]) -> list[ZoneInfo]:
+        return [ZoneInfo((await get_agency(ports, a)).timezone) for a in agency_ids]
+
     return Loaders(
         users=DataLoader(load_fn=load_users),
         active_plans=DataLoader(load_fn=load_plans, cache_key_fn=lambda p: p.id),
+        people=DataLoader(load_fn=load_people_in_scope),
+        zones=DataLoader(load_fn=load_zones),
     )
 
 
