@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ def window_intervals(windows: Iterable[WeeklyWindow], start: datetime, end: date
                 w_end = datetime.combine(end_day, w.end, tzinfo=tz)
                 s, e = max(w_start, start), min(w_end, end)
                 if s < e:
-                    found.append((s.astimezone(start.tzinfo), e.astimezone(start.tzinfo)))
+                    found.append((s.astimezone(UTC), e.astimezone(UTC)))
             day += timedelta(days=1)
     return merge(found)
 
@@ -96,6 +96,7 @@ def coverage_gaps(
 
     A hole an open, late or missed shift is meant to fill is reported once, as that shift.
     """
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # gap cursors compare UTC ISO strings
     planned: dict[str, list[Interval]] = defaultdict(list)
     gaps: list[CoverageGap] = []
     for shift in shifts:
@@ -104,10 +105,10 @@ def coverage_gaps(
         planned[shift.person_id].append((shift.start, shift.end))
         kind = shift_gap_kind(shift, now)
         if kind is not None:
-            gaps.append(CoverageGap(shift.person_id, kind, max(shift.start, start), min(shift.end, end), shift.id))
+            gaps.append(CoverageGap(shift.person_id, kind, max(shift.start, start), min(shift.end, end), shift))
     for person_id, windows in support_hours.items():
         needed = window_intervals(windows, start, end, tz)
         for s, e in subtract(needed, merge(planned.get(person_id, ()))):
             gaps.append(CoverageGap(person_id, GapKind.UNCOVERED, s, e))
-    gaps.sort(key=lambda g: (g.start, g.end, g.person_id, g.kind.value))
+    gaps.sort(key=lambda g: g.cursor)
     return gaps

@@ -75,4 +75,5 @@ class CriticalTasksUnlogged(DomainError):
         self.titles = titles
 
 
-PlacementViolation = ShiftOverlap | WeeklyHoursExceeded | RestTooShort
+# The rules a caregiver's schedule enforces, as a tuple for `except`.
+PLACEMENT_VIOLATIONS = (ShiftOverlap, WeeklyHoursExceeded, RestTooShort)

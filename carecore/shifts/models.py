@@ -276,4 +276,13 @@ class CoverageGap:
     kind: GapKind
     start: datetime
     end: datetime
-    shift_id: str | None = None
+    shift: Shift | None = None  # the open, late or missed shift; None for uncovered support hours
+
+    @property
+    def shift_id(self) -> str | None:
+        return self.shift.id if self.shift else None
+
+    @property
+    def cursor(self) -> str:
+        """Sorts like the gaps themselves (UTC ISO strings compare as times)."""
+        return f"{self.start.isoformat()}|{self.end.isoformat()}|{self.person_id}|{self.kind.value}|{self.shift_id}"

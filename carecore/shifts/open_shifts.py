@@ -17,7 +17,7 @@ from carecore.ids import is_valid_id
 from carecore.incidents.models import Severity
 from carecore.pagination import Page, PageRequest
 from carecore.ports import Ports
-from carecore.shifts.errors import RestTooShort, ShiftOverlap, ShiftTaken, WeeklyHoursExceeded
+from carecore.shifts.errors import PLACEMENT_VIOLATIONS, ShiftTaken
 from carecore.shifts.models import Booking, HistoryAction, HistoryEntry, Shift, ShiftStatus
 from carecore.shifts.placement import HOLD_LAPSE, Placement, finish, new_hold, why_not_held
 from carecore.shifts.policy import qualifies_for
@@ -218,7 +218,7 @@ async def free_qualified_caregivers(ports: Ports, shift: Shift) -> list[str]:
         others = [b for b in schedules[user_id].bookings if b.shift_id != shift.id]
         try:
             check_placement(others, candidate, limits_for(agency, profiles.get(user_id)), tz)
-        except (ShiftOverlap, RestTooShort, WeeklyHoursExceeded):
+        except PLACEMENT_VIOLATIONS:
             continue
         free.append(user_id)
     return sorted(free)[:MAX_OFFERS]

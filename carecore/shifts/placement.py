@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from carecore.errors import DomainError, NotFound, StateConflict, VersionConflict
 from carecore.ids import new_id
 from carecore.ports import Ports
-from carecore.shifts.errors import RestTooShort, ShiftOverlap, WeeklyHoursExceeded
+from carecore.shifts.errors import PLACEMENT_VIOLATIONS
 from carecore.shifts.models import (
     PLACEABLE,
     Booking,
@@ -140,7 +140,7 @@ async def checked_bookings(
     """`others` if the candidate fits; else the live ones if it fits those; else raises the violation."""
     try:
         check_placement(others, candidate, p.limits, p.tz, field=p.field)
-    except (ShiftOverlap, RestTooShort, WeeklyHoursExceeded):
+    except PLACEMENT_VIOLATIONS:
         live = await live_bookings(ports, caregiver_id, others)
         check_placement(live, candidate, p.limits, p.tz, field=p.field)
         return live
@@ -183,7 +183,7 @@ async def series_violation(
         candidate = Booking(shift_id, "", start, end)
         try:
             check_placement(bookings, candidate, limits, tz)
-        except (ShiftOverlap, RestTooShort, WeeklyHoursExceeded) as exc:
+        except PLACEMENT_VIOLATIONS as exc:
             return exc
         bookings.append(candidate)
     return None

@@ -105,3 +105,9 @@ async def coverage_gaps(
     gaps = compute_gaps(hours, shifts, start, end, zone(agency), ports.clock.now())
     await record(ports, actor, "coverage.read", "Agency", [actor.agency_id])
     return gaps
+
+
+def gaps_page(gaps: list[CoverageGap], page: PageRequest) -> Page[CoverageGap]:
+    """A page of gaps computed for the request, after the cursor of the last one seen."""
+    after = [g for g in gaps if page.after is None or g.cursor > page.after]
+    return Page(edges=[(g.cursor, g) for g in after[: page.first]], has_next_page=len(after) > page.first)

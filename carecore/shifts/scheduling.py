@@ -107,12 +107,13 @@ async def schedule_shift(
     ports: Ports, actor: Principal, plan: ShiftPlan, *, idempotency_key: str | None = None
 ) -> Shift:
     """Schedules one shift with a caregiver, or opens it when no caregiver is named."""
-    c = await _checked(ports, actor, plan)
+    require_role(actor, Role.COORDINATOR)
     shift_id = (
         id_for_key(actor.agency_id, actor.user_id, "schedule_shift", idempotency_key) if idempotency_key else None
     )
     if shift_id is not None and (existing := await ports.store.shifts.get(shift_id)) is not None:
-        return existing  # a retry of a request that already went through
+        return existing  # a retry of a request that already went through, even if its time has passed
+    c = await _checked(ports, actor, plan)
     shift_id = shift_id or new_id()
     if c.caregiver is not None:
         day = c.start.astimezone(zone(c.agency)).date()
