@@ -73,7 +73,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         runtime.ports = Ports(store=Store(db), clock=clock or SystemClock(), claims=firebase, tokens=firebase)
         logger.info("carecore ready (%s, database %s)", settings.environment, settings.database)
         try:
-            async with workers.running(runtime.ports):
+            if settings.background_jobs:
+                async with workers.running(runtime.ports):
+                    yield
+            else:
                 yield
         finally:
             runtime.ports = None

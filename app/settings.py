@@ -27,6 +27,8 @@ class Settings:
     auth_emulator_host: str | None
     graphiql: bool
     introspection: bool
+    # The polling loop of background checks (app/workers.py); benchmarks turn it off for steady figures.
+    background_jobs: bool = True
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -42,6 +44,7 @@ class Settings:
             "auth_emulator_host": os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
             "graphiql": _flag("CARECORE_GRAPHIQL", dev),
             "introspection": _flag("CARECORE_INTROSPECTION", dev),
+            "background_jobs": _flag("CARECORE_BACKGROUND_JOBS", True),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

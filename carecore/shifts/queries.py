@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from carecore.access.policy import can_see_part, require_role
@@ -88,12 +89,19 @@ async def _audited_page(ports: Ports, actor: Principal, page: Page[Shift]) -> Pa
 
 
 async def coverage_gaps(
-    ports: Ports, actor: Principal, start: datetime, end: datetime, *, person_id: str | None = None
-) -> list[CoverageGap]:
+    ports: Ports,
+    actor: Principal,
+    start: datetime,
+    end: datetime,
+    page: PageRequest,
+    *,
+    person_id: str | None = None,
+) -> Page[CoverageGap]:
     """Coordinators: support hours with no shift, and open, late and missed shifts, soonest first.
 
-    Two queries whatever the size of the agency (people's support hours, the period's shifts); the
-    rest is computed in memory in the agency's time zone (carecore.shifts.coverage).
+    Three queries whatever the size of the agency (people's support hours, the period's shifts in
+    summary, then the whole of the shifts on the page); the rest is computed in memory in the
+    agency's time zone (carecore.shifts.coverage).
     """
     require_role(actor, Role.COORDINATOR)
     start, end = checked_period(start, end, MAX_COVERAGE_PERIOD)
@@ -101,13 +109,12 @@ async def coverage_gaps(
         await person_in_scope(ports, actor, person_id, field="personId")
     agency = await get_agency(ports, actor.agency_id)
     hours = await ports.store.people.support_hours(actor.agency_id, person_id)
-    shifts = await ports.store.shifts.in_period(actor.agency_id, start, end, person_id)
-    gaps = compute_gaps(hours, shifts, start, end, zone(agency), ports.clock.now())
-    await record(ports, actor, "coverage.read", "Agency", [actor.agency_id])
-    return gaps
-
-
-def gaps_page(gaps: list[CoverageGap], page: PageRequest) -> Page[CoverageGap]:
-    """A page of gaps computed for the request, after the cursor of the last one seen."""
+    summaries = await ports.store.shifts.in_period(actor.agency_id, start, end, person_id)
+    gaps = compute_gaps(hours, summaries, start, end, zone(agency), ports.clock.now())
     after = [g for g in gaps if page.after is None or g.cursor > page.after]
-    return Page(edges=[(g.cursor, g) for g in after[: page.first]], has_next_page=len(after) > page.first)
+    shown = after[: page.first]
+    shift_ids = [g.shift_id for g in shown if g.shift_id]
+    full = await ports.store.shifts.get_many(shift_ids) if shift_ids else {}
+    edges = [(g.cursor, replace(g, shift=full.get(g.shift_id)) if g.shift_id else g) for g in shown]
+    await record(ports, actor, "coverage.read", "Agency", [actor.agency_id])
+    return Page(edges=edges, has_next_page=len(after) > page.first)

@@ -577,11 +577,12 @@ class ShiftStore:
     async def in_period(
         self, agency_id: str, start: datetime, end: datetime, person_id: str | None = None
     ) -> list[Shift]:
-        """Every shift overlapping [start, end) with only what coverage needs."""
+        """Every shift overlapping [start, end), read with only what coverage needs: who, when, status and
+        whether anyone checked in. Fetch the full shifts (get_many) for whatever is shown of them."""
         query: Document = {"agency_id": agency_id, "start": {"$lt": end}, "end": {"$gt": start}}
         if person_id is not None:
             query["person_id"] = person_id
-        return [shift_from_doc(d) async for d in self._c.find(query, projection=_SUMMARY)]
+        return [_summary_from_doc(d) async for d in self._c.find(query, projection=_SUMMARY)]
 
     async def served_person_ids(self, caregiver_id: str, start: datetime, end: datetime) -> set[str]:
         """People the caregiver has a shift with in [start, end), whatever its status but cancelled."""
@@ -618,4 +619,28 @@ class ShiftStore:
 
 
 # Coverage and presence read many shifts and need none of what a visit recorded.
-_SUMMARY = {"task_log": 0, "progress_notes": 0, "history": 0, "handover_note": 0}
+_SUMMARY = dict.fromkeys(
+    ("agency_id", "person_id", "caregiver_id", "status", "start", "end", "check_in.at", "late_at", "missed_at"), 1
+)
+
+
+def _summary_from_doc(d: Document) -> Shift:
+    checked_in = d.get("check_in")
+    return Shift(
+        id=d["_id"],
+        agency_id=d["agency_id"],
+        person_id=d["person_id"],
+        caregiver_id=d.get("caregiver_id"),
+        status=ShiftStatus(d["status"]),
+        start=d["start"],
+        end=d["end"],
+        required_qualifications=(),
+        notes="",
+        revision=0,
+        created_by="",
+        created_at=d["start"],
+        updated_at=d["start"],
+        check_in=VisitCheck(checked_in["at"], None, None, False) if checked_in else None,
+        late_at=d.get("late_at"),
+        missed_at=d.get("missed_at"),
+    )

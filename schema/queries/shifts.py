@@ -82,9 +82,9 @@ class ShiftQuery:
         after: str | None = None,
     ) -> Connection[CoverageGap]:
         ctx = info.context
-        gaps = await queries.coverage_gaps(ctx.ports, ctx.principal, from_, to, person_id=person_id)
+        request = page_request(first, after)
+        page = await queries.coverage_gaps(ctx.ports, ctx.principal, from_, to, request, person_id=person_id)
         tz, now = await agency_zone(info), ctx.ports.clock.now()
-        page = queries.gaps_page(gaps, page_request(first, after))
         return connection(page, lambda g: CoverageGap.from_domain(g, tz, now))
 
     @strawberry.field(description="Coordinators: any caregiver's profile. Caregivers: their own.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+from carecore.pagination import PageRequest
 from carecore.people.models import SupportWindow
 from carecore.ports import Ports
 from carecore.shifts.coverage import window_intervals
@@ -20,9 +21,15 @@ async def test_a_two_hour_hole_in_round_the_clock_support_is_exactly_the_gap_in_
     await shifts.schedule(off_team, shifts.local(1, 8), shifts.local(1, 14))
     await shifts.schedule(on_team, shifts.local(1, 16), shifts.local(2, 0))
 
-    gaps = await coverage_gaps(
-        ports, shifts.coordinator, shifts.local(1, 0), shifts.local(2, 0), person_id=shifts.world.minji.id
+    page = await coverage_gaps(
+        ports,
+        shifts.coordinator,
+        shifts.local(1, 0),
+        shifts.local(2, 0),
+        PageRequest(),
+        person_id=shifts.world.minji.id,
     )
+    gaps = page.items
 
     assert [(g.kind, g.start.astimezone(SEOUL), g.end.astimezone(SEOUL)) for g in gaps] == [
         (GapKind.UNCOVERED, shifts.local(1, 14), shifts.local(1, 16))
@@ -36,7 +43,9 @@ async def test_open_late_and_uncovered_come_sorted_by_how_soon_they_start(shifts
     late = await shifts.schedule(shifts.world.caregiver_on_team, shifts.local(0, 8, 30), shifts.local(0, 20))
     opened = await shifts.schedule(None, shifts.local(0, 10), shifts.local(0, 22), person_id=jiho)
 
-    gaps = await coverage_gaps(ports, shifts.coordinator, shifts.local(0, 8), shifts.local(0, 23))
+    gaps = (
+        await coverage_gaps(ports, shifts.coordinator, shifts.local(0, 8), shifts.local(0, 23), PageRequest())
+    ).items
 
     assert [(g.kind, g.person_id, g.shift_id, g.start.astimezone(SEOUL).hour) for g in gaps] == [
         (GapKind.UNCOVERED, minji, None, 8),
