@@ -171,10 +171,6 @@ class Shift:
     hold: Hold | None = None
 
     @property
-    def duration_hours(self) -> float:
-        return (self.end - self.start).total_seconds() / 3600
-
-    @property
     def current_swap(self) -> SwapRequest | None:
         """The swap with its effective status: an open request lapses once the shift changes hands or
         starts, whatever its stored status says (that write happens in the same update as the change)."""

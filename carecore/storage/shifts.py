@@ -37,7 +37,6 @@ from carecore.storage.codec import decode_cursor, encode_cursor, insert_new
 from carecore.storage.database import Db, Document
 from carecore.storage.leases import claim_due, release
 
-DUE_FIELDS = ("late_check_at", "missed_check_at", "offer_due_at")
 WAITING = [ShiftStatus.SCHEDULED.value, ShiftStatus.OPEN.value]
 
 

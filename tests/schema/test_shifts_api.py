@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from carecore.access.principal import Role
+from carecore.people.models import GuardianPermission
 from carecore.ports import Ports
 from carecore.shifts import visits
 from carecore.shifts.scheduling import ShiftPlan, schedule_shift
 from tests.conftest import World
 from tests.schema.conftest import Execute
+from tests.support import link, user
 
 SCHEDULE = """
 mutation ($input: ScheduleShiftInput!) {
@@ -68,3 +71,24 @@ async def test_a_family_member_sees_the_visit_but_not_its_record(world: World, e
     assert family_view["status"] == "IN_PROGRESS" and family_view["checkIn"]["at"].endswith("+09:00")
     assert family_view["progressNotes"] == [] and family_view["caregiver"] == {"displayName": "박서준"}
     assert as_caregiver.data["shift"]["progressNotes"] == [{"text": "점심 잘 드심"}]
+
+
+async def test_a_guardian_without_visits_gets_null_for_the_shift_and_no_visits_of_the_person(
+    world: World, execute: Execute, ports: Ports
+) -> None:
+    now = ports.clock.now()
+    plan = ShiftPlan(world.minji.id, now + timedelta(hours=1), now + timedelta(hours=3), world.caregiver_on_team.id)
+    shift = await schedule_shift(ports, world.coordinator.principal(), plan)
+    relative = user(world.agency.id, Role.FAMILY, "최민호", now=now)
+    await ports.store.users.insert(relative)
+    await link(ports.store, world.minji, relative, frozenset({GuardianPermission.PLAN}), now)
+    period = {"from": now.isoformat(), "to": (now + timedelta(days=1)).isoformat()}
+    document = """query ($id: ID!, $person: ID!, $from: DateTime!, $to: DateTime!) {
+      shift(id: $id) { id }
+      person(id: $person) { name shifts(from: $from, to: $to) { edges { node { id } } } }
+    }"""
+
+    result = await execute(document, {"id": shift.id, "person": world.minji.id, **period}, as_user=relative)
+
+    assert result.errors is None
+    assert result.data == {"shift": None, "person": {"name": "최민지", "shifts": {"edges": []}}}
