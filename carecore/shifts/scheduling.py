@@ -26,6 +26,7 @@ from carecore.shifts.models import (
     Shift,
     ShiftStatus,
 )
+from carecore.shifts.open_shifts import offer_now
 from carecore.shifts.placement import (
     HOLD_LAPSE,
     Placement,
@@ -220,6 +221,7 @@ async def _create(
     if placement is None or hold is None:
         await record(ports, actor, "shift.create", "Shift", [shift.id])
         await publish_shift_event(ports, shift, "shift.opened", str(shift.revision))
+        await offer_now(ports, shift.id)
         return shift
     try:
         placed = await finish(ports, shift, hold, placement, previous=None, keep_hold_on_refusal=True)
@@ -230,6 +232,7 @@ async def _create(
         await ports.store.shifts.drop_hold(shift.id, hold.token)
         await ports.store.shifts.request_offers(shift.id, ports.clock.now())
         await record(ports, actor, "shift.create", "Shift", [shift.id])
+        await offer_now(ports, shift.id)
         return await ports.store.shifts.get(shift.id) or shift
     await record(ports, actor, "shift.create", "Shift", [shift.id])
     await _announce_assignment(ports, placed, previous=None)
