@@ -1,4 +1,4 @@
-"""Background loops of this instance: routing, dispatch, second channel and clean-up.
+"""Background loops of this instance: shift checks, routing, dispatch, second channel and clean-up.
 
 Each loop claims its work from the database with leases (never holding it in memory), so any
 number of instances run the same loops; a loop that fails logs and carries on after a pause.
@@ -19,6 +19,7 @@ from carecore.alerts.ports import PushSender, SecondChannel
 from carecore.alerts.router import route_due
 from carecore.alerts.second_channel import call_out_due
 from carecore.ports import Ports
+from carecore.shifts.jobs import run_due_jobs
 
 logger = logging.getLogger("carecore.workers")
 
@@ -52,6 +53,7 @@ def start_workers(
     ports: Ports, *, push: PushSender | None, second: SecondChannel | None, instance: str, interval: float
 ) -> Workers:
     steps: dict[str, tuple[Callable[[], Awaitable[int]], float]] = {
+        "shift-checks": (lambda: run_due_jobs(ports, owner=f"shifts-{instance}"), interval),
         "events": (lambda: alert_on_events(ports), interval),
         "router": (lambda: route_due(ports, owner=f"router-{instance}"), interval),
         "clean-up": (lambda: clean_up(ports), CLEAN_UP_EVERY),

@@ -6,10 +6,11 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from benchmarks import database_uri, incidents, notifications, people_list
+from benchmarks import database_uri, incidents, notifications, people_list, shifts
 
 BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "people_list": people_list.run,
+    "shifts": shifts.run,
     "incidents": incidents.run,
     "notifications": notifications.run,
 }

@@ -21,17 +21,21 @@ from schema.mutations.alerts import AlertMutation
 from schema.mutations.care_plans import CarePlanMutation
 from schema.mutations.incidents import IncidentMutation
 from schema.mutations.people import PeopleMutation
+from schema.mutations.shifts import ShiftMutation
 from schema.mutations.users import UserMutation
 from schema.queries.alerts import AlertQuery
 from schema.queries.care_plans import CarePlanQuery
 from schema.queries.incidents import IncidentQuery
 from schema.queries.people import PeopleQuery
+from schema.queries.shifts import ShiftQuery
 from schema.queries.users import UserQuery
 from schema.subscriptions.incidents import IncidentSubscription
 
 # Each domain adds its own roots here.
-Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery, IncidentQuery, AlertQuery))
-Mutation = merge_types("Mutation", (PeopleMutation, CarePlanMutation, UserMutation, IncidentMutation, AlertMutation))
+Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery, ShiftQuery, IncidentQuery, AlertQuery))
+Mutation = merge_types(
+    "Mutation", (PeopleMutation, CarePlanMutation, UserMutation, ShiftMutation, IncidentMutation, AlertMutation)
+)
 Subscription = merge_types("Subscription", (IncidentSubscription,))
 
 

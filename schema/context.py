@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
 from carecore.access.principal import Principal
+from carecore.agencies.service import get_agency
 from carecore.care_plans.models import CarePlan
 from carecore.care_plans.service import load_active_plans
 from carecore.events.feed import EventFeed
@@ -22,7 +24,8 @@ from schema.errors import coded_error
 class Loaders:
     users: DataLoader[str, User | None]
     active_plans: DataLoader[Person, CarePlan | None]
-    people: DataLoader[str, Person | None]
+    people: DataLoader[str, Person | None]  # only those the caller may see
+    zones: DataLoader[str, ZoneInfo]  # agency id -> its time zone
 
 
 def build_loaders(ports: Ports, principal: Principal | None) -> Loaders:
@@ -42,10 +45,14 @@ def build_loaders(ports: Ports, principal: Principal | None) -> Loaders:
         found = await load_people(ports, principal, ids)
         return [found.get(i) for i in ids]
 
+    async def load_zones(agency_ids: list[str]) -> list[ZoneInfo]:
+        return [ZoneInfo((await get_agency(ports, a)).timezone) for a in agency_ids]
+
     return Loaders(
         users=DataLoader(load_fn=load_users),
         active_plans=DataLoader(load_fn=load_plans, cache_key_fn=lambda p: p.id),
         people=DataLoader(load_fn=load_people_in_scope),
+        zones=DataLoader(load_fn=load_zones),
     )
 
 

@@ -21,6 +21,7 @@ class PersonScope:
     agency_id: str
     care_team_member: str | None = None
     guardian_user: str | None = None
+    served_person_ids: frozenset[str] = frozenset()  # with care_team_member: also these people
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
@@ -34,8 +35,11 @@ def person_scope(principal: Principal) -> PersonScope | None:
         case Role.COORDINATOR:
             return PersonScope(agency_id=principal.agency_id)
         case Role.CAREGIVER:
-            # TODO(shifts): also people with a shift of theirs from 7 days ago to 14 days ahead.
-            return PersonScope(agency_id=principal.agency_id, care_team_member=principal.user_id)
+            return PersonScope(
+                agency_id=principal.agency_id,
+                care_team_member=principal.user_id,
+                served_person_ids=principal.served_person_ids,
+            )
         case Role.FAMILY:
             return PersonScope(agency_id=principal.agency_id, guardian_user=principal.user_id)
         case Role.AI_SERVICE:
@@ -46,7 +50,9 @@ def can_see_person(principal: Principal, person: Person) -> bool:
     scope = person_scope(principal)
     if scope is None or person.agency_id != scope.agency_id:
         return False
-    if scope.care_team_member is not None and scope.care_team_member not in person.care_team:
+    if scope.care_team_member is not None and not (
+        scope.care_team_member in person.care_team or person.id in scope.served_person_ids
+    ):
         return False
     return scope.guardian_user is None or person.guardian_link(scope.guardian_user) is not None
 

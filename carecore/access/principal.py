@@ -20,6 +20,9 @@ class Principal:
     role: Role
     agency_id: str
     locale: str = "ko"
+    # Caregivers: people they have a shift with from 7 days ago to 14 days ahead, found once per
+    # request at authentication (DESIGN "Users and what they may see"), besides their care teams.
+    served_person_ids: frozenset[str] = frozenset()
 
     @property
     def is_coordinator(self) -> bool:

@@ -17,3 +17,5 @@ class Agency:
     min_rest_hours: int = 8
     # Called at the last step of a ladder (DESIGN "Escalation"); none set: every coordinator.
     emergency_contact_user_ids: tuple[str, ...] = ()
+    # A swap two caregivers agreed on waits for a coordinator's approval.
+    swap_requires_approval: bool = False

@@ -1,7 +1,4 @@
-"""Who is with a person right now (provisional: the shifts branch owns this file and replaces it).
-
-Reads the `shifts` collection by the fields every branch agreed on (common contract).
-"""
+"""Who is with a person right now: the notification pipeline's ON_SHIFT_CAREGIVERS audience."""
 
 from __future__ import annotations
 
@@ -11,5 +8,5 @@ from carecore.ports import Ports
 
 
 async def caregivers_on_shift(ports: Ports, person_id: str, at: datetime) -> list[str]:
-    """User ids of caregivers checked in with the person at `at` (IN_PROGRESS shifts)."""
-    return await ports.store.shift_presence.checked_in(person_id, at)
+    """User ids of caregivers checked in with that person at `at` (their shifts are IN_PROGRESS)."""
+    return await ports.store.shifts.caregivers_checked_in(person_id, at)

@@ -22,6 +22,7 @@ class AgencyStore:
             max_weekly_hours=d.get("max_weekly_hours", 52),
             min_rest_hours=d.get("min_rest_hours", 8),
             emergency_contact_user_ids=tuple(d.get("emergency_contact_user_ids", [])),
+            swap_requires_approval=d.get("swap_requires_approval", False),
         )
 
     async def upsert(self, agency: Agency) -> None:
@@ -35,6 +36,7 @@ class AgencyStore:
                     "max_weekly_hours": agency.max_weekly_hours,
                     "min_rest_hours": agency.min_rest_hours,
                     "emergency_contact_user_ids": list(agency.emergency_contact_user_ids),
+                    "swap_requires_approval": agency.swap_requires_approval,
                 }
             },
             upsert=True,

@@ -53,6 +53,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("escalation_due_at", ASCENDING)]),
     ],
     "incident_flags": [IndexModel([("incident_id", ASCENDING)])],
+    "shifts": [
+        IndexModel([("agency_id", ASCENDING), ("start", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("caregiver_id", ASCENDING), ("start", ASCENDING)]),
+        IndexModel([("person_id", ASCENDING), ("start", ASCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("status", ASCENDING), ("start", ASCENDING)]),
+        # Background checks claim the earliest due shift (carecore.storage.leases).
+        IndexModel([("late_check_at", ASCENDING)]),
+        IndexModel([("missed_check_at", ASCENDING)]),
+        IndexModel([("offer_due_at", ASCENDING)]),
+    ],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),

@@ -90,6 +90,10 @@ def profile_to_doc(agency_id: str, p: PersonProfile) -> Document:
     }
 
 
+def _windows(docs: list[Document]) -> tuple[SupportWindow, ...]:
+    return tuple(SupportWindow(tuple(w["weekdays"]), time_from_str(w["start"]), time_from_str(w["end"])) for w in docs)
+
+
 def profile_from_doc(d: Document) -> PersonProfile:
     c = d.get("communication") or {}
     h = d.get("home")
@@ -105,10 +109,7 @@ def profile_from_doc(d: Document) -> PersonProfile:
             notes=c.get("notes", ""),
         ),
         support_level=SupportLevel(d.get("support_level", SupportLevel.MODERATE)),
-        support_hours=tuple(
-            SupportWindow(tuple(w["weekdays"]), time_from_str(w["start"]), time_from_str(w["end"]))
-            for w in d.get("support_hours", [])
-        ),
+        support_hours=_windows(d.get("support_hours", [])),
         allergies=tuple(
             Allergy(a["substance"], a.get("reaction", ""), a.get("severe", False)) for a in d.get("allergies", [])
         ),
@@ -157,7 +158,13 @@ def _duplicate_ref() -> ValidationFailed:
 def _scope_query(scope: PersonScope) -> Document:
     query: Document = {"agency_id": scope.agency_id}
     if scope.care_team_member is not None:
-        query["care_team"] = scope.care_team_member
+        # A caregiver serves the people of their care team and those they have a shift with.
+        on_team: Document = {"care_team": scope.care_team_member}
+        if scope.served_person_ids:
+            # Under $and: the page's keyset condition adds an $or of its own.
+            query["$and"] = [{"$or": [on_team, {"_id": {"$in": sorted(scope.served_person_ids)}}]}]
+        else:
+            query.update(on_team)
     if scope.guardian_user is not None:
         query["guardians.user_id"] = scope.guardian_user
     return query
@@ -286,3 +293,11 @@ class PersonStore:
             {"_id": person_id, "active_care_plan_id": expected}, {"$set": {"active_care_plan_id": new}}
         )
         return result.modified_count == 1
+
+    async def support_hours(self, agency_id: str, person_id: str | None = None) -> dict[str, tuple[SupportWindow, ...]]:
+        """The support hours of the agency's active people (or of one), for coverage."""
+        query: Document = {"agency_id": agency_id, "active": {"$ne": False}}
+        if person_id is not None:
+            query["_id"] = person_id
+        cursor = self._c.find(query, projection={"support_hours": 1})
+        return {d["_id"]: _windows(d.get("support_hours", [])) async for d in cursor}

@@ -9,6 +9,7 @@ from carecore.storage.alert_requests import AlertRequestStore
 from carecore.storage.audit import AuditStore
 from carecore.storage.callouts import CalloutStore
 from carecore.storage.care_plans import CarePlanStore
+from carecore.storage.caregivers import CaregiverProfileStore, CaregiverScheduleStore
 from carecore.storage.database import Db
 from carecore.storage.devices import DeviceStore
 from carecore.storage.events import EventStore
@@ -17,7 +18,7 @@ from carecore.storage.incident_policies import IncidentPolicyStore
 from carecore.storage.incidents import IncidentStore
 from carecore.storage.notifications import NotificationStore
 from carecore.storage.people import PersonStore
-from carecore.storage.shift_presence import ShiftPresenceStore
+from carecore.storage.shifts import ShiftStore
 from carecore.storage.users import UserStore
 
 
@@ -35,8 +36,10 @@ class Store:
         self.notification_preferences = PreferenceStore(db)
         self.notifications = NotificationStore(db)
         self.callouts = CalloutStore(db)
-        self.shift_presence = ShiftPresenceStore(db)  # provisional, until the shifts branch lands
         self.incidents = IncidentStore(db)
         self.incident_flags = IncidentFlagStore(db)
         self.incident_policies = IncidentPolicyStore(db)
         self.ai_services = AiServiceStore(db)
+        self.shifts = ShiftStore(db)
+        self.caregiver_profiles = CaregiverProfileStore(db)
+        self.caregiver_schedules = CaregiverScheduleStore(db)

@@ -97,7 +97,8 @@ class UserStore:
         edges = [(encode_cursor(u.display_name.casefold(), u.id), u) for u in users[: page.first]]
         return Page(edges=edges, has_next_page=len(users) > page.first)
 
-    async def active_with_role(self, agency_id: str, role: Role) -> builtins.list[User]:
-        """Every active profile of a role in an agency (e.g. the coordinators an alert goes to)."""
-        cursor = self._c.find({"agency_id": agency_id, "role": role.value, "active": True}).sort("_id", 1)
+    async def active_with_role(self, agency_id: str, role: Role, *, limit: int = 2000) -> builtins.list[User]:
+        """The agency's active users of one role (e.g. the coordinators an alert goes to)."""
+        query = {"agency_id": agency_id, "role": role.value, "active": True}
+        cursor = self._c.find(query).sort("_id", 1).limit(limit)
         return [user_from_doc(d) async for d in cursor]

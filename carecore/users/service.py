@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from carecore import validation
@@ -14,6 +16,10 @@ from carecore.ids import id_for_key, is_valid_id, new_id
 from carecore.pagination import Page, PageRequest
 from carecore.ports import Ports
 from carecore.users.models import SUPPORTED_LOCALES, User, UserFields
+
+# A caregiver sees the people they have a shift with from 7 days ago to 14 days ahead (DESIGN).
+SERVED_BEFORE = timedelta(days=7)
+SERVED_AHEAD = timedelta(days=14)
 
 
 async def authenticate(ports: Ports, firebase_uid: str, claims: Mapping[str, Any]) -> Principal:
@@ -27,7 +33,12 @@ async def authenticate(ports: Ports, firebase_uid: str, claims: Mapping[str, Any
         raise Unauthenticated("No active profile for this account.")
     if claims.get("role") != user.role.value or claims.get("agency") != user.agency_id:
         raise Unauthenticated("Token claims do not match the profile; refresh the token.")
-    return user.principal()
+    principal = user.principal()
+    if user.role is Role.CAREGIVER:
+        now = ports.clock.now()
+        served = await ports.store.shifts.served_person_ids(user.id, now - SERVED_BEFORE, now + SERVED_AHEAD)
+        principal = replace(principal, served_person_ids=frozenset(served))
+    return principal
 
 
 async def get_me(ports: Ports, actor: Principal) -> User:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Annotated
 
 import strawberry
 
@@ -11,9 +12,11 @@ from carecore.care_plans.service import list_versions
 from carecore.people.models import GuardianPermission as DomainPermission
 from carecore.people.models import Person as DomainPerson
 from carecore.people.models import SupportLevel as DomainSupportLevel
+from carecore.shifts.queries import person_shifts
 from schema.context import Context
 from schema.types.care_plans import CarePlan, IncidentType
 from schema.types.connections import Connection, connection, page_request
+from schema.types.shifts import Shift, agency_zone
 from schema.types.users import User
 
 SupportLevel = strawberry.enum(DomainSupportLevel, name="SupportLevel")
@@ -178,3 +181,20 @@ class Person:
         ctx = info.context
         page = await list_versions(ctx.ports, ctx.principal, self.domain, page_request(first, after))
         return connection(page, lambda p: CarePlan.from_domain(p, self.domain.active_care_plan_id))
+
+    @strawberry.field(
+        description="Visits overlapping [from, to): coordinators see all, caregivers their own, and family "
+        "when their guardian link allows `visits`."
+    )
+    async def shifts(
+        self,
+        info: strawberry.Info[Context, None],
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Shift]:
+        ctx = info.context
+        page = await person_shifts(ctx.ports, ctx.principal, self.domain, from_, to, page_request(first, after))
+        tz, now = await agency_zone(info), ctx.ports.clock.now()
+        return connection(page, lambda s: Shift.from_domain(s, tz, now))

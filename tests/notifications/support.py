@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from carecore.alerts.devices import device_id
 from carecore.alerts.models import AddressKind, AlertKind, AlertRequest, Audience, Device, Platform
 from carecore.alerts.ports import PushError, PushMessage, PushOutcome
 from carecore.ids import new_id
 from carecore.incidents.models import Severity
+from carecore.ports import Ports
+from carecore.shifts.scheduling import ShiftPlan, schedule_shift
+from carecore.shifts.visits import check_in as visit_check_in
 from carecore.storage.store import Store
 from carecore.users.models import User
 from tests.conftest import World
@@ -70,21 +73,13 @@ async def put_device(
     )
 
 
-async def check_in(store: Store, world: World, caregiver: User, now: datetime) -> str:
-    """A shift of the caregiver with minji, checked in (the fields of the shifts contract)."""
-    shift_id = new_id()
-    await store.db["shifts"].insert_one(
-        {
-            "_id": shift_id,
-            "agency_id": world.agency.id,
-            "person_id": world.minji.id,
-            "caregiver_id": caregiver.id,
-            "status": "IN_PROGRESS",
-            "start": now,
-            "end": now,
-        }
-    )
-    return shift_id
+async def check_in(ports: Ports, world: World, caregiver: User) -> str:
+    """A shift of the caregiver with minji, starting now and checked into, through the shifts module."""
+    now = ports.clock.now()
+    plan = ShiftPlan(world.minji.id, now, now + timedelta(hours=4), caregiver_id=caregiver.id)
+    shift = await schedule_shift(ports, world.coordinator.principal(), plan)
+    await visit_check_in(ports, caregiver.principal(), shift.id, location=None)
+    return shift.id
 
 
 @dataclass

@@ -26,7 +26,7 @@ def dispatcher(ports: Ports, fcm: FcmSender) -> Dispatcher:
 async def test_a_step_zero_alert_reaches_the_caregivers_and_guardians_phones_in_their_languages(
     ports: Ports, world: World, clock: FakeClock, fcm: FcmSender, fcm_server: FcmServer
 ) -> None:
-    await check_in(ports.store, world, world.caregiver_on_team, clock.now())
+    await check_in(ports, world, world.caregiver_on_team)
     caregiver = await put_device(ports.store, world.caregiver_on_team, clock.now(), locale="ko")
     guardian = await put_device(
         ports.store,

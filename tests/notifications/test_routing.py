@@ -9,11 +9,10 @@ from carecore.alerts.events import alert_on_events
 from carecore.alerts.models import AlertKind, Audience, DeliveryState, Preferences, QuietHours
 from carecore.alerts.router import route_due, route_request
 from carecore.alerts.service import request_alert
-from carecore.events.models import DomainEvent
-from carecore.events.service import publish
-from carecore.ids import id_for_key, new_id
 from carecore.incidents.models import Severity
 from carecore.ports import Ports
+from carecore.shifts.jobs import run_due_jobs
+from carecore.shifts.scheduling import ShiftPlan, schedule_shift
 from tests.conftest import World
 from tests.notifications.support import check_in, incident_alert
 from tests.support import FakeClock, user
@@ -26,7 +25,8 @@ async def recipients(ports: Ports, request_id: str) -> set[str]:
 async def test_a_critical_alert_reaches_the_caregiver_on_shift_coordinators_and_guardians_with_alerts(
     ports: Ports, world: World, clock: FakeClock
 ) -> None:
-    await check_in(ports.store, world, world.caregiver_off_team, clock.now())
+    await check_in(ports, world, world.caregiver_off_team)
+    await route_due(ports, owner="router-1")  # what scheduling the shift itself asked for
     request = incident_alert(world, clock.now())
     await request_alert(ports, request)
 
@@ -168,27 +168,17 @@ async def test_each_recipient_reads_the_alert_in_their_own_language(
     assert texts[world.caregiver_on_team.id] == ("긴급 알림", "최민지 님 관련 긴급 알림이 있습니다")
 
 
-async def test_a_late_visit_event_alerts_the_coordinators_on_duty_once(
-    ports: Ports, world: World, clock: FakeClock
-) -> None:
-    shift_id = new_id()
-    event = DomainEvent(
-        id=id_for_key("shift.late", shift_id),
-        agency_id=world.agency.id,
-        kind="shift.late",
-        subject_type="Shift",
-        subject_id=shift_id,
-        at=clock.now(),
-        person_id=world.minji.id,
-        data={"caregiver_id": world.caregiver_on_team.id, "start": clock.now().isoformat()},
-    )
-    await publish(ports, event)
+async def test_a_late_visit_alerts_the_coordinators_on_duty_once(ports: Ports, world: World, clock: FakeClock) -> None:
+    start = clock.now() + timedelta(minutes=5)
+    plan = ShiftPlan(world.minji.id, start, start + timedelta(hours=2), caregiver_id=world.caregiver_on_team.id)
+    shift = await schedule_shift(ports, world.coordinator.principal(), plan)
+    clock.advance(timedelta(minutes=16))
 
-    assert await alert_on_events(ports) == 1
-    assert await alert_on_events(ports) == 0
+    await run_due_jobs(ports, owner="jobs")
+    await alert_on_events(ports)  # the shift.late event must not raise a second alert
     await route_due(ports, owner="router")
 
-    [request] = await ports.store.alert_requests.for_subject(shift_id)
-    assert request.kind is AlertKind.LATE_VISIT and request.severity is Severity.HIGH
-    [n] = await ports.store.notifications.for_request(request.id)
+    late = [r for r in await ports.store.alert_requests.for_subject(shift.id) if r.kind is AlertKind.LATE_VISIT]
+    assert len(late) == 1 and late[0].severity is Severity.HIGH
+    [n] = await ports.store.notifications.for_request(late[0].id)
     assert n.user_id == world.coordinator.id and n.body == "최민지 님 관련 중요 알림이 있습니다"

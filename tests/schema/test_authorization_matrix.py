@@ -23,6 +23,7 @@ from tests.conftest import World
 from tests.notifications.support import put_device
 from tests.schema.conftest import Execute
 from tests.schema.incident_scene import MINJI_REF, IncidentScene, incident_scene
+from tests.schema.shift_scene import Part, ShiftScene, shift_scene
 from tests.support import FakeClock, RecordingClaims, RefusingTokens, plan_content
 
 ROLES = (
@@ -45,10 +46,16 @@ class Scene:
     draft: CarePlan
     incidents: IncidentScene
     notification_id: str = ""  # the guardian's, about minji
+    shifts: ShiftScene | None = None
 
     @property
     def active_plan_id(self) -> str:
         return self.world.minji.active_care_plan_id or ""
+
+    @property
+    def s(self) -> ShiftScene:
+        assert self.shifts is not None, "the operation must name the shifts it needs"
+        return self.shifts
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class Op:
     mutation: bool = False
     # For list queries: which person names each role sees (NF means an empty list).
     sees: dict[str, set[str]] = field(default_factory=dict)
+    shifts: tuple[Part, ...] = ()  # the shifts the operation needs (tests/schema/shift_scene.py)
 
     def outcome(self, role: str) -> str:
         if role == "anonymous":
@@ -418,6 +426,234 @@ OPS = [
 ]
 
 
+CAREGIVER_ONLY = dict.fromkeys(
+    ("coordinator", "other_agency_coordinator", "guardian", "guardian_visits_only", "other_guardian", "ai_service"),
+    FORBIDDEN,
+)
+SEES_MINJIS_VISITS = {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK, "guardian_visits_only": OK}
+
+
+def shift_input(**values: Any) -> dict[str, Any]:
+    return {"input": values}
+
+
+SHIFT_OPS = [
+    Op(
+        "myShifts",
+        "query ($from: DateTime!, $to: DateTime!) { myShifts(from: $from, to: $to) { edges { node { id } } } }",
+        lambda s: s.s.period,
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        shifts=("upcoming",),
+    ),
+    Op(
+        "shift",
+        "query ($id: ID!) { shift(id: $id) { id taskLog { id } person { id } } }",
+        lambda s: {"id": s.s.upcoming.id},
+        SEES_MINJIS_VISITS,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "openShifts",
+        "{ openShifts { edges { node { id } } } }",
+        lambda s: {},
+        {
+            "coordinator": OK,
+            "caregiver_on_team": OK,
+            "caregiver_off_team": OK,
+            **{r: FORBIDDEN for r in ("guardian", "guardian_visits_only", "other_guardian", "ai_service")},
+        },
+        shifts=("open",),
+    ),
+    Op(
+        "shifts",
+        "query ($filter: ShiftFilterInput!) { shifts(filter: $filter) { edges { node { id } } } }",
+        lambda s: {"filter": s.s.period},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        shifts=("upcoming",),
+    ),
+    Op(
+        "coverageGaps",
+        "query ($from: DateTime!, $to: DateTime!) { coverageGaps(from: $from, to: $to) { edges { node { kind } } } }",
+        lambda s: s.s.period,
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        shifts=("open",),
+    ),
+    Op(
+        "caregiverProfile",
+        "query ($id: ID!) { caregiverProfile(userId: $id) { userId } }",
+        lambda s: {"id": s.world.caregiver_on_team.id},
+        {
+            "coordinator": OK,
+            "caregiver_on_team": OK,
+            **{r: FORBIDDEN for r in ("guardian", "guardian_visits_only", "other_guardian", "ai_service")},
+        },
+    ),
+    Op(
+        "person.shifts",
+        """query ($id: ID!, $from: DateTime!, $to: DateTime!) {
+          person(id: $id) { shifts(from: $from, to: $to) { edges { node { id } } } }
+        }""",
+        lambda s: {"id": s.world.minji.id, **s.s.period},
+        SEES_MINJIS_VISITS,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "scheduleShift",
+        mutation("scheduleShift", "ScheduleShiftInput"),
+        lambda s: shift_input(
+            personId=s.world.minji.id,
+            start="2026-11-28T09:00:00+09:00",
+            end="2026-11-28T13:00:00+09:00",
+            caregiverId=s.world.caregiver_off_team.id,
+        ),
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "scheduleWeeklyShifts",
+        mutation("scheduleWeeklyShifts", "ScheduleWeeklyShiftsInput"),
+        lambda s: shift_input(
+            shift={
+                "personId": s.world.minji.id,
+                "start": "2026-11-28T09:00:00+09:00",
+                "end": "2026-11-28T13:00:00+09:00",
+            },
+            recurrence={"weekdays": [5], "until": "2026-12-12"},
+        ),
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "updateShift",
+        mutation("updateShift", "UpdateShiftInput"),
+        lambda s: shift_input(
+            shiftId=s.s.upcoming.id,
+            expectedRevision=s.s.upcoming.revision,
+            start=s.s.upcoming.start.isoformat(),
+            end=s.s.upcoming.end.isoformat(),
+            notes="현관 비밀번호 변경됨",
+        ),
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "cancelShift",
+        mutation("cancelShift", "CancelShiftInput"),
+        lambda s: shift_input(shiftId=s.s.upcoming.id, reason="입원"),
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "assignShift",
+        mutation("assignShift", "AssignShiftInput"),
+        lambda s: shift_input(shiftId=s.s.open.id, caregiverId=s.world.caregiver_off_team.id),
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+        shifts=("open",),
+    ),
+    Op(
+        "openShift",
+        mutation("openShift", "OpenShiftInput"),
+        lambda s: shift_input(shiftId=s.s.upcoming.id, reason="교체 필요"),
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "giveUpShift",
+        mutation("giveUpShift", "GiveUpShiftInput"),
+        lambda s: shift_input(shiftId=s.s.upcoming.id, reason="병원 진료"),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "claimOpenShift",
+        mutation("claimOpenShift", "ShiftIdInput"),
+        lambda s: shift_input(shiftId=s.s.open.id),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK, "caregiver_off_team": OK},
+        mutation=True,
+        shifts=("open",),
+    ),
+    Op(
+        "requestShiftSwap",
+        mutation("requestShiftSwap", "RequestShiftSwapInput"),
+        lambda s: shift_input(shiftId=s.s.upcoming.id, toCaregiverId=s.world.caregiver_off_team.id),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "respondToShiftSwap",
+        mutation("respondToShiftSwap", "RespondToShiftSwapInput"),
+        lambda s: shift_input(shiftId=s.s.swap_asked.id, accept=True),
+        {**CAREGIVER_ONLY, "caregiver_off_team": OK},
+        mutation=True,
+        shifts=("swap_asked",),
+    ),
+    Op(
+        "decideShiftSwap",
+        mutation("decideShiftSwap", "DecideShiftSwapInput"),
+        lambda s: shift_input(shiftId=s.s.swap_awaiting.id, approve=True),
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+        shifts=("swap_awaiting",),
+    ),
+    Op(
+        "withdrawShiftSwap",
+        mutation("withdrawShiftSwap", "ShiftIdInput"),
+        lambda s: shift_input(shiftId=s.s.swap_asked.id),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("swap_asked",),
+    ),
+    Op(
+        "checkIn",
+        mutation("checkIn", "CheckInInput"),
+        lambda s: shift_input(shiftId=s.s.upcoming.id, location={"latitude": 37.27, "longitude": 127.04}),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "checkOut",
+        mutation("checkOut", "CheckOutInput"),
+        lambda s: shift_input(shiftId=s.s.in_progress.id, reason="복용 시간 전 귀가", handoverNote="인계"),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("in_progress",),
+    ),
+    Op(
+        "logTask",
+        mutation("logTask", "LogTaskInput"),
+        lambda s: shift_input(shiftId=s.s.in_progress.id, taskId=s.s.critical_task_id, outcome="DONE"),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("in_progress",),
+    ),
+    Op(
+        "addProgressNote",
+        mutation("addProgressNote", "AddProgressNoteInput"),
+        lambda s: shift_input(shiftId=s.s.in_progress.id, text="산책 20분"),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("in_progress",),
+    ),
+    Op(
+        "setCaregiverProfile",
+        mutation("setCaregiverProfile", "SetCaregiverProfileInput"),
+        lambda s: shift_input(
+            userId=s.world.caregiver_off_team.id, expectedRevision=0, qualifications=[{"code": "요양보호사"}]
+        ),
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+]
+OPS += SHIFT_OPS
+
+
 @pytest.fixture
 async def scene(world: World, store: Store, ports: Ports) -> Scene:
     draft = CarePlan(
@@ -482,22 +718,26 @@ def observed(result: Any, op: Op, role: str) -> str:
         return OK if value["edges"] else NF
     if op.name.startswith("person."):
         inner = value and value[op.name.split(".")[1]]
-        if op.name == "person.carePlanVersions":
+        if op.name in ("person.carePlanVersions", "person.shifts"):
             return OK if inner and inner["edges"] else NF
         return OK if inner else NF
     if op.mutation:
         typename = value["__typename"]
         assert typename.endswith("Payload") or typename == "NotFoundError", value
         return OK if typename.endswith("Payload") else NF
+    if isinstance(value, dict) and "edges" in value:
+        return OK if value["edges"] else NF  # a connection: empty answers like nothing in scope
     return OK if value else NF
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
 async def test_every_operation_answers_each_role_as_the_design_says(
-    op: Op, role: str, scene: Scene, execute: Execute, store: Store
+    op: Op, role: str, scene: Scene, execute: Execute, store: Store, ports: Ports
 ) -> None:
     caller = None if role == "anonymous" else scene.world.everyone()[role]
+    if op.shifts:
+        scene.shifts = await shift_scene(ports, scene.world, op.shifts)
     before = await snapshot(store)
 
     result = await execute(op.document, op.variables(scene), as_user=caller)

@@ -1,0 +1,213 @@
+"""The visit: check-in and check-out with electronic visit verification, the task log against the plan
+version in force, progress notes, and the handover note the next caregiver reads."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from carecore import validation
+from carecore.access.policy import require_role
+from carecore.access.principal import Principal, Role
+from carecore.agencies.service import get_agency
+from carecore.alerts.models import AlertKind, Audience
+from carecore.audit.service import record
+from carecore.care_plans.models import SupportTask
+from carecore.care_plans.schedule import occurrences
+from carecore.errors import NotFound, StateConflict, ValidationFailed
+from carecore.ids import id_for_key, new_id
+from carecore.incidents.models import Severity
+from carecore.people.models import HomeLocation
+from carecore.ports import Ports
+from carecore.shifts.errors import CheckInNotOpen, CriticalTasksUnlogged
+from carecore.shifts.models import (
+    Location,
+    ProgressNote,
+    Shift,
+    ShiftStatus,
+    TaskLogEntry,
+    TaskOutcome,
+    VisitCheck,
+)
+from carecore.shifts.policy import can_see_visit_record
+from carecore.shifts.rules import checked_location, distance_m
+from carecore.shifts.support import publish_shift_event, request_shift_alert, shift_in_scope, zone
+
+# GPS accuracy counts in the caregiver's favour only this far: a fix that vague proves nothing.
+MAX_ACCURACY_CREDIT_M = 100.0
+NOTES_AFTER_CHECK_OUT = timedelta(hours=24)
+
+
+def verified(at: datetime, location: Location | None, home: HomeLocation | None) -> VisitCheck:
+    """Where the caregiver was against the person's geofence; no location at all is an exception too."""
+    location = checked_location(location)
+    if location is None:
+        return VisitCheck(at=at, location=None, distance_m=None, outside_geofence=True)
+    if home is None:
+        return VisitCheck(at=at, location=location, distance_m=None, outside_geofence=False)
+    distance = distance_m(location, home.latitude, home.longitude)
+    credit = min(location.accuracy_m or 0.0, MAX_ACCURACY_CREDIT_M)
+    return VisitCheck(at, location, round(distance, 1), distance - credit > home.geofence_radius_m)
+
+
+async def _own_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
+    require_role(actor, Role.CAREGIVER)
+    shift = await shift_in_scope(ports, actor, shift_id)
+    if shift.caregiver_id != actor.user_id:
+        raise NotFound("Shift", shift_id, field="shiftId")  # someone else's visit is not theirs to see
+    return shift
+
+
+async def check_in(ports: Ports, actor: Principal, shift_id: str, *, location: Location | None) -> Shift:
+    """Starts the visit: from 15 minutes before the start, once, by the shift's own caregiver."""
+    shift = await _own_shift(ports, actor, shift_id)
+    now = ports.clock.now()
+    if shift.check_in is not None:
+        raise StateConflict(f"You checked in at {shift.check_in.at.isoformat()} already.", field="shiftId")
+    if shift.status not in (ShiftStatus.SCHEDULED, ShiftStatus.MISSED):
+        raise StateConflict(f"A shift that is {shift.status.value.lower()} cannot be checked into.", field="shiftId")
+    if now < shift.check_in_opens_at():
+        raise CheckInNotOpen(shift.check_in_opens_at())
+    if now >= shift.end:
+        raise StateConflict("The shift is over; tell your coordinator about the visit.", field="shiftId")
+    person = await ports.store.people.get(shift.person_id)
+    check = verified(now, location, person.profile.home if person else None)
+    plan_id = person.active_care_plan_id if person else None
+    updated = await ports.store.shifts.check_in(shift.id, actor.user_id, check, plan_id, now)
+    if updated is None:
+        raise StateConflict("The shift changed meanwhile (checked in, reassigned or cancelled).", field="shiftId")
+    await record(ports, actor, "shift.check_in", "Shift", [shift.id])
+    await publish_shift_event(ports, updated, "shift.checked_in")
+    await _flag_geofence(ports, updated, check, "check_in")
+    return updated
+
+
+async def _flag_geofence(ports: Ports, shift: Shift, check: VisitCheck, which: str) -> None:
+    """Accepted, but coordinators see it: an event (the incident module may open a SYSTEM incident)
+    and an alert to the coordinators on duty."""
+    if not check.outside_geofence:
+        return
+    data = {"which": which, "distance_m": check.distance_m, "no_location": check.location is None}
+    await publish_shift_event(ports, shift, "shift.geofence_exception", which, data=data)
+    coordinators = (Audience.COORDINATORS_ON_DUTY,)
+    await request_shift_alert(ports, shift, AlertKind.GEOFENCE_EXCEPTION, Severity.MEDIUM, coordinators, which)
+
+
+async def check_out(
+    ports: Ports,
+    actor: Principal,
+    shift_id: str,
+    *,
+    location: Location | None,
+    handover_note: str | None = None,
+    reason: str | None = None,
+) -> Shift:
+    """Ends the visit; refused while a critical task due in the shift has no log entry, unless a reason
+    for the gap is given (then recorded, and published for the incident module)."""
+    handover_note = validation.optional_text(handover_note, "handoverNote")
+    reason = validation.optional_text(reason, "reason", max_len=500)
+    for _ in range(3):  # a task logged while we looked is a new reason to look again
+        shift = await _own_shift(ports, actor, shift_id)
+        if shift.status is not ShiftStatus.IN_PROGRESS:
+            raise StateConflict("Only a visit in progress can be checked out of.", field="shiftId")
+        unlogged = await unlogged_critical_tasks(ports, shift)
+        if unlogged and reason is None:
+            raise CriticalTasksUnlogged(tuple(t.id for t in unlogged), tuple(t.title for t in unlogged))
+        person = await ports.store.people.get(shift.person_id)
+        check = verified(ports.clock.now(), location, person.profile.home if person else None)
+        updated = await ports.store.shifts.check_out(
+            shift.id,
+            actor.user_id,
+            check,
+            handover_note=handover_note,
+            unlogged_critical_reason=reason if unlogged else None,
+            task_log_size=len(shift.task_log),
+            now=ports.clock.now(),
+        )
+        if updated is not None:
+            await record(ports, actor, "shift.check_out", "Shift", [shift.id])
+            await publish_shift_event(ports, updated, "shift.checked_out")
+            if unlogged:
+                data = {"task_ids": ",".join(t.id for t in unlogged)}
+                await publish_shift_event(ports, updated, "shift.critical_task_missed", data=data)
+            await _flag_geofence(ports, updated, check, "check_out")
+            return updated
+    raise StateConflict("The visit is changing too quickly; try again.", field="shiftId")
+
+
+async def unlogged_critical_tasks(ports: Ports, shift: Shift) -> list[SupportTask]:
+    """Critical tasks of the plan in force whose occurrences in the shift outnumber their log entries."""
+    plan = await ports.store.care_plans.get(shift.plan_id) if shift.plan_id else None
+    if plan is None:
+        return []
+    tz = zone(await get_agency(ports, shift.agency_id))
+    logged = [e.task_id for e in shift.task_log]
+    return [
+        t
+        for t in plan.content.tasks
+        if t.critical and logged.count(t.id) < len(occurrences(t.schedule, shift.start, shift.end, tz))
+    ]
+
+
+async def log_task(
+    ports: Ports,
+    actor: Principal,
+    shift_id: str,
+    *,
+    task_id: str,
+    outcome: TaskOutcome,
+    reason: str | None = None,
+    note: str = "",
+    idempotency_key: str | None = None,
+) -> Shift:
+    """Records what became of a task of the plan version in force; refused or not done needs a reason."""
+    shift = await _own_shift(ports, actor, shift_id)
+    if shift.status is not ShiftStatus.IN_PROGRESS:
+        raise StateConflict("Tasks are logged during the visit, after check-in.", field="shiftId")
+    plan = await ports.store.care_plans.get(shift.plan_id) if shift.plan_id else None
+    if plan is None or all(t.id != task_id for t in plan.content.tasks):
+        raise ValidationFailed("No such task in the plan this visit follows.", field="taskId")
+    reason = validation.optional_text(reason, "reason", max_len=500)
+    if outcome is not TaskOutcome.DONE and reason is None:
+        raise ValidationFailed("Say why the task was refused or not done.", field="reason")
+    entry_id = id_for_key(shift.id, actor.user_id, "log_task", idempotency_key) if idempotency_key else new_id()
+    entry = TaskLogEntry(
+        entry_id, task_id, outcome, reason, validation.text(note, "note"), ports.clock.now(), actor.user_id
+    )
+    updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry)
+    if updated is None or all(e.id != entry_id for e in updated.task_log):
+        raise StateConflict("The visit has ended; ask your coordinator to add it.", field="shiftId")
+    await record(ports, actor, "shift.log_task", "Shift", [shift.id])
+    return updated
+
+
+async def add_progress_note(
+    ports: Ports, actor: Principal, shift_id: str, *, text: str, idempotency_key: str | None = None
+) -> Shift:
+    """Adds a note to a visit in progress, or up to a day after check-out."""
+    shift = await _own_shift(ports, actor, shift_id)
+    text = validation.text(text, "text", required=True)
+    now = ports.clock.now()
+    late = shift.check_out is not None and now - shift.check_out.at > NOTES_AFTER_CHECK_OUT
+    if shift.status not in (ShiftStatus.IN_PROGRESS, ShiftStatus.COMPLETED) or late:
+        raise StateConflict("Notes are written during the visit or within a day after it.", field="shiftId")
+    note_id = id_for_key(shift.id, actor.user_id, "note", idempotency_key) if idempotency_key else new_id()
+    updated = await ports.store.shifts.add_progress_note(
+        shift.id,
+        actor.user_id,
+        ProgressNote(note_id, text, now, actor.user_id),
+        (ShiftStatus.IN_PROGRESS, ShiftStatus.COMPLETED),
+    )
+    if updated is None or all(n.id != note_id for n in updated.progress_notes):
+        raise StateConflict("The shift changed meanwhile; reload it.", field="shiftId")
+    await record(ports, actor, "shift.add_note", "Shift", [shift.id])
+    return updated
+
+
+async def handover_for(ports: Ports, actor: Principal, shift: Shift) -> Shift | None:
+    """The person's previous completed visit that left a handover note, for this shift's caregiver."""
+    if not can_see_visit_record(actor, shift):
+        return None
+    previous = await ports.store.shifts.last_handover(shift.person_id, before=shift.start)
+    if previous is not None:
+        await record(ports, actor, "shift.read_handover", "Shift", [previous.id])
+    return previous

@@ -1,0 +1,645 @@
+"""The `shifts` collection: one document per shift, changed only by conditional updates.
+
+Besides the shift itself a document carries the placement protocol's `hold` and `booking_token`
+(carecore.shifts.placement) and the due times of its background checks (`late_check_at`,
+`missed_check_at`, `offer_due_at`, claimed with leases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from pymongo import ReturnDocument
+
+from carecore.errors import ValidationFailed
+from carecore.pagination import Page, PageRequest
+from carecore.shifts.models import (
+    LATE_AFTER,
+    MISSED_AFTER,
+    OPEN_SWAP,
+    HistoryAction,
+    HistoryEntry,
+    Hold,
+    Location,
+    ProgressNote,
+    QualificationOverride,
+    Shift,
+    ShiftFilter,
+    ShiftStatus,
+    SwapRequest,
+    SwapStatus,
+    TaskLogEntry,
+    TaskOutcome,
+    VisitCheck,
+)
+from carecore.storage.codec import decode_cursor, encode_cursor, insert_new
+from carecore.storage.database import Db, Document
+from carecore.storage.leases import claim_due, release
+
+WAITING = [ShiftStatus.SCHEDULED.value, ShiftStatus.OPEN.value]
+
+
+def _location_doc(loc: Location | None) -> Document | None:
+    return None if loc is None else {"latitude": loc.latitude, "longitude": loc.longitude, "accuracy_m": loc.accuracy_m}
+
+
+def _check_doc(c: VisitCheck | None) -> Document | None:
+    if c is None:
+        return None
+    return {
+        "at": c.at,
+        "location": _location_doc(c.location),
+        "distance_m": c.distance_m,
+        "outside_geofence": c.outside_geofence,
+    }
+
+
+def _check_from(d: Document | None) -> VisitCheck | None:
+    if not d:
+        return None
+    loc = d.get("location")
+    location = None if not loc else Location(loc["latitude"], loc["longitude"], loc.get("accuracy_m"))
+    return VisitCheck(d["at"], location, d.get("distance_m"), d["outside_geofence"])
+
+
+def history_doc(h: HistoryEntry) -> Document:
+    return {
+        "action": h.action.value,
+        "at": h.at,
+        "by": h.by,
+        "from_caregiver_id": h.from_caregiver_id,
+        "to_caregiver_id": h.to_caregiver_id,
+        "reason": h.reason,
+    }
+
+
+def _history_from(d: Document) -> HistoryEntry:
+    return HistoryEntry(
+        HistoryAction(d["action"]), d["at"], d["by"], d.get("from_caregiver_id"), d.get("to_caregiver_id"), d["reason"]
+    )
+
+
+def hold_doc(h: Hold) -> Document:
+    return {"token": h.token, "caregiver_id": h.caregiver_id, "start": h.start, "end": h.end, "at": h.at}
+
+
+def _override_doc(o: QualificationOverride | None) -> Document | None:
+    return None if o is None else {"missing": list(o.missing), "reason": o.reason, "by": o.by, "at": o.at}
+
+
+def swap_doc(s: SwapRequest) -> Document:
+    return {
+        "id": s.id,
+        "from_caregiver_id": s.from_caregiver_id,
+        "to_caregiver_id": s.to_caregiver_id,
+        "status": s.status.value,
+        "requested_at": s.requested_at,
+        "message": s.message,
+        "decided_at": s.decided_at,
+        "decided_by": s.decided_by,
+        "reason": s.reason,
+    }
+
+
+def _swap_from(d: Document | None) -> SwapRequest | None:
+    if not d:
+        return None
+    return SwapRequest(
+        id=d["id"],
+        from_caregiver_id=d["from_caregiver_id"],
+        to_caregiver_id=d["to_caregiver_id"],
+        status=SwapStatus(d["status"]),
+        requested_at=d["requested_at"],
+        message=d.get("message", ""),
+        decided_at=d.get("decided_at"),
+        decided_by=d.get("decided_by"),
+        reason=d.get("reason"),
+    )
+
+
+def task_entry_doc(e: TaskLogEntry) -> Document:
+    return {
+        "id": e.id,
+        "task_id": e.task_id,
+        "outcome": e.outcome.value,
+        "reason": e.reason,
+        "note": e.note,
+        "at": e.at,
+        "by": e.by,
+    }
+
+
+def shift_from_doc(d: Document) -> Shift:
+    h, o = d.get("hold"), d.get("qualification_override")
+    return Shift(
+        id=d["_id"],
+        agency_id=d["agency_id"],
+        person_id=d["person_id"],
+        caregiver_id=d.get("caregiver_id"),
+        status=ShiftStatus(d["status"]),
+        start=d["start"],
+        end=d["end"],
+        required_qualifications=tuple(d.get("required_qualifications", [])),
+        notes=d.get("notes", ""),
+        revision=d["revision"],
+        created_by=d["created_by"],
+        created_at=d["created_at"],
+        updated_at=d["updated_at"],
+        series_id=d.get("series_id"),
+        check_in=_check_from(d.get("check_in")),
+        check_out=_check_from(d.get("check_out")),
+        plan_id=d.get("plan_id"),
+        task_log=tuple(
+            TaskLogEntry(e["id"], e["task_id"], TaskOutcome(e["outcome"]), e["reason"], e["note"], e["at"], e["by"])
+            for e in d.get("task_log", [])
+        ),
+        progress_notes=tuple(ProgressNote(n["id"], n["text"], n["at"], n["by"]) for n in d.get("progress_notes", [])),
+        handover_note=d.get("handover_note"),
+        unlogged_critical_reason=d.get("unlogged_critical_reason"),
+        history=tuple(_history_from(x) for x in d.get("history", [])),
+        qualification_override=None
+        if not o
+        else QualificationOverride(tuple(o["missing"]), o["reason"], o["by"], o["at"]),
+        swap=_swap_from(d.get("swap")),
+        late_at=d.get("late_at"),
+        missed_at=d.get("missed_at"),
+        cancel_reason=d.get("cancel_reason"),
+        booking_token=d.get("booking_token"),
+        hold=None if not h else Hold(h["token"], h["caregiver_id"], h["start"], h["end"], h["at"]),
+    )
+
+
+def check_times(start: datetime) -> Document:
+    """The due times of the late and missed checks of a shift starting at `start`."""
+    return {"late_check_at": start + LATE_AFTER, "missed_check_at": start + MISSED_AFTER}
+
+
+NO_CHECKS: Document = {"late_check_at": None, "missed_check_at": None, "offer_due_at": None}
+
+
+def shift_to_doc(s: Shift) -> Document:
+    return {
+        "_id": s.id,
+        "agency_id": s.agency_id,
+        "person_id": s.person_id,
+        "caregiver_id": s.caregiver_id,
+        "status": s.status.value,
+        "start": s.start,
+        "end": s.end,
+        "required_qualifications": list(s.required_qualifications),
+        "notes": s.notes,
+        "series_id": s.series_id,
+        "revision": s.revision,
+        "created_by": s.created_by,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "check_in": None,
+        "check_out": None,
+        "plan_id": None,
+        "task_log": [],
+        "progress_notes": [],
+        "handover_note": None,
+        "unlogged_critical_reason": None,
+        "history": [history_doc(h) for h in s.history],
+        "qualification_override": _override_doc(s.qualification_override),
+        "swap": None,
+        "late_at": None,
+        "missed_at": None,
+        "cancel_reason": None,
+        "booking_token": s.booking_token,
+        "hold": hold_doc(s.hold) if s.hold else None,
+        **check_times(s.start),
+        # An open shift is offered to free, qualified caregivers by a background job.
+        "offer_due_at": s.created_at if s.status is ShiftStatus.OPEN and s.hold is None else None,
+    }
+
+
+def _details(required: tuple[str, ...] | None, notes: str | None) -> Document:
+    """What an edit may change besides the caregiver and times; None leaves a field as it is."""
+    found: Document = {}
+    if required is not None:
+        found["required_qualifications"] = list(required)
+    if notes is not None:
+        found["notes"] = notes
+    return found
+
+
+def _free_of_holds(lapsed_before: datetime) -> Document:
+    return {"$or": [{"hold": None}, {"hold.at": {"$lt": lapsed_before}}]}
+
+
+class ShiftStore:
+    def __init__(self, db: Db) -> None:
+        self._c = db["shifts"]
+
+    async def get(self, shift_id: str) -> Shift | None:
+        d = await self._c.find_one({"_id": shift_id})
+        return shift_from_doc(d) if d else None
+
+    async def get_many(self, ids: Iterable[str]) -> dict[str, Shift]:
+        return {d["_id"]: shift_from_doc(d) async for d in self._c.find({"_id": {"$in": list(set(ids))}})}
+
+    async def insert(self, shift: Shift) -> None:
+        await insert_new(self._c, shift_to_doc(shift))
+
+    async def _update(self, query: Document, update: Document) -> Shift | None:
+        d = await self._c.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
+        return shift_from_doc(d) if d else None
+
+    # --- the placement protocol -------------------------------------------------------------------
+
+    async def take_hold(
+        self,
+        shift_id: str,
+        hold: Hold,
+        *,
+        statuses: Sequence[ShiftStatus],
+        lapsed_before: datetime,
+        expected_revision: int | None = None,
+        expected_caregiver: tuple[str | None] | None = None,
+        expected_swap: tuple[str, SwapStatus] | None = None,
+    ) -> Shift | None:
+        """Reserves the shift for one placement: None when its state moved on or another placement holds it."""
+        query: Document = {
+            "_id": shift_id,
+            "status": {"$in": [s.value for s in statuses]},
+            **_free_of_holds(lapsed_before),
+        }
+        if expected_revision is not None:
+            query["revision"] = expected_revision
+        if expected_caregiver is not None:
+            query["caregiver_id"] = expected_caregiver[0]
+        if expected_swap is not None:
+            query.update({"swap.id": expected_swap[0], "swap.status": expected_swap[1].value})
+        return await self._update(query, {"$set": {"hold": hold_doc(hold)}})
+
+    async def drop_hold(self, shift_id: str, token: str) -> bool:
+        result = await self._c.update_one({"_id": shift_id, "hold.token": token}, {"$set": {"hold": None}})
+        return result.modified_count == 1
+
+    async def break_lapsed_hold(self, shift_id: str, token: str, lapsed_before: datetime) -> bool:
+        """Ends a placement that stopped midway; once broken it can never commit."""
+        result = await self._c.update_one(
+            {"_id": shift_id, "hold.token": token, "hold.at": {"$lt": lapsed_before}}, {"$set": {"hold": None}}
+        )
+        return result.modified_count == 1
+
+    async def commit_hold(
+        self,
+        shift_id: str,
+        token: str,
+        *,
+        history: HistoryEntry,
+        now: datetime,
+        override: QualificationOverride | None = None,
+        swap: SwapRequest | None = None,
+        required: tuple[str, ...] | None = None,
+        notes: str | None = None,
+    ) -> Shift | None:
+        """The commit point of a placement: the shift takes the held caregiver and times."""
+        d = await self._c.find_one({"_id": shift_id, "hold.token": token})
+        if d is None:
+            return None
+        hold = d["hold"]
+        changes: Document = {
+            "caregiver_id": hold["caregiver_id"],
+            "status": ShiftStatus.SCHEDULED.value,
+            "start": hold["start"],
+            "end": hold["end"],
+            "booking_token": token,
+            "hold": None,
+            "updated_at": now,
+            "qualification_override": _override_doc(override),
+            "late_at": None,
+            "missed_at": None,
+            "offer_due_at": None,
+            # A replacement placed after the start gets its own ten and thirty minutes.
+            **check_times(max(hold["start"], now)),
+            **_details(required, notes),
+        }
+        if swap is not None:
+            changes["swap"] = swap_doc(swap)
+        return await self._update(
+            {"_id": shift_id, "hold.token": token, "status": {"$in": [*WAITING, ShiftStatus.MISSED.value]}},
+            {"$set": changes, "$push": {"history": history_doc(history)}, "$inc": {"revision": 1}},
+        )
+
+    async def delete_unplaced(self, shift_id: str, token: str) -> bool:
+        """Removes a new shift whose first placement was refused; nobody else can have touched it."""
+        result = await self._c.delete_one({"_id": shift_id, "hold.token": token, "revision": 1})
+        return result.deleted_count == 1
+
+    async def release_caregiver(
+        self,
+        shift_id: str,
+        *,
+        expected_caregiver: str | None,
+        statuses: Sequence[ShiftStatus],
+        to_status: ShiftStatus,
+        history: HistoryEntry,
+        now: datetime,
+        lapsed_before: datetime,
+        expected_revision: int | None = None,
+        offer: bool = False,
+        cancel_reason: str | None = None,
+    ) -> Shift | None:
+        """Opens or cancels a shift: it confirms no booking any more (and an open swap lapses with it)."""
+        query: Document = {
+            "_id": shift_id,
+            "caregiver_id": expected_caregiver,
+            "status": {"$in": [s.value for s in statuses]},
+            **_free_of_holds(lapsed_before),
+        }
+        if expected_revision is not None:
+            query["revision"] = expected_revision
+        changes: Document = {"status": to_status.value, "booking_token": None, "hold": None, "updated_at": now}
+        if to_status is ShiftStatus.OPEN:
+            changes.update(caregiver_id=None, offer_due_at=now if offer else None)
+        else:
+            changes.update(NO_CHECKS, cancel_reason=cancel_reason)
+        return await self._update(
+            query, {"$set": changes, "$push": {"history": history_doc(history)}, "$inc": {"revision": 1}}
+        )
+
+    async def move_open(
+        self,
+        shift_id: str,
+        *,
+        expected_revision: int,
+        start: datetime,
+        end: datetime,
+        required: tuple[str, ...],
+        notes: str,
+        history: HistoryEntry,
+        now: datetime,
+        lapsed_before: datetime,
+    ) -> Shift | None:
+        """Edits an OPEN shift, which books nobody: a conditional update is all it takes."""
+        return await self._update(
+            {
+                "_id": shift_id,
+                "revision": expected_revision,
+                "status": ShiftStatus.OPEN.value,
+                "caregiver_id": None,
+                **_free_of_holds(lapsed_before),
+            },
+            {
+                "$set": {
+                    "start": start,
+                    "end": end,
+                    **_details(required, notes),
+                    **check_times(max(start, now)),
+                    "updated_at": now,
+                },
+                "$push": {"history": history_doc(history)},
+                "$inc": {"revision": 1},
+            },
+        )
+
+    async def request_offers(self, shift_id: str, now: datetime) -> None:
+        await self._c.update_one(
+            {"_id": shift_id, "status": ShiftStatus.OPEN.value, "caregiver_id": None}, {"$set": {"offer_due_at": now}}
+        )
+
+    # --- the visit ----------------------------------------------------------------------------------
+
+    async def check_in(
+        self, shift_id: str, caregiver_id: str, check: VisitCheck, plan_id: str | None, now: datetime
+    ) -> Shift | None:
+        """SCHEDULED (or MISSED, for a late arrival) to IN_PROGRESS, once; ends any unfinished placement."""
+        return await self._update(
+            {
+                "_id": shift_id,
+                "caregiver_id": caregiver_id,
+                "status": {"$in": [ShiftStatus.SCHEDULED.value, ShiftStatus.MISSED.value]},
+                "check_in": None,
+            },
+            {
+                "$set": {
+                    "status": ShiftStatus.IN_PROGRESS.value,
+                    "check_in": _check_doc(check),
+                    "plan_id": plan_id,
+                    "hold": None,
+                    "updated_at": now,
+                    **NO_CHECKS,
+                },
+                "$inc": {"revision": 1},
+            },
+        )
+
+    async def check_out(
+        self,
+        shift_id: str,
+        caregiver_id: str,
+        check: VisitCheck,
+        *,
+        handover_note: str | None,
+        unlogged_critical_reason: str | None,
+        task_log_size: int,
+        now: datetime,
+    ) -> Shift | None:
+        """IN_PROGRESS to COMPLETED, provided no task was logged since the caller looked at the log."""
+        return await self._update(
+            {
+                "_id": shift_id,
+                "caregiver_id": caregiver_id,
+                "status": ShiftStatus.IN_PROGRESS.value,
+                "task_log": {"$size": task_log_size},
+            },
+            {
+                "$set": {
+                    "status": ShiftStatus.COMPLETED.value,
+                    "check_out": _check_doc(check),
+                    "handover_note": handover_note,
+                    "unlogged_critical_reason": unlogged_critical_reason,
+                    "updated_at": now,
+                },
+                "$inc": {"revision": 1},
+            },
+        )
+
+    async def add_task_entry(self, shift_id: str, caregiver_id: str, entry: TaskLogEntry) -> Shift | None:
+        """Appends once per entry id, so a retried request logs one entry."""
+        await self._c.update_one(
+            {
+                "_id": shift_id,
+                "caregiver_id": caregiver_id,
+                "status": ShiftStatus.IN_PROGRESS.value,
+                "task_log.id": {"$ne": entry.id},
+            },
+            {"$push": {"task_log": task_entry_doc(entry)}, "$set": {"updated_at": entry.at}, "$inc": {"revision": 1}},
+        )
+        return await self.get(shift_id)
+
+    async def add_progress_note(
+        self, shift_id: str, caregiver_id: str, note: ProgressNote, statuses: Sequence[ShiftStatus]
+    ) -> Shift | None:
+        await self._c.update_one(
+            {
+                "_id": shift_id,
+                "caregiver_id": caregiver_id,
+                "status": {"$in": [s.value for s in statuses]},
+                "progress_notes.id": {"$ne": note.id},
+            },
+            {
+                "$push": {"progress_notes": {"id": note.id, "text": note.text, "at": note.at, "by": note.by}},
+                "$set": {"updated_at": note.at},
+                "$inc": {"revision": 1},
+            },
+        )
+        return await self.get(shift_id)
+
+    # --- swaps -----------------------------------------------------------------------------------------
+
+    async def put_swap(
+        self,
+        shift_id: str,
+        swap: SwapRequest,
+        *,
+        expected_swap: tuple[str, SwapStatus] | None,
+        caregiver_id: str,
+        now: datetime,
+    ) -> Shift | None:
+        """Writes the swap if the shift is still the caregiver's and its swap is the one the caller saw
+        (None: no open swap at all)."""
+        query: Document = {"_id": shift_id, "caregiver_id": caregiver_id, "status": ShiftStatus.SCHEDULED.value}
+        if expected_swap is None:
+            query["swap.status"] = {"$nin": [s.value for s in OPEN_SWAP]}
+        else:
+            query.update({"swap.id": expected_swap[0], "swap.status": expected_swap[1].value})
+        return await self._update(query, {"$set": {"swap": swap_doc(swap), "updated_at": now}, "$inc": {"revision": 1}})
+
+    # --- background checks -------------------------------------------------------------------------
+
+    async def claim_due_check(self, due_field: str, *, now: datetime, owner: str, lease: timedelta) -> Shift | None:
+        d = await claim_due(self._c, due_field=due_field, now=now, owner=owner, lease=lease)
+        return shift_from_doc(d) if d else None
+
+    async def claim_check_of(
+        self, shift_id: str, due_field: str, *, now: datetime, owner: str, lease: timedelta
+    ) -> Shift | None:
+        d = await claim_due(self._c, due_field=due_field, now=now, owner=owner, lease=lease, extra={"_id": shift_id})
+        return shift_from_doc(d) if d else None
+
+    async def finish_check(self, shift_id: str, due_field: str, *, owner: str) -> bool:
+        return await release(self._c, shift_id, owner=owner, changes={due_field: None})
+
+    async def mark_late(self, shift_id: str, now: datetime) -> Shift | None:
+        return await self._update(
+            {"_id": shift_id, "status": {"$in": WAITING}, "check_in": None, "late_at": None},
+            {"$set": {"late_at": now, "updated_at": now}, "$inc": {"revision": 1}},
+        )
+
+    async def mark_missed(self, shift_id: str, now: datetime) -> Shift | None:
+        return await self._update(
+            {"_id": shift_id, "status": {"$in": WAITING}, "check_in": None},
+            {
+                "$set": {"status": ShiftStatus.MISSED.value, "missed_at": now, "hold": None, "updated_at": now},
+                "$inc": {"revision": 1},
+            },
+        )
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    async def search(self, f: ShiftFilter, page: PageRequest) -> Page[Shift]:
+        """Shifts overlapping [start, end), soonest first."""
+        query: Document = {"agency_id": f.agency_id, "start": {"$lt": f.end}, "end": {"$gt": f.start}}
+        if f.person_id is not None:
+            query["person_id"] = f.person_id
+        if f.caregiver_id is not None:
+            query["caregiver_id"] = f.caregiver_id
+        if f.statuses is not None:
+            query["status"] = {"$in": [s.value for s in f.statuses]}
+        return await self._page(query, page)
+
+    async def open_shifts(self, agency_id: str, *, ending_after: datetime, page: PageRequest) -> Page[Shift]:
+        query = {"agency_id": agency_id, "status": ShiftStatus.OPEN.value, "end": {"$gt": ending_after}}
+        return await self._page(query, page)
+
+    async def _page(self, query: Document, page: PageRequest) -> Page[Shift]:
+        if page.after is not None:
+            value, shift_id = decode_cursor(page.after)
+            try:
+                after = datetime.fromisoformat(value)
+            except ValueError as exc:
+                raise ValidationFailed("Invalid cursor.", field="after") from exc
+            query = {
+                **query,
+                "$and": [{"$or": [{"start": {"$gt": after}}, {"start": after, "_id": {"$gt": shift_id}}]}],
+            }
+        cursor = self._c.find(query).sort([("start", 1), ("_id", 1)]).limit(page.first + 1)
+        shifts = [shift_from_doc(d) async for d in cursor]
+        edges = [(encode_cursor(s.start.isoformat(), s.id), s) for s in shifts[: page.first]]
+        return Page(edges=edges, has_next_page=len(shifts) > page.first)
+
+    async def in_period(
+        self, agency_id: str, start: datetime, end: datetime, person_id: str | None = None
+    ) -> list[Shift]:
+        """Every shift overlapping [start, end), read with only what coverage needs: who, when, status and
+        whether anyone checked in. Fetch the full shifts (get_many) for whatever is shown of them."""
+        query: Document = {"agency_id": agency_id, "start": {"$lt": end}, "end": {"$gt": start}}
+        if person_id is not None:
+            query["person_id"] = person_id
+        return [_summary_from_doc(d) async for d in self._c.find(query, projection=_SUMMARY)]
+
+    async def served_person_ids(self, caregiver_id: str, start: datetime, end: datetime) -> set[str]:
+        """People the caregiver has a shift with in [start, end), whatever its status but cancelled."""
+        query = {
+            "caregiver_id": caregiver_id,
+            "start": {"$lt": end},
+            "end": {"$gt": start},
+            "status": {"$ne": ShiftStatus.CANCELLED.value},
+        }
+        return set(await self._c.distinct("person_id", query))
+
+    async def last_handover(self, person_id: str, before: datetime) -> Shift | None:
+        """The person's latest completed shift before `before` that left a handover note."""
+        cursor = (
+            self._c.find(
+                {
+                    "person_id": person_id,
+                    "status": ShiftStatus.COMPLETED.value,
+                    "start": {"$lt": before},
+                    "handover_note": {"$ne": None},
+                }
+            )
+            .sort([("start", -1)])
+            .limit(1)
+        )
+        found = [shift_from_doc(d) async for d in cursor]
+        return found[0] if found else None
+
+    async def caregivers_checked_in(self, person_id: str, at: datetime) -> list[str]:
+        """Caregivers of IN_PROGRESS shifts with the person who checked in by `at`."""
+        query = {"person_id": person_id, "status": ShiftStatus.IN_PROGRESS.value, "check_in.at": {"$lte": at}}
+        found = await self._c.distinct("caregiver_id", query)
+        return sorted(c for c in found if c)
+
+
+# Coverage and presence read many shifts and need none of what a visit recorded.
+_SUMMARY = dict.fromkeys(
+    ("agency_id", "person_id", "caregiver_id", "status", "start", "end", "check_in.at", "late_at", "missed_at"), 1
+)
+
+
+def _summary_from_doc(d: Document) -> Shift:
+    checked_in = d.get("check_in")
+    return Shift(
+        id=d["_id"],
+        agency_id=d["agency_id"],
+        person_id=d["person_id"],
+        caregiver_id=d.get("caregiver_id"),
+        status=ShiftStatus(d["status"]),
+        start=d["start"],
+        end=d["end"],
+        required_qualifications=(),
+        notes="",
+        revision=0,
+        created_by="",
+        created_at=d["start"],
+        updated_at=d["start"],
+        check_in=VisitCheck(checked_in["at"], None, None, False) if checked_in else None,
+        late_at=d.get("late_at"),
+        missed_at=d.get("missed_at"),
+    )
