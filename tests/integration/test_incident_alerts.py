@@ -1,0 +1,109 @@
+"""Across domains: a missed visit becomes an incident, an AI flag reaches phones, and pressing 1 on a
+call acknowledges the incident and stops its ladder."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from carecore.alerts.dispatcher import Dispatcher
+from carecore.alerts.router import SECOND_CHANNEL_AFTER, route_due
+from carecore.alerts.second_channel import call_out_due
+from carecore.incidents.escalation import run_due_steps
+from carecore.incidents.ingestion import ingest_flag
+from carecore.incidents.missed_visits import consume_missed_visits
+from carecore.incidents.models import AiService, IncidentSource, IncidentStatus, IncidentType
+from carecore.ports import Ports
+from carecore.shifts.jobs import run_due_jobs
+from carecore.shifts.scheduling import ShiftPlan, schedule_shift
+from notifications.fcm import FcmSender
+from notifications.twilio_channel import TwilioChannel
+from tests.carecore.incidents.conftest import flag
+from tests.conftest import World
+from tests.notifications.fcm_server import FcmServer
+from tests.notifications.support import check_in, put_device
+from tests.notifications.test_second_channel import press
+from tests.notifications.twilio_server import TwilioServer
+from tests.support import FakeClock
+
+
+async def _incident_requests(ports: Ports, incident_id: str) -> int:
+    return len(await ports.store.alert_requests.for_subject(incident_id))
+
+
+async def test_a_visit_missed_by_thirty_minutes_opens_one_missed_visit_incident(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    start = clock.now() + timedelta(minutes=5)
+    plan = ShiftPlan(world.minji.id, start, start + timedelta(hours=2), caregiver_id=world.caregiver_on_team.id)
+    shift = await schedule_shift(ports, world.coordinator.principal(), plan)
+    clock.advance(timedelta(minutes=36))
+
+    await run_due_jobs(ports, owner="jobs-a")
+    await run_due_jobs(ports, owner="jobs-b")
+    opened = await consume_missed_visits(ports) + await consume_missed_visits(ports)
+
+    assert opened == 1
+    found = await ports.store.db["incidents"].find({"person_id": world.minji.id}).to_list()
+    assert len(found) == 1
+    incident = await ports.store.incidents.get(found[0]["_id"])
+    assert incident is not None and incident.type is IncidentType.MISSED_VISIT
+    assert incident.source is IncidentSource.SYSTEM and shift.id in str(found[0])
+
+
+async def test_a_critical_flags_first_alert_reaches_the_caregiver_on_shift_and_the_guardian_in_their_languages(
+    ports: Ports, world: World, ai: AiService, clock: FakeClock, fcm: FcmSender, fcm_server: FcmServer
+) -> None:
+    await check_in(ports, world, world.caregiver_off_team)  # with minji now, though not on her care team
+    caregiver = await put_device(ports.store, world.caregiver_off_team, clock.now(), locale="ko")
+    guardian = await put_device(ports.store, world.guardian, clock.now(), locale="en")
+    no_alerts = await put_device(ports.store, world.guardian_visits_only, clock.now())
+    off_shift = await put_device(ports.store, world.caregiver_on_team, clock.now())
+
+    incident = (await ingest_flag(ports, world.ai_service.principal(), ai, flag())).incident
+    await run_due_steps(ports, "worker")
+    await route_due(ports, owner="router")
+    await Dispatcher(ports, fcm, owner="dispatch").run_once()
+
+    def incident_pushes(address: str) -> list[dict[str, object]]:
+        return [m for m in fcm_server.delivered_to(address) if m["data"]["subjectId"] == incident.id]
+
+    [to_caregiver] = incident_pushes(caregiver.address)
+    [to_guardian] = incident_pushes(guardian.address)
+    assert incident_pushes(no_alerts.address) == [] and incident_pushes(off_shift.address) == []
+    assert to_caregiver["notification"] == {"title": "긴급 알림", "body": "최민지 님 관련 긴급 알림이 있습니다"}
+    assert to_guardian["notification"] == {"title": "Urgent alert", "body": "There is an urgent alert about 최민지."}
+    assert "SEIZURE" not in str(to_guardian) and "seizure" not in str(to_guardian).lower()
+
+
+@pytest.mark.usefixtures("incidents_acknowledge")
+async def test_pressing_1_on_the_call_acknowledges_the_incident_and_stops_its_ladder(
+    ports: Ports,
+    world: World,
+    ai: AiService,
+    clock: FakeClock,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+    webhooks: httpx.AsyncClient,
+) -> None:
+    await check_in(ports, world, world.caregiver_on_team)
+    for u in (world.caregiver_on_team, world.guardian):
+        await ports.store.users.update(u.id, {"phone": f"+8210{u.id[:8]}"}, expected_revision=1, now=clock.now())
+    incident = (await ingest_flag(ports, world.ai_service.principal(), ai, flag())).incident
+    await run_due_steps(ports, "worker")
+    await route_due(ports, owner="router")
+    assert await _incident_requests(ports, incident.id) == 1
+
+    clock.advance(SECOND_CHANNEL_AFTER)
+    await call_out_due(ports, channel, owner="callouts")
+    call = next(c for c in twilio_server.calls if c["To"].endswith(world.caregiver_on_team.id[:8]))
+    response = await press(webhooks, call, "1")
+
+    assert response.status_code == 200
+    acknowledged = await ports.store.incidents.get(incident.id)
+    assert acknowledged is not None and acknowledged.status is IncidentStatus.ACKNOWLEDGED
+    clock.advance(timedelta(minutes=10))
+    await run_due_steps(ports, "worker")
+    assert await _incident_requests(ports, incident.id) == 1  # no step 1 at 2 minutes, no step 2 at 5
