@@ -18,6 +18,7 @@ from carecore.alerts.events import alert_on_events
 from carecore.alerts.ports import PushSender, SecondChannel
 from carecore.alerts.router import route_due
 from carecore.alerts.second_channel import call_out_due
+from carecore.events.cleanup import delete_old_events
 from carecore.ports import Ports
 from carecore.shifts.jobs import run_due_jobs
 
@@ -57,6 +58,7 @@ def start_workers(
         "events": (lambda: alert_on_events(ports), interval),
         "router": (lambda: route_due(ports, owner=f"router-{instance}"), interval),
         "clean-up": (lambda: clean_up(ports), CLEAN_UP_EVERY),
+        "events-clean-up": (lambda: delete_old_events(ports), CLEAN_UP_EVERY),
     }
     if push is not None:
         dispatcher = Dispatcher(ports, push, owner=f"dispatch-{instance}")

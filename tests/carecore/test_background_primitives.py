@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from carecore.alerts.models import AlertKind, AlertRequest, Audience
 from carecore.alerts.service import request_alert
+from carecore.events.cleanup import delete_old_events
 from carecore.events.models import DomainEvent
 from carecore.events.service import publish
 from carecore.ids import new_id
@@ -73,3 +74,22 @@ async def test_an_alert_request_asked_twice_is_stored_once(ports: Ports, clock: 
     assert await request_alert(ports, request)
     assert not await request_alert(ports, request)
     assert await ports.store.alert_requests.for_subject("s") == [request]
+
+
+async def test_the_clean_up_job_deletes_week_old_events_and_keeps_recent_ones(ports: Ports, clock: FakeClock) -> None:
+    def event(at_days_ago: int) -> DomainEvent:
+        return DomainEvent(
+            id=new_id(),
+            agency_id="a",
+            kind="incident.updated",
+            subject_type="Incident",
+            subject_id="i",
+            at=clock.now() - timedelta(days=at_days_ago),
+        )
+
+    old, recent = event(8), event(1)
+    for e in (old, recent):
+        await publish(ports, e)
+
+    assert await delete_old_events(ports) == 1
+    assert [e.id for e in await ports.store.events.since(clock.now() - timedelta(days=30))] == [recent.id]
