@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pymongo.errors import DuplicateKeyError
+
 from carecore.alerts.models import Audience
 from carecore.incidents.models import IncidentType, Severity
 from carecore.incidents.policy import IncidentPolicy, LadderStep, ReportRule
@@ -68,5 +70,21 @@ class IncidentPolicyStore:
         d = await self._c.find_one({"_id": agency_id})
         return policy_from_doc(d) if d else None
 
-    async def put(self, agency_id: str, policy: IncidentPolicy) -> None:
-        await self._c.replace_one({"_id": agency_id}, {"_id": agency_id, **policy_to_doc(policy)}, upsert=True)
+    async def get_with_revision(self, agency_id: str) -> tuple[IncidentPolicy | None, int]:
+        """The stored policy and its revision; (None, 0) while the agency keeps the defaults."""
+        d = await self._c.find_one({"_id": agency_id})
+        return (policy_from_doc(d), d.get("revision", 1)) if d else (None, 0)
+
+    async def put(self, agency_id: str, policy: IncidentPolicy, *, expected_revision: int) -> bool:
+        """Compare-and-set on the revision: False when another edit was saved first."""
+        doc = policy_to_doc(policy)
+        if expected_revision == 0:
+            try:
+                await self._c.insert_one({"_id": agency_id, **doc, "revision": 1})
+            except DuplicateKeyError:
+                return False
+            return True
+        result = await self._c.update_one(
+            {"_id": agency_id, "revision": expected_revision}, {"$set": doc, "$inc": {"revision": 1}}
+        )
+        return result.modified_count == 1

@@ -14,8 +14,7 @@ from carecore.incidents.models import AiService as DomainAiService
 from carecore.incidents.models import Incident as DomainIncident
 from carecore.incidents.models import Opened
 from carecore.incidents.models import Severity as DomainSeverity
-from carecore.incidents.policies import get_incident_policy, set_incident_policy
-from carecore.incidents.policy import IncidentPolicy as DomainPolicy
+from carecore.incidents.policies import update_incident_policy
 from schema.errors import NotFoundError, StateConflictError, ValidationError
 from schema.inputs.incident_policy import UpdateIncidentPolicyInput
 from schema.inputs.incidents import (
@@ -59,7 +58,9 @@ class IncidentPolicyPayload:
     policy: IncidentPolicy
 
 
-IncidentPolicyResult = Annotated[IncidentPolicyPayload | ValidationError, strawberry.union("IncidentPolicyResult")]
+IncidentPolicyResult = Annotated[
+    IncidentPolicyPayload | ValidationError | StateConflictError, strawberry.union("IncidentPolicyResult")
+]
 IncidentResult = Annotated[
     IncidentPayload | ValidationError | NotFoundError | StateConflictError, strawberry.union("IncidentResult")
 ]
@@ -172,13 +173,9 @@ class IncidentMutation:
     @strawberry.mutation(description="Coordinators: change the agency's incident policy; what is not given stays.")
     async def update_incident_policy(self, info: Info, input: UpdateIncidentPolicyInput) -> IncidentPolicyResult:
         ctx = info.context
-
-        async def update() -> DomainPolicy:
-            current = await get_incident_policy(ctx.ports, ctx.principal)
-            return await set_incident_policy(ctx.ports, ctx.principal, input.applied_to(current))
-
         return await attempt(  # type: ignore[return-value]
-            update, lambda p: IncidentPolicyPayload(policy=IncidentPolicy.from_domain(p))
+            lambda: update_incident_policy(ctx.ports, ctx.principal, input.applied_to),
+            lambda p: IncidentPolicyPayload(policy=IncidentPolicy.from_domain(p)),
         )
 
     @strawberry.mutation(description="Coordinators: an AI service account's service name and webhook secret.")

@@ -113,7 +113,7 @@ async def seed(store: Store, clock: FakeClock) -> AiService:
             )
         )
     policy = replace(DEFAULT_POLICY, ladders={**DEFAULT_POLICY.ladders, Severity.CRITICAL: LADDER})
-    await store.incident_policies.put(agency.id, policy)
+    assert await store.incident_policies.put(agency.id, policy, expected_revision=0)
     service = AiService(service_user.id, agency.id, "ai", SECRET, clock.now())
     await store.ai_services.put(service)
     return service

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -11,9 +13,9 @@ from carecore.alerts.models import Audience
 from carecore.errors import Forbidden, ValidationFailed
 from carecore.incidents.escalation import run_due_steps
 from carecore.incidents.ingestion import ingest_flag
-from carecore.incidents.models import AiService, IncidentStatus, Severity
-from carecore.incidents.policies import get_incident_policy, set_incident_policy
-from carecore.incidents.policy import DEFAULT_POLICY, LadderStep
+from carecore.incidents.models import AiService, IncidentStatus, IncidentType, Severity
+from carecore.incidents.policies import get_incident_policy, policy_for, set_incident_policy, update_incident_policy
+from carecore.incidents.policy import DEFAULT_POLICY, IncidentPolicy, LadderStep
 from carecore.ports import Ports
 from tests.carecore.incidents.conftest import flag
 from tests.conftest import World
@@ -54,3 +56,17 @@ async def test_a_policy_whose_ladder_does_not_start_at_once_or_goes_back_in_time
         await set_incident_policy(ports, coordinator, replace(DEFAULT_POLICY, review_threshold=1.5))
     with pytest.raises(Forbidden):
         await set_incident_policy(ports, world.caregiver_on_team.principal(), DEFAULT_POLICY)
+
+
+async def test_coordinators_changing_different_settings_at_once_all_keep_their_change(
+    ports: Ports, world: World
+) -> None:
+    coordinator = world.coordinator.principal()
+
+    def lower(t: IncidentType) -> Callable[[IncidentPolicy], IncidentPolicy]:
+        return lambda p: replace(p, base_severity={**p.base_severity, t: Severity.LOW})
+
+    await asyncio.gather(*(update_incident_policy(ports, coordinator, lower(t)) for t in IncidentType))
+
+    policy = await policy_for(ports, world.agency.id)
+    assert all(policy.base_severity[t] is Severity.LOW for t in IncidentType)
