@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 
+from app.settings import Settings
 from devtools.devdb import DevDatabase
 
 
@@ -23,3 +24,18 @@ def database_uri() -> Iterator[str]:
     print("benchmarks: starting the dev database (mongo-java-server, in memory) ...", file=sys.stderr, flush=True)
     with DevDatabase() as database:
         yield database.uri
+
+
+def bench_settings(uri: str, database: str, *, background_workers: bool = False) -> Settings:
+    """The app's settings for a benchmark: production's limits, and background loops only when the
+    benchmark measures them (they add noise to everything else)."""
+    return Settings(
+        environment="test",
+        mongodb_uri=uri,
+        database=database,
+        firebase_project_id="demo-carecore-bench",
+        auth_emulator_host=None,
+        graphiql=False,
+        introspection=False,
+        background_workers=background_workers,
+    )

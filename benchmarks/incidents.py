@@ -28,8 +28,7 @@ from datetime import UTC, datetime
 import httpx
 
 from app.server import build_app
-from app.settings import Settings
-from benchmarks import database_uri
+from benchmarks import bench_settings, database_uri
 from benchmarks.people_list import AUTHORIZATION, COORDINATOR_UID, StandInTokens, graphql_endpoint, make_user
 from carecore.access.principal import Role
 from carecore.agencies.models import Agency
@@ -146,15 +145,7 @@ async def first_alert_latencies(store: Store, sent: list[Sent]) -> list[float]:
 
 @contextlib.asynccontextmanager
 async def running_app(uri: str, database: str, agency_id: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        environment="test",
-        mongodb_uri=uri,
-        database=database,
-        firebase_project_id="demo-carecore-bench",
-        auth_emulator_host=None,
-        graphiql=False,
-        introspection=False,
-    )
+    settings = bench_settings(uri, database, background_workers=True)
     app = build_app(settings)
     endpoint = graphql_endpoint(app)
     async with app.router.lifespan_context(app):

@@ -41,7 +41,7 @@ from starlette.routing import Route
 
 from app.server import CareGraphQL, build_app
 from app.settings import Settings
-from benchmarks import database_uri
+from benchmarks import bench_settings, database_uri
 from carecore.access.principal import Principal, Role
 from carecore.agencies.models import Agency
 from carecore.care_plans.models import (
@@ -561,15 +561,7 @@ def progress(message: str) -> None:
 async def measure(uri: str, n: int, results: Results) -> None:
     database = f"bench_people_{n}_{uuid.uuid4().hex[:8]}"
     monitor = Monitor()
-    settings = Settings(
-        environment="test",
-        mongodb_uri=uri,
-        database=database,
-        firebase_project_id="demo-carecore-bench",
-        auth_emulator_host=None,
-        graphiql=False,
-        introspection=False,  # as in production
-    )
+    settings = bench_settings(uri, database)
     async with contextlib.AsyncExitStack() as stack:
         seeding = connect(uri)
         stack.push_async_callback(seeding.close)

@@ -37,8 +37,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from app.settings import Settings
-from benchmarks import database_uri
+from benchmarks import bench_settings, database_uri
 from benchmarks.people_list import (
     AUTHORIZATION,
     COORDINATOR_UID,
@@ -269,16 +268,7 @@ class _Unused:
 async def measure(uri: str, n: int, results: Results) -> None:
     database = f"bench_shifts_{n}_{uuid.uuid4().hex[:8]}"
     monitor = Monitor()
-    settings = Settings(
-        environment="test",
-        mongodb_uri=uri,
-        database=database,
-        firebase_project_id="demo-carecore-bench",
-        auth_emulator_host=None,
-        graphiql=False,
-        introspection=False,
-        background_workers=False,
-    )
+    settings = bench_settings(uri, database)
     async with contextlib.AsyncExitStack() as stack:
         seeding = connect(uri)
         stack.push_async_callback(seeding.close)
