@@ -13,7 +13,7 @@ from carecore import validation
 from carecore.access.policy import can_see_person, require_role
 from carecore.access.principal import Principal, Role
 from carecore.audit.service import record
-from carecore.errors import NotFound, StateConflict, ValidationFailed
+from carecore.errors import Forbidden, NotFound, StateConflict, ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.incidents.access import stops_the_ladder
 from carecore.incidents.escalation import restarted, run_step_now
@@ -86,6 +86,22 @@ async def acknowledge_incident(
     return await _changed(
         ports, actor, incident.id, "acknowledge", lambda: ports.store.incidents.acknowledge(incident.id, entry)
     )
+
+
+async def acknowledge_incident_alert(ports: Ports, actor: Principal, incident_id: str) -> bool:
+    """The alerts inbox's acknowledger: True only when an eligible responder has stopped the incident's ladder.
+
+    A guardian's acknowledgement is recorded and answers False, so the staff's alerts and calls go on.
+    A closed incident was closed by staff, which stopped its ladder too; one in review wakes nobody yet.
+    """
+    try:
+        incident = await acknowledge_incident(ports, actor, incident_id)
+    except (Forbidden, NotFound):
+        return False  # told, but not an eligible responder (any more)
+    except StateConflict:
+        latest = await ports.store.incidents.get(incident_id)
+        return latest is not None and latest.status in CLOSED
+    return incident.status is IncidentStatus.ACKNOWLEDGED
 
 
 async def confirm_incident(
