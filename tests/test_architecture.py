@@ -40,3 +40,12 @@ def test_the_graphql_layer_does_not_reach_into_storage() -> None:
     for path, names in imported_modules("schema").items():
         bad = {n for n in names if n.startswith("carecore.storage")}
         assert not bad, f"{path} imports {bad}"
+
+
+def test_access_is_decided_for_principals_from_the_one_resolver() -> None:
+    """`User.principal()` lacks the people a caregiver serves through shifts; `principal_for` adds them."""
+    for package in ("carecore", "app", "schema", "notifications", "fixtures"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path.relative_to(ROOT) == Path("carecore/users/service.py"):
+                continue
+            assert ".principal()" not in path.read_text(encoding="utf-8"), f"{path}: use users.service.principal_for"

@@ -32,6 +32,7 @@ from carecore.incidents.reads import incident_with_person
 from carecore.incidents.rules import earliest, report_due_at
 from carecore.people.models import Person
 from carecore.ports import Ports
+from carecore.users.service import principal_for
 
 _WHY = {
     IncidentStatus.IN_REVIEW: "This flag waits for review: confirm or dismiss it first.",
@@ -183,7 +184,7 @@ async def _check_assignee(ports: Ports, incident: Incident, person: Person, assi
         raise NotFound("User", assignee_id, field="assigneeId")
     if user.id == incident.alleged_perpetrator_id:
         raise ValidationFailed("The person this report names cannot follow it up.", field="assigneeId")
-    principal = user.principal()
+    principal = await principal_for(ports, user)
     allowed = principal.role is Role.COORDINATOR or (
         principal.role is Role.CAREGIVER and incident.safeguarding is None and can_see_person(principal, person)
     )

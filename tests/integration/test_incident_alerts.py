@@ -115,6 +115,27 @@ async def test_pressing_1_on_the_call_acknowledges_the_incident_and_stops_its_la
     assert await _incident_requests(ports, incident.id) == 1  # no step 1 at 2 minutes, no step 2 at 5
 
 
+async def test_a_caregiver_serving_the_person_through_a_shift_acknowledges_by_pressing_1(
+    ports: Ports,
+    world: World,
+    ai: AiService,
+    clock: FakeClock,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+    webhooks: httpx.AsyncClient,
+) -> None:
+    caregiver = world.caregiver_off_team  # not on minji's care team: serves her through this shift only
+    await check_in(ports, world, caregiver)
+    incident = await _called_after_step_0(ports, world, ai, clock, channel, caregiver)
+
+    response = await press(webhooks, call_to(twilio_server, caregiver), "1")
+
+    assert response.status_code == 200 and "확인되었습니다" in response.text
+    acknowledged = await ports.store.incidents.get(incident.id)
+    assert acknowledged is not None and acknowledged.status is IncidentStatus.ACKNOWLEDGED
+    assert acknowledged.acknowledged_by == caregiver.id
+
+
 async def test_a_guardian_pressing_1_leaves_the_ladder_running_and_hears_so(
     ports: Ports,
     world: World,
@@ -129,7 +150,7 @@ async def test_a_guardian_pressing_1_leaves_the_ladder_running_and_hears_so(
 
     response = await press(webhooks, call_to(twilio_server, world.guardian), "1")
 
-    assert response.status_code == 200
+    assert response.status_code == 200 and "담당 팀에 계속 알리고 있습니다" in response.text
     still_open = await ports.store.incidents.get(incident.id)
     assert still_open is not None and still_open.status is IncidentStatus.OPEN
     await run_due_steps(ports, "worker")  # 2 minutes after step 0: all coordinators again

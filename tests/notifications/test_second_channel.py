@@ -22,7 +22,7 @@ from carecore.incidents.models import AiService, IncidentStatus, Severity
 from carecore.incidents.service import acknowledge_incident
 from carecore.ports import Ports
 from carecore.users.models import User
-from notifications.twilio_channel import TwilioChannel, TwilioConfig
+from notifications.twilio_channel import TwilioChannel, TwilioConfig, thanks_twiml
 from tests.carecore.incidents.conftest import ai, flag
 from tests.conftest import World
 from tests.notifications.support import incident_alert
@@ -123,6 +123,31 @@ async def test_an_unacknowledged_critical_alert_is_texted_and_called_and_pressin
     assert incident.acknowledged_by == world.caregiver_on_team.id
     theirs = await ports.store.notifications.get(notes[world.guardian.id].id)
     assert theirs is not None and theirs.subject_acknowledged_at is not None  # the ladder's subject is handled
+
+
+async def test_a_guardian_pressing_1_hears_that_the_team_is_still_alerted_and_acknowledges_only_their_own(
+    ports: Ports,
+    world: World,
+    clock: FakeClock,
+    ai: AiService,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+    webhooks: httpx.AsyncClient,
+) -> None:
+    notes = await critical_alert(ports, world, ai)
+    clock.advance(SECOND_CHANNEL_AFTER)
+    await call_out_due(ports, channel, owner="w")
+
+    response = await press(webhooks, call_to(twilio_server, world.guardian), "1")
+
+    assert response.status_code == 200 and "확인되었습니다" not in response.text
+    assert "담당 팀에 계속 알리고 있습니다" in response.text and 'language="ko-KR"' in response.text
+    theirs = await ports.store.notifications.get(notes[world.guardian.id].id)
+    assert theirs is not None and theirs.acknowledged_at == clock.now()
+    incident = await ports.store.incidents.get(theirs.subject_id)
+    assert incident is not None and incident.status is IncidentStatus.OPEN
+    caregivers = await ports.store.notifications.get(notes[world.caregiver_on_team.id].id)
+    assert caregivers is not None and caregivers.subject_acknowledged_at is None
 
 
 async def test_another_key_repeats_the_message_and_acknowledges_nothing(
@@ -238,3 +263,10 @@ async def test_an_incident_acknowledged_in_its_own_screen_calls_nobody(
     await call_out_due(ports, channel, owner="w")
 
     assert twilio_server.calls == [] and twilio_server.messages == []
+
+
+def test_the_answer_to_a_key_press_says_whether_the_team_is_still_alerted_in_korean_and_english() -> None:
+    assert "확인되었습니다" in thanks_twiml("ko") and "Acknowledged" in thanks_twiml("en")
+    still = {lang: thanks_twiml(lang, acknowledged=False) for lang in ("ko", "en")}
+    assert "담당 팀에 계속 알리고 있습니다" in still["ko"] and 'language="ko-KR"' in still["ko"]
+    assert "The care team is still being alerted" in still["en"] and 'language="en-US"' in still["en"]
