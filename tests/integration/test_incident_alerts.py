@@ -8,12 +8,15 @@ from datetime import timedelta
 import httpx
 
 from carecore.alerts.dispatcher import Dispatcher
+from carecore.alerts.events import alert_on_events
+from carecore.alerts.models import Notification
 from carecore.alerts.router import SECOND_CHANNEL_AFTER, route_due
 from carecore.alerts.second_channel import call_out_due
 from carecore.incidents.escalation import run_due_steps
 from carecore.incidents.ingestion import ingest_flag
 from carecore.incidents.missed_visits import consume_missed_visits
 from carecore.incidents.models import AiService, Incident, IncidentSource, IncidentStatus, IncidentType
+from carecore.incidents.service import reopen_incident, resolve_incident
 from carecore.ports import Ports
 from carecore.shifts.jobs import run_due_jobs
 from carecore.shifts.scheduling import ShiftPlan, schedule_shift
@@ -31,6 +34,14 @@ from tests.support import FakeClock
 
 async def _incident_requests(ports: Ports, incident_id: str) -> int:
     return len(await ports.store.alert_requests.for_subject(incident_id))
+
+
+async def _notifications_of(ports: Ports, incident_id: str) -> list[Notification]:
+    return [
+        n
+        for request in await ports.store.alert_requests.for_subject(incident_id)
+        for n in await ports.store.notifications.for_request(request.id)
+    ]
 
 
 async def test_a_visit_missed_by_thirty_minutes_opens_one_missed_visit_incident(
@@ -155,3 +166,32 @@ async def test_a_guardian_pressing_1_leaves_the_ladder_running_and_hears_so(
     assert still_open is not None and still_open.status is IncidentStatus.OPEN
     await run_due_steps(ports, "worker")  # 2 minutes after step 0: all coordinators again
     assert await _incident_requests(ports, incident.id) == 2
+
+
+async def test_a_resolution_read_late_does_not_silence_the_alerts_of_the_reopened_incident(
+    ports: Ports,
+    world: World,
+    ai: AiService,
+    clock: FakeClock,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+) -> None:
+    caregiver, coordinator = world.caregiver_on_team, world.coordinator.principal()
+    await check_in(ports, world, caregiver)
+    await ports.store.users.update(caregiver.id, {"phone": phone_of(caregiver)}, expected_revision=1, now=clock.now())
+    incident = (await ingest_flag(ports, world.ai_service.principal(), ai, flag())).incident
+    await run_due_steps(ports, "worker")
+    await route_due(ports, owner="router")
+    clock.advance(timedelta(seconds=30))
+    await resolve_incident(ports, coordinator, incident.id, outcome="Seizure ended")
+    clock.advance(timedelta(seconds=30))
+    await reopen_incident(ports, coordinator, incident.id, note="Another seizure started")
+    await route_due(ports, owner="router")
+
+    await alert_on_events(ports)  # the alerts consumer reads "resolved" only after the reopening
+    clock.advance(SECOND_CHANNEL_AFTER)
+    await call_out_due(ports, channel, owner="callouts")
+
+    reopened_round = [n for n in await _notifications_of(ports, incident.id) if n.created_at > incident.created_at]
+    assert reopened_round and all(n.subject_acknowledged_at is None for n in reopened_round)
+    assert [c["To"] for c in twilio_server.calls] == [phone_of(caregiver)]
