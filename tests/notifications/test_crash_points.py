@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from carecore.alerts.dispatcher import Dispatcher
 from carecore.alerts.models import Audience, DeliveryState
-from carecore.alerts.ports import Callout, CalloutResult
+from carecore.alerts.ports import Callout, CalloutResult, PushMessage
 from carecore.alerts.router import SECOND_CHANNEL_AFTER, route_request
 from carecore.alerts.second_channel import call_out_due
 from carecore.alerts.service import request_alert
@@ -33,7 +33,7 @@ class RecordingChannel:
         return CalloutResult(sms_id=f"SM{new_id()}", call_id=f"CA{new_id()}")
 
 
-def _counts(messages: Sequence[Callout] | Sequence[object]) -> Counter[str]:
+def _counts(messages: Sequence[Callout | PushMessage]) -> Counter[str]:
     return Counter(m.notification_id for m in messages)
 
 
@@ -63,7 +63,7 @@ async def test_a_dispatcher_killed_at_any_write_delivers_every_push_once_more_at
             await Dispatcher(run.ports, first, owner="dies").run_until_idle()
         await recover(run, push=after)
 
-        counts = _counts(first.sent + after.sent)
+        counts = _counts([*first.sent, *after.sent])
         assert set(counts) == {n.id for n in written} and max(counts.values()) <= 2, run.writes
         for n in written:
             stored = await run.store.notifications.get(n.id)
@@ -84,6 +84,6 @@ async def test_a_second_channel_killed_at_any_write_calls_each_unacknowledged_re
             await call_out_due(run.ports, first, owner="dies")
         await recover(run, second=after)
 
-        counts = _counts(first.placed + after.placed)
+        counts = _counts([*first.placed, *after.placed])
         assert set(counts) == {n.id for n in written} and max(counts.values()) <= 2, run.writes
         assert sum(counts.values()) <= len(written) + 1, "one death repeats at most the call it interrupted"
