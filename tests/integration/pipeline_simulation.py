@@ -24,6 +24,7 @@ from typing import cast
 
 from pymongo import AsyncMongoClient
 
+from app.server import subject_acknowledgers
 from carecore.access.principal import Principal
 from carecore.alerts.inbox import acknowledge_notification
 from carecore.background import core_jobs
@@ -87,7 +88,13 @@ class _Run:
 class Simulation:
     def __init__(self, store: Store, faults: Faults, clock: FakeClock, world: World, seed: int) -> None:
         self.store, self.faults, self.clock, self.world = store, faults, clock, world
-        self.ports = Ports(store=store, clock=clock, claims=RecordingClaims(), tokens=RefusingTokens())
+        self.ports = Ports(
+            store=store,
+            clock=clock,
+            claims=RecordingClaims(),
+            tokens=RefusingTokens(),
+            acknowledgers=subject_acknowledgers(),  # the app's wiring: acknowledging an alert reaches its incident
+        )
         self.rng = random.Random(seed)
         self.outcome = Outcome()
         # The jobs of a worker cycle; the hourly clean-ups find nothing to do within a run's minutes.
