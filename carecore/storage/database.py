@@ -25,6 +25,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "care_plans": [
         IndexModel([("person_id", ASCENDING), ("version", DESCENDING)], unique=True, name="plan_version_unique"),
+        # finish_approvals claims the earliest stalled approval; has_successor looks a version up by origin.
+        IndexModel([("approval_due_at", ASCENDING)]),
+        IndexModel([("based_on_id", ASCENDING)]),
     ],
     "events": [
         IndexModel([("at", ASCENDING), ("_id", ASCENDING)]),
