@@ -21,6 +21,7 @@ from carecore.incidents.escalation import LEASE
 from carecore.incidents.worker import IncidentWorker
 from carecore.ports import Ports
 from carecore.shifts.jobs import run_due_jobs
+from carecore.users.service import publish_lagging_claims
 
 HOURLY = 3600.0
 
@@ -59,6 +60,7 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
         Job("incident-events", incident_events),
         Job("router", router),
         Job("care-plan-approvals", finish_approvals),
+        Job("claims", publish_lagging_claims),
         Job("clean-up", alerts_clean_up, HOURLY),
         Job("events-clean-up", events_clean_up, HOURLY),
     )

@@ -15,6 +15,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "users": [
         IndexModel([("firebase_uid", ASCENDING)], unique=True, name="firebase_uid_unique"),
         IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
+        # publish_lagging_claims claims the profile whose claims lag longest (carecore.storage.leases).
+        IndexModel([("claims_due_at", ASCENDING)]),
     ],
     "people": [
         IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
