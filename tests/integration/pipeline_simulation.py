@@ -53,7 +53,7 @@ from tests.support import ALL_PERMISSIONS, FakeClock, RecordingClaims, RefusingT
 
 SERVICE = "sim-detector"
 TICK = timedelta(seconds=30)  # one worker cycle
-HORIZON = timedelta(minutes=9)  # longer than the longest default ladder (CRITICAL: 0, 2 and 5 minutes)
+HORIZON = timedelta(minutes=6)  # past the last step of the default CRITICAL ladder (0, 2 and 5 minutes)
 TYPES = (IncidentType.SEIZURE, IncidentType.FALL, IncidentType.WANDERING)
 # Who may acknowledge: staff who serve the person stop the ladder; the others may not.
 ELIGIBLE = ("coordinator", "caregiver_on_team")
