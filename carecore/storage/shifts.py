@@ -2,7 +2,7 @@
 
 Besides the shift itself a document carries the placement protocol's `hold` and `booking_token`
 (carecore.shifts.placement) and the due times of its background checks (`late_check_at`,
-`missed_check_at`, `offer_due_at`, claimed with leases).
+`missed_check_at`, `offer_due_at`, `task_check_at`, claimed with leases).
 """
 
 from __future__ import annotations
@@ -210,6 +210,7 @@ def shift_to_doc(s: Shift) -> Document:
         "booking_token": s.booking_token,
         "hold": hold_doc(s.hold) if s.hold else None,
         **check_times(s.start),
+        "task_check_at": None,  # set by check-in: the critical tasks of a visit (carecore.shifts.critical_tasks)
         # An open shift is offered to free, qualified caregivers by a background job.
         "offer_due_at": s.created_at if s.status is ShiftStatus.OPEN and s.hold is None else None,
     }
@@ -423,6 +424,7 @@ class ShiftStore:
                     "hold": None,
                     "updated_at": now,
                     **NO_CHECKS,
+                    "task_check_at": now,  # the check works out when the first critical task falls due
                 },
                 "$inc": {"revision": 1},
             },
@@ -454,13 +456,18 @@ class ShiftStore:
                     "handover_note": handover_note,
                     "unlogged_critical_reason": unlogged_critical_reason,
                     "updated_at": now,
+                    "task_check_at": now,  # every critical task left unlogged is missed now
                 },
                 "$inc": {"revision": 1},
             },
         )
 
     async def add_task_entry(self, shift_id: str, caregiver_id: str, entry: TaskLogEntry) -> Shift | None:
-        """Appends once per entry id, so a retried request logs one entry."""
+        """Appends once per entry id, so a retried request logs one entry. A task refused or not done
+        makes the critical-task check due in the same update, so no crash can lose it."""
+        changes: Document = {"updated_at": entry.at}
+        if entry.outcome is not TaskOutcome.DONE:
+            changes["task_check_at"] = entry.at
         await self._c.update_one(
             {
                 "_id": shift_id,
@@ -468,7 +475,7 @@ class ShiftStore:
                 "status": ShiftStatus.IN_PROGRESS.value,
                 "task_log.id": {"$ne": entry.id},
             },
-            {"$push": {"task_log": task_entry_doc(entry)}, "$set": {"updated_at": entry.at}, "$inc": {"revision": 1}},
+            {"$push": {"task_log": task_entry_doc(entry)}, "$set": changes, "$inc": {"revision": 1}},
         )
         return await self.get(shift_id)
 
@@ -524,6 +531,19 @@ class ShiftStore:
 
     async def finish_check(self, shift_id: str, due_field: str, *, owner: str) -> bool:
         return await release(self._c, shift_id, owner=owner, changes={due_field: None})
+
+    async def finish_task_check(
+        self, shift_id: str, *, owner: str, revision: int, next_at: datetime | None, now: datetime
+    ) -> bool:
+        """Sets the next critical-task check if the shift is still the one the check read; a shift that
+        changed meanwhile (a task logged, the visit ended) is due again at once instead."""
+        lease: Document = {"lease_until": None, "lease_owner": None}
+        same = await self._c.update_one(
+            {"_id": shift_id, "lease_owner": owner, "revision": revision}, {"$set": {"task_check_at": next_at, **lease}}
+        )
+        if same.modified_count == 1:
+            return True
+        return await release(self._c, shift_id, owner=owner, changes={"task_check_at": now})
 
     async def mark_late(self, shift_id: str, now: datetime) -> Shift | None:
         return await self._update(
