@@ -178,7 +178,13 @@ def check_times(start: datetime) -> Document:
 NO_CHECKS: Document = {"late_check_at": None, "missed_check_at": None, "offer_due_at": None}
 
 
-def shift_to_doc(s: Shift) -> Document:
+def shift_to_doc(s: Shift, offer_unplaced_after: timedelta | None = None) -> Document:
+    offer_due_at = None
+    if s.status is ShiftStatus.OPEN:
+        # An open shift is offered to free, qualified caregivers by a background job; one held for a
+        # placement only if that placement has not committed `offer_unplaced_after` later (it died).
+        unplaced_at = s.hold.at + offer_unplaced_after if s.hold and offer_unplaced_after is not None else None
+        offer_due_at = s.created_at if s.hold is None else unplaced_at
     return {
         "_id": s.id,
         "agency_id": s.agency_id,
@@ -211,8 +217,7 @@ def shift_to_doc(s: Shift) -> Document:
         "hold": hold_doc(s.hold) if s.hold else None,
         **check_times(s.start),
         "task_check_at": None,  # set by check-in: the critical tasks of a visit (carecore.shifts.critical_tasks)
-        # An open shift is offered to free, qualified caregivers by a background job.
-        "offer_due_at": s.created_at if s.status is ShiftStatus.OPEN and s.hold is None else None,
+        "offer_due_at": offer_due_at,
     }
 
 
@@ -241,8 +246,8 @@ class ShiftStore:
     async def get_many(self, ids: Iterable[str]) -> dict[str, Shift]:
         return {d["_id"]: shift_from_doc(d) async for d in self._c.find({"_id": {"$in": list(set(ids))}})}
 
-    async def insert(self, shift: Shift) -> None:
-        await insert_new(self._c, shift_to_doc(shift))
+    async def insert(self, shift: Shift, *, offer_unplaced_after: timedelta | None = None) -> None:
+        await insert_new(self._c, shift_to_doc(shift, offer_unplaced_after))
 
     async def _update(self, query: Document, update: Document) -> Shift | None:
         d = await self._c.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
