@@ -62,6 +62,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("late_check_at", ASCENDING)]),
         IndexModel([("missed_check_at", ASCENDING)]),
         IndexModel([("offer_due_at", ASCENDING)]),
+        IndexModel([("task_check_at", ASCENDING)]),
     ],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
