@@ -127,7 +127,9 @@ async def run_task_checks(ports: Ports, *, owner: str, limit: int = 500, shift_i
         if shift is None:
             break
         following = await check_critical_tasks(ports, shift, now)
-        await shifts.finish_task_check(shift.id, owner=owner, revision=shift.revision, next_at=following, now=now)
+        await shifts.finish_check_of(
+            shift.id, "task_check_at", owner=owner, revision=shift.revision, next_at=following, now=now
+        )
         ran += 1
         if shift_id is not None:
             break

@@ -1,5 +1,5 @@
-"""Background checks of shifts (late, missed, critical tasks, offers), claimed with leases in the
-database (carecore.storage.leases).
+"""Background checks of shifts (late, missed, critical tasks, offers, announcements), claimed with
+leases in the database (carecore.storage.leases).
 
 Any number of instances may run `run_due_jobs` at once: each due check is claimed by one of them, a
 crashed runner's claim lapses and another takes it over, and every effect (event, alert request) has
@@ -16,6 +16,7 @@ from carecore.ports import Ports
 from carecore.shifts.critical_tasks import run_task_checks
 from carecore.shifts.models import Shift, ShiftStatus
 from carecore.shifts.open_shifts import send_offers
+from carecore.shifts.scheduling import announce_change
 from carecore.shifts.support import publish_shift_event, request_shift_alert
 
 CHECK_LEASE = timedelta(minutes=1)
@@ -68,6 +69,22 @@ async def _missed(ports: Ports, shift: Shift, now: datetime) -> None:
 CHECKS = (("late_check_at", _late), ("missed_check_at", _missed))
 
 
+async def _announce_due(ports: Ports, *, owner: str, limit: int) -> int:
+    """Announces again the changes whose requests may have died before telling anyone (ANNOUNCE_AFTER)."""
+    done = 0
+    while done < limit:
+        now = ports.clock.now()
+        shift = await ports.store.shifts.claim_due_check("announce_due_at", now=now, owner=owner, lease=CHECK_LEASE)
+        if shift is None:
+            break
+        await announce_change(ports, shift)
+        await ports.store.shifts.finish_check_of(
+            shift.id, "announce_due_at", owner=owner, revision=shift.revision, next_at=None, now=now
+        )
+        done += 1
+    return done
+
+
 async def run_due_jobs(ports: Ports, *, owner: str, now: datetime | None = None, limit: int = 500) -> int:
     """Runs the due late, missed and critical-task checks and open-shift offers; returns how many it handled."""
     handled = 0
@@ -81,6 +98,7 @@ async def run_due_jobs(ports: Ports, *, owner: str, now: datetime | None = None,
             await ports.store.shifts.finish_check(shift.id, due_field, owner=owner)
             handled += 1
     handled += await run_task_checks(ports, owner=owner, limit=limit - handled)
+    handled += await _announce_due(ports, owner=owner, limit=limit - handled)
     while handled < limit and await send_offers(ports, owner=owner) is not None:
         handled += 1
     return handled

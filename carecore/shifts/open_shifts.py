@@ -44,7 +44,7 @@ async def open_shift(
     require_role(actor, Role.COORDINATOR)
     shift = await shift_in_scope(ports, actor, shift_id)
     if shift.status is ShiftStatus.OPEN:
-        return await _finish_release(ports, shift, HistoryAction.OPENED)  # a retry: finish what a crash left
+        return await finish_release(ports, shift, HistoryAction.OPENED)  # a retry: finish what a crash left
     reason_text = validation.text(reason, "reason", max_len=500, required=True)
     return await _release(ports, actor, shift, HistoryAction.OPENED, reason_text, expected_revision)
 
@@ -54,7 +54,7 @@ async def give_up_shift(ports: Ports, actor: Principal, shift_id: str, *, reason
     require_role(actor, Role.CAREGIVER)
     shift = await shift_in_scope(ports, actor, shift_id)
     if _released(shift, HistoryAction.GIVEN_UP) == actor.user_id:
-        return await _finish_release(ports, shift, HistoryAction.GIVEN_UP)  # a retry: finish what a crash left
+        return await finish_release(ports, shift, HistoryAction.GIVEN_UP)  # a retry: finish what a crash left
     if shift.caregiver_id != actor.user_id:
         raise NotFound("Shift", shift_id, field="shiftId")
     if shift.start <= ports.clock.now():
@@ -86,7 +86,7 @@ async def _release(
     if released is None:
         raise await why_not_held(ports, shift, expected_revision)
     await record(ports, actor, f"shift.{action.value.lower()}", "Shift", [shift.id])
-    return await _finish_release(ports, released, action)
+    return await finish_release(ports, released, action)
 
 
 def _released(shift: Shift, action: HistoryAction) -> str | None:
@@ -97,7 +97,7 @@ def _released(shift: Shift, action: HistoryAction) -> str | None:
     return last.from_caregiver_id
 
 
-async def _finish_release(ports: Ports, released: Shift, action: HistoryAction) -> Shift:
+async def finish_release(ports: Ports, released: Shift, action: HistoryAction) -> Shift:
     """Everything after the write that opened the shift, keyed by that change so a retry after a crash
     repeats none of it: the caregiver's booking freed, the event, who is told, the offers."""
     previous = _released(released, action)

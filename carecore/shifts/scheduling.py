@@ -27,7 +27,7 @@ from carecore.shifts.models import (
     Shift,
     ShiftStatus,
 )
-from carecore.shifts.open_shifts import offer_now
+from carecore.shifts.open_shifts import finish_release, offer_now
 from carecore.shifts.placement import (
     HOLD_LAPSE,
     Placement,
@@ -448,6 +448,20 @@ async def cancel_shift(
         raise await why_not_held(ports, shift, expected_revision)
     await record(ports, actor, "shift.cancel", "Shift", [shift.id])
     return await _finish_cancel(ports, cancelled)
+
+
+async def announce_change(ports: Ports, shift: Shift) -> None:
+    """Announces the shift's latest change again: the job's safety net for a request that died after
+    its write and before telling people. Every effect is keyed by the change, so it happens once."""
+    last = shift.history[-1] if shift.history else None
+    if last is None:
+        return
+    if last.action in ASSIGNING and last.to_caregiver_id == shift.caregiver_id:
+        await _announce_assignment(ports, shift, previous=last.from_caregiver_id)
+    elif last.action in (HistoryAction.OPENED, HistoryAction.GIVEN_UP):
+        await finish_release(ports, shift, last.action)
+    elif last.action is HistoryAction.CANCELLED and shift.status is ShiftStatus.CANCELLED:
+        await _finish_cancel(ports, shift)
 
 
 async def _finish_cancel(ports: Ports, cancelled: Shift) -> Shift:

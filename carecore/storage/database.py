@@ -63,6 +63,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("missed_check_at", ASCENDING)]),
         IndexModel([("offer_due_at", ASCENDING)]),
         IndexModel([("task_check_at", ASCENDING)]),
+        IndexModel([("announce_due_at", ASCENDING)]),
     ],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),

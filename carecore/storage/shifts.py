@@ -2,7 +2,7 @@
 
 Besides the shift itself a document carries the placement protocol's `hold` and `booking_token`
 (carecore.shifts.placement) and the due times of its background checks (`late_check_at`,
-`missed_check_at`, `offer_due_at`, `task_check_at`, claimed with leases).
+`missed_check_at`, `offer_due_at`, `task_check_at`, `announce_due_at`, claimed with leases).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from carecore.errors import ValidationFailed
 from carecore.pagination import Page, PageRequest
 from carecore.shifts.models import (
+    ANNOUNCE_AFTER,
     LATE_AFTER,
     MISSED_AFTER,
     OPEN_SWAP,
@@ -320,6 +321,7 @@ class ShiftStore:
             "late_at": None,
             "missed_at": None,
             "offer_due_at": None,
+            "announce_due_at": now + ANNOUNCE_AFTER,
             # A replacement placed after the start gets its own ten and thirty minutes.
             **check_times(max(hold["start"], now)),
             **_details(required, notes),
@@ -359,7 +361,13 @@ class ShiftStore:
         }
         if expected_revision is not None:
             query["revision"] = expected_revision
-        changes: Document = {"status": to_status.value, "booking_token": None, "hold": None, "updated_at": now}
+        changes: Document = {
+            "status": to_status.value,
+            "booking_token": None,
+            "hold": None,
+            "updated_at": now,
+            "announce_due_at": now + ANNOUNCE_AFTER,
+        }
         if to_status is ShiftStatus.OPEN:
             changes.update(caregiver_id=None, offer_due_at=now if offer else None)
         else:
@@ -537,18 +545,18 @@ class ShiftStore:
     async def finish_check(self, shift_id: str, due_field: str, *, owner: str) -> bool:
         return await release(self._c, shift_id, owner=owner, changes={due_field: None})
 
-    async def finish_task_check(
-        self, shift_id: str, *, owner: str, revision: int, next_at: datetime | None, now: datetime
+    async def finish_check_of(
+        self, shift_id: str, due_field: str, *, owner: str, revision: int, next_at: datetime | None, now: datetime
     ) -> bool:
-        """Sets the next critical-task check if the shift is still the one the check read; a shift that
-        changed meanwhile (a task logged, the visit ended) is due again at once instead."""
+        """Sets the check's next due time if the shift is still the one the check read; a shift that
+        changed meanwhile (a task logged, the visit ended, another change) is due again at once instead."""
         lease: Document = {"lease_until": None, "lease_owner": None}
         same = await self._c.update_one(
-            {"_id": shift_id, "lease_owner": owner, "revision": revision}, {"$set": {"task_check_at": next_at, **lease}}
+            {"_id": shift_id, "lease_owner": owner, "revision": revision}, {"$set": {due_field: next_at, **lease}}
         )
         if same.modified_count == 1:
             return True
-        return await release(self._c, shift_id, owner=owner, changes={"task_check_at": now})
+        return await release(self._c, shift_id, owner=owner, changes={due_field: now})
 
     async def mark_late(self, shift_id: str, now: datetime) -> Shift | None:
         return await self._update(
