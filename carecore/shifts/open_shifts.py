@@ -11,7 +11,7 @@ from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
 from carecore.alerts.models import AlertKind, Audience
-from carecore.audit.service import record
+from carecore.audit.service import audits, record
 from carecore.errors import NotFound, StateConflict
 from carecore.ids import is_valid_id
 from carecore.incidents.models import Severity
@@ -37,6 +37,7 @@ MAX_OFFERS = 500
 CLAIM_WAIT = timedelta(seconds=3)  # how long a claim waits for another placement of the shift to finish
 
 
+@audits("shift.opened", "Shift", "shift_id")
 async def open_shift(
     ports: Ports, actor: Principal, shift_id: str, *, reason: str, expected_revision: int | None = None
 ) -> Shift:
@@ -49,6 +50,7 @@ async def open_shift(
     return await _release(ports, actor, shift, HistoryAction.OPENED, reason_text, expected_revision)
 
 
+@audits("shift.given_up", "Shift", "shift_id")
 async def give_up_shift(ports: Ports, actor: Principal, shift_id: str, *, reason: str) -> Shift:
     """A caregiver hands back a shift that has not started; coordinators hear of it and it is offered."""
     require_role(actor, Role.CAREGIVER)
@@ -85,7 +87,6 @@ async def _release(
     )
     if released is None:
         raise await why_not_held(ports, shift, expected_revision)
-    await record(ports, actor, f"shift.{action.value.lower()}", "Shift", [shift.id])
     return await finish_release(ports, released, action)
 
 
@@ -114,6 +115,7 @@ async def finish_release(ports: Ports, released: Shift, action: HistoryAction) -
     return released
 
 
+@audits("shift.claim", "Shift", "shift_id")
 async def claim_open_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
     """A qualified caregiver takes an open shift; of racing claims the first valid one wins."""
     require_role(actor, Role.CAREGIVER)
@@ -143,7 +145,6 @@ async def claim_open_shift(ports: Ports, actor: Principal, shift_id: str) -> Shi
         field="shiftId",
     )
     claimed = await _hold_and_place(ports, shift, placement)
-    await record(ports, actor, "shift.claim", "Shift", [shift.id])
     await publish_shift_event(ports, claimed, "shift.assigned", str(claimed.revision), data={"claimed": True})
     return claimed
 

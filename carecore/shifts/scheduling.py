@@ -10,7 +10,7 @@ from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.models import Agency
 from carecore.agencies.service import get_agency
-from carecore.audit.service import record
+from carecore.audit.service import audited, audits
 from carecore.errors import AlreadyExists, DomainError, StateConflict, ValidationFailed
 from carecore.events.models import EventData
 from carecore.ids import id_for_key, new_id
@@ -185,6 +185,7 @@ def _placement_for(actor: Principal, c: _Checked, plan: ShiftPlan, now: datetime
     )
 
 
+@audits("shift.create", "Shift", "shift_id")
 async def _create(
     ports: Ports,
     actor: Principal,
@@ -229,15 +230,12 @@ async def _create(
         assert found is not None
         return found
     if placement is None or hold is None:
-        await record(ports, actor, "shift.create", "Shift", [shift.id])
         await _announce_opened(ports, shift)
         return shift
-    return await _place_new(ports, actor, shift, hold, placement, keep_on_refusal=keep_on_refusal)
+    return await _place_new(ports, shift, hold, placement, keep_on_refusal=keep_on_refusal)
 
 
-async def _place_new(
-    ports: Ports, actor: Principal, shift: Shift, hold: Hold, placement: Placement, *, keep_on_refusal: bool
-) -> Shift:
+async def _place_new(ports: Ports, shift: Shift, hold: Hold, placement: Placement, *, keep_on_refusal: bool) -> Shift:
     """Places the named caregiver on a new shift this request holds; a refusal deletes the shift, or
     leaves it OPEN and offered (a series keeps its other shifts)."""
     try:
@@ -248,10 +246,8 @@ async def _place_new(
             raise
         await ports.store.shifts.drop_hold(shift.id, hold.token)
         await ports.store.shifts.request_offers(shift.id, ports.clock.now())
-        await record(ports, actor, "shift.create", "Shift", [shift.id])
         await offer_now(ports, shift.id)
         return await ports.store.shifts.get(shift.id) or shift
-    await record(ports, actor, "shift.create", "Shift", [shift.id])
     await _announce_assignment(ports, placed, previous=None)
     return placed
 
@@ -282,7 +278,8 @@ async def _finish_created(
         )
         if held is None:  # the first attempt's placement may still be running: the client tries again
             raise await why_not_held(ports, shift, 1)
-        return await _place_new(ports, actor, held, hold, placement, keep_on_refusal=keep_on_refusal)
+        async with audited(ports, actor, "shift.create", "Shift", [shift.id]):  # the placement is a change too
+            return await _place_new(ports, held, hold, placement, keep_on_refusal=keep_on_refusal)
     created = [h for h in shift.history if h.action is HistoryAction.ASSIGNED][:1]
     if len(shift.history) == 2 and created and created[0].to_caregiver_id == shift.caregiver_id:
         await _announce_assignment(ports, shift, previous=None)  # placed by the create, nothing since
@@ -300,6 +297,7 @@ async def _announce_assignment(ports: Ports, shift: Shift, *, previous: str | No
     await tell_caregivers(ports, shift, change_key(shift), shift.caregiver_id, previous)
 
 
+@audits("shift.assign", "Shift", "shift_id")
 async def assign_shift(
     ports: Ports,
     actor: Principal,
@@ -341,11 +339,11 @@ async def assign_shift(
         ),
     )
     placed = await place(ports, shift, placement, expected_revision=expected_revision)
-    await record(ports, actor, "shift.assign", "Shift", [shift.id])
     await _announce_assignment(ports, placed, previous=shift.caregiver_id)
     return placed
 
 
+@audits("shift.update", "Shift", "shift_id")
 async def update_shift(
     ports: Ports,
     actor: Principal,
@@ -402,7 +400,6 @@ async def update_shift(
         )
         updated = await place(ports, shift, placement, expected_revision=expected_revision)
         await tell_caregivers(ports, updated, str(updated.revision), updated.caregiver_id)
-    await record(ports, actor, "shift.update", "Shift", [shift.id])
     return updated
 
 
@@ -423,6 +420,7 @@ def _kept_override(
     return qualification_override(actor, required, caregiver, day, reason, now)
 
 
+@audits("shift.cancel", "Shift", "shift_id")
 async def cancel_shift(
     ports: Ports, actor: Principal, shift_id: str, *, reason: str, expected_revision: int | None = None
 ) -> Shift:
@@ -446,7 +444,6 @@ async def cancel_shift(
     )
     if cancelled is None:
         raise await why_not_held(ports, shift, expected_revision)
-    await record(ports, actor, "shift.cancel", "Shift", [shift.id])
     return await _finish_cancel(ports, cancelled)
 
 

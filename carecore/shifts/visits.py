@@ -9,7 +9,7 @@ from carecore import validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.alerts.models import AlertKind, Audience
-from carecore.audit.service import record
+from carecore.audit.service import audits, record
 from carecore.care_plans.models import SupportTask
 from carecore.errors import NotFound, StateConflict, ValidationFailed
 from carecore.ids import id_for_key, new_id
@@ -56,6 +56,7 @@ async def _own_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
     return shift
 
 
+@audits("shift.check_in", "Shift", "shift_id")
 async def check_in(ports: Ports, actor: Principal, shift_id: str, *, location: Location | None) -> Shift:
     """Starts the visit: from 15 minutes before the start, once, by the shift's own caregiver."""
     shift = await _own_shift(ports, actor, shift_id)
@@ -74,7 +75,6 @@ async def check_in(ports: Ports, actor: Principal, shift_id: str, *, location: L
     updated = await ports.store.shifts.check_in(shift.id, actor.user_id, check, plan_id, now)
     if updated is None:
         raise StateConflict("The shift changed meanwhile (checked in, reassigned or cancelled).", field="shiftId")
-    await record(ports, actor, "shift.check_in", "Shift", [shift.id])
     await publish_shift_event(ports, updated, "shift.checked_in")
     await _flag_geofence(ports, updated, check, "check_in")
     return updated
@@ -91,6 +91,7 @@ async def _flag_geofence(ports: Ports, shift: Shift, check: VisitCheck, which: s
     await request_shift_alert(ports, shift, AlertKind.GEOFENCE_EXCEPTION, Severity.MEDIUM, coordinators, which)
 
 
+@audits("shift.check_out", "Shift", "shift_id")
 async def check_out(
     ports: Ports,
     actor: Principal,
@@ -123,7 +124,6 @@ async def check_out(
             now=ports.clock.now(),
         )
         if updated is not None:
-            await record(ports, actor, "shift.check_out", "Shift", [shift.id])
             await publish_shift_event(ports, updated, "shift.checked_out")
             await check_tasks_now(ports, shift.id)  # the check-out made it due: lost here, the job runs it
             await _flag_geofence(ports, updated, check, "check_out")
@@ -139,6 +139,7 @@ async def unlogged_critical_tasks(ports: Ports, shift: Shift) -> list[SupportTas
     return [t for t in tasks if t.id in unlogged]
 
 
+@audits("shift.log_task", "Shift", "shift_id")
 async def log_task(
     ports: Ports,
     actor: Principal,
@@ -167,12 +168,12 @@ async def log_task(
     updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry)
     if updated is None or all(e.id != entry_id for e in updated.task_log):
         raise StateConflict("The visit has ended; ask your coordinator to add it.", field="shiftId")
-    await record(ports, actor, "shift.log_task", "Shift", [shift.id])
     if outcome is not TaskOutcome.DONE:
         await check_tasks_now(ports, shift.id)  # a critical task refused or not done raises its incident
     return updated
 
 
+@audits("shift.add_note", "Shift", "shift_id")
 async def add_progress_note(
     ports: Ports, actor: Principal, shift_id: str, *, text: str, idempotency_key: str | None = None
 ) -> Shift:
@@ -192,7 +193,6 @@ async def add_progress_note(
     )
     if updated is None or all(n.id != note_id for n in updated.progress_notes):
         raise StateConflict("The shift changed meanwhile; reload it.", field="shiftId")
-    await record(ports, actor, "shift.add_note", "Shift", [shift.id])
     return updated
 
 
