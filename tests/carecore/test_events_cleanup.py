@@ -16,7 +16,8 @@ from carecore.ids import new_id
 from carecore.incidents.models import IncidentType
 from carecore.incidents.worker import IncidentWorker
 from carecore.ports import Ports
-from tests.conftest import World
+from tests.conftest import World, build_world
+from tests.crashes import CrashPoints, recover
 from tests.support import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,3 +110,18 @@ def test_every_module_that_claims_events_declares_itself_in_the_registry() -> No
             assert "from carecore.events.consumers import consumer" in text, (
                 f"{path.relative_to(ROOT)} consumes events: declare it in carecore/events/consumers.py"
             )
+
+
+async def test_consuming_and_cleaning_up_killed_at_any_write_loses_no_missed_visit(crash_points: CrashPoints) -> None:
+    async for run in crash_points():
+        world = await build_world(run.store, run.clock)
+        event = await published(run.ports, world, "shift.missed", days_ago=8)
+        async with run.armed():
+            await delete_old_events(run.ports)  # the clean-up may run first: it must wait for the consumer
+            await IncidentWorker(run.ports).run_once()
+            await delete_old_events(run.ports)
+        await recover(run)
+
+        incidents = await run.store.db["incidents"].find({"related_shift_id": event.subject_id}).to_list()
+        assert len(incidents) == 1, (run.position, run.writes)
+        assert event.id not in await stored_ids(run.ports), (run.position, run.writes)  # handled, then gone
