@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 async def delete_old_events(ports: Ports, consumers: tuple[EventConsumer, ...] = CONSUMERS) -> int:
-    """Parks events left unhandled too long and deletes week-old handled ones; returns how many of each."""
+    """Parks events left unhandled too long and deletes week-old handled ones; returns how many in all."""
     by_kind = consumers_by_kind(consumers)
     now = ports.clock.now()
     parked = await ports.store.events.park_unhandled_before(now - PARK_AFTER, by_kind, now=now)
