@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from carecore.access.principal import Principal
-from carecore.audit.models import AuditEntry
-from carecore.audit.service import record
+from carecore.audit.service import audited
 from carecore.errors import AlreadyExists
-from carecore.ids import id_for_key, new_id
+from carecore.ids import id_for_key
 from carecore.incidents.escalation import restarted, run_step_now
 from carecore.incidents.events import publish_change
 from carecore.incidents.models import (
@@ -83,32 +82,27 @@ async def open_incident(ports: Ports, opening: Opening, policy: IncidentPolicy, 
     either idempotent or found again by a retry (the incident id derives from the flag).
     """
     now = ports.clock.now()
-    if opening.mergeable:
-        opened, linked = await _open_flag(ports, opening, policy, now)
-    else:
-        opened, linked = await _create(ports, opening, policy, now, merge_key=None), True
-    incident = opened.incident
-    due = incident.escalation.due_at
-    ran = incident
-    if incident.status in UNACKNOWLEDGED and due is not None and due <= now:
-        ran = await run_step_now(ports, incident, policy, announce=False)
-    effects = [_audit(ports, actor, incident)]
-    if not linked:
-        effects.append(ports.store.incident_flags.link(opening.key, incident.id))
-    if opened.outcome is not Outcome.DUPLICATE or ran.revision != incident.revision:
-        effects.append(publish_change(ports, ran, created=opened.outcome is Outcome.CREATED))
-    await asyncio.gather(*effects)
+    # Audited write-ahead under the id this flag would open; a merge names the incident it joined after.
+    async with audited(
+        ports, actor, "incident.open", "Incident", [opening.incident_id], agency_id=opening.agency_id
+    ) as audit:
+        if opening.mergeable:
+            opened, linked = await _open_flag(ports, opening, policy, now)
+        else:
+            opened, linked = await _create(ports, opening, policy, now, merge_key=None), True
+        incident = opened.incident
+        due = incident.escalation.due_at
+        ran = incident
+        if incident.status in UNACKNOWLEDGED and due is not None and due <= now:
+            ran = await run_step_now(ports, incident, policy, announce=False)
+        effects = []
+        if not linked:
+            effects.append(ports.store.incident_flags.link(opening.key, incident.id))
+        if opened.outcome is not Outcome.DUPLICATE or ran.revision != incident.revision:
+            effects.append(publish_change(ports, ran, created=opened.outcome is Outcome.CREATED))
+        await asyncio.gather(*effects)
+        audit.landed(incident.id)
     return Opened(ran, opened.outcome)
-
-
-async def _audit(ports: Ports, actor: Principal | None, incident: Incident) -> None:
-    if actor is not None:
-        await record(ports, actor, "incident.open", "Incident", [incident.id])
-        return
-    entry = AuditEntry(
-        new_id(), incident.agency_id, "system", "system", "incident.open", "Incident", incident.id, ports.clock.now()
-    )
-    await ports.store.audit.append([entry])
 
 
 async def _open_flag(ports: Ports, opening: Opening, policy: IncidentPolicy, now: datetime) -> tuple[Opened, bool]:
