@@ -14,7 +14,7 @@ from carecore.agencies.models import DEFAULT_TIMEZONE
 from carecore.alerts import texts
 from carecore.alerts.audiences import resolve_audiences
 from carecore.alerts.models import AlertRequest, Notification, Preferences
-from carecore.alerts.rules import initial_state
+from carecore.alerts.rules import Night, initial_state
 from carecore.errors import AlreadyExists
 from carecore.ids import id_for_key
 from carecore.incidents.models import Severity
@@ -36,9 +36,15 @@ def _name(person: Person | None) -> str | None:
 
 
 def _notification(
-    request: AlertRequest, user: User, person: Person | None, prefs: Preferences, zone: ZoneInfo, now: datetime
+    request: AlertRequest,
+    user: User,
+    person: Person | None,
+    prefs: Preferences,
+    zone: ZoneInfo,
+    night: Night,
+    now: datetime,
 ) -> Notification:
-    state, due = initial_state(prefs, request.kind, request.severity, now, zone)
+    state, due = initial_state(prefs, request.kind, request.severity, now, zone, night)
     name = _name(person)
     return Notification(
         id=notification_id(request.id, user.id),
@@ -71,10 +77,11 @@ async def route_request(ports: Ports, request: AlertRequest) -> list[Notificatio
     prefs = await ports.store.notification_preferences.get_many(u.id for u in recipients)
     agency = await ports.store.agencies.get(request.agency_id)
     agency_zone = agency.timezone if agency else DEFAULT_TIMEZONE
+    night = Night(await ports.store.incident_policies.night_window(request.agency_id), ZoneInfo(agency_zone))
     written: list[Notification] = []
     for user in recipients:
         zone = ZoneInfo(prefs[user.id].timezone or agency_zone)
-        notification = _notification(request, user, person, prefs[user.id], zone, now)
+        notification = _notification(request, user, person, prefs[user.id], zone, night, now)
         # Already there when a router died before finishing this request: keep what it wrote.
         with contextlib.suppress(AlreadyExists):
             await ports.store.notifications.insert(notification)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from carecore.events.consumers import consumer
 from carecore.events.models import DomainEvent
 from carecore.ids import id_for_key
 from carecore.incidents.models import IncidentSource, IncidentType, Opened
@@ -19,8 +20,8 @@ from carecore.incidents.policies import policy_for
 from carecore.incidents.rules import base_severity
 from carecore.ports import Ports
 
-CONSUMER = "incidents"
 SHIFT_MISSED = "shift.missed"
+CONSUMER = consumer("incidents", SHIFT_MISSED).name
 SUMMARY = "No check-in 30 minutes after the shift started: the person may be alone."
 
 logger = logging.getLogger(__name__)
