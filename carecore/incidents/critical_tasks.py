@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from carecore.agencies.service import get_agency
 from carecore.care_plans.models import CarePlan, SupportTask, TaskCategory
+from carecore.events.consumers import consumer
 from carecore.events.models import DomainEvent
 from carecore.ids import id_for_key
 from carecore.incidents.models import Evidence, IncidentSource, IncidentType, Opened, Severity, Signal
@@ -28,8 +29,8 @@ from carecore.incidents.policies import policy_for
 from carecore.incidents.rules import base_severity
 from carecore.ports import Ports
 
-CONSUMER = "incidents"
 CRITICAL_TASK_MISSED = "shift.critical_task_missed"
+CONSUMER = consumer("critical-tasks", CRITICAL_TASK_MISSED).name
 OUTCOMES = {"MISSED": "was not logged", "REFUSED": "was refused", "NOT_DONE": "was not done"}
 
 logger = logging.getLogger(__name__)
