@@ -11,6 +11,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import firebase_admin
 from firebase_admin import credentials
@@ -97,6 +98,11 @@ def start_alert_delivery(settings: Settings, ports: Ports) -> AlertDelivery:
         push: PushSender | None = delivery.push
         second: SecondChannel | None = delivery.second
         delivery.workers = start_workers(
-            ports, push=push, second=second, instance=delivery.instance, interval=settings.worker_poll_seconds
+            ports,
+            push=push,
+            second=second,
+            instance=delivery.instance,
+            interval=settings.worker_poll_seconds,
+            escalation_lease=timedelta(seconds=settings.escalation_lease_seconds),
         )
     return delivery

@@ -1,4 +1,4 @@
-"""Background loops of this instance: shift checks, routing, dispatch, second channel and clean-up.
+"""Background loops of this instance: every core job (carecore.background), push and the second channel.
 
 Each loop claims its work from the database with leases (never holding it in memory), so any
 number of instances run the same loops; a loop that fails logs and carries on after a pause.
@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
-from carecore.alerts.cleanup import clean_up
 from carecore.alerts.dispatcher import Dispatcher
-from carecore.alerts.events import alert_on_events
 from carecore.alerts.ports import PushSender, SecondChannel
-from carecore.alerts.router import route_due
 from carecore.alerts.second_channel import call_out_due
-from carecore.events.cleanup import delete_old_events
+from carecore.background import core_jobs
+from carecore.incidents.escalation import LEASE
 from carecore.ports import Ports
-from carecore.shifts.jobs import run_due_jobs
 
 logger = logging.getLogger("carecore.workers")
-
-CLEAN_UP_EVERY = 3600.0
 
 
 @dataclass
@@ -51,14 +48,17 @@ async def _loop(name: str, step: Callable[[], Awaitable[int]], idle: float) -> N
 
 
 def start_workers(
-    ports: Ports, *, push: PushSender | None, second: SecondChannel | None, instance: str, interval: float
+    ports: Ports,
+    *,
+    push: PushSender | None,
+    second: SecondChannel | None,
+    instance: str,
+    interval: float,
+    escalation_lease: timedelta = LEASE,
 ) -> Workers:
     steps: dict[str, tuple[Callable[[], Awaitable[int]], float]] = {
-        "shift-checks": (lambda: run_due_jobs(ports, owner=f"shifts-{instance}"), interval),
-        "events": (lambda: alert_on_events(ports), interval),
-        "router": (lambda: route_due(ports, owner=f"router-{instance}"), interval),
-        "clean-up": (lambda: clean_up(ports), CLEAN_UP_EVERY),
-        "events-clean-up": (lambda: delete_old_events(ports), CLEAN_UP_EVERY),
+        job.name: (functools.partial(job.run, ports, f"{job.name}-{instance}"), job.every or interval)
+        for job in core_jobs(escalation_lease=escalation_lease)
     }
     if push is not None:
         dispatcher = Dispatcher(ports, push, owner=f"dispatch-{instance}")

@@ -20,6 +20,7 @@ from carecore.storage.store import Store
 from carecore.users.models import User
 from devtools.auth_emulator import AuthEmulator
 from devtools.devdb import DevDatabase
+from tests.crashes import CrashPoints, crash_points_for
 from tests.support import (
     ALL_PERMISSIONS,
     FakeClock,
@@ -120,8 +121,8 @@ class World:
         }
 
 
-@pytest.fixture
-async def world(store: Store, clock: FakeClock) -> World:
+async def build_world(store: Store, clock: FakeClock) -> World:
+    """The `world` fixture's data in any store: crash-point runs build it in each fresh database."""
     now = clock.now()
     agency = Agency(id=new_id(), name="경기 함께돌봄 센터", region="경기도")
     other = Agency(id=new_id(), name="다른 기관")
@@ -151,3 +152,14 @@ async def world(store: Store, clock: FakeClock) -> World:
         await put_active_plan(store, p, people_of["coordinator"], now)
     fresh = await store.people.get_many([minji.id, jiho.id])
     return World(agency=agency, minji=fresh[minji.id], jiho=fresh[jiho.id], **people_of)
+
+
+@pytest.fixture
+async def world(store: Store, clock: FakeClock) -> World:
+    return await build_world(store, clock)
+
+
+@pytest.fixture
+def crash_points(mongo_client: AsyncMongoClient[Document]) -> CrashPoints:
+    """Runs of a flow dying at each of its writes in turn (tests/crashes.py)."""
+    return crash_points_for(mongo_client)
