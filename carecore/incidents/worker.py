@@ -1,5 +1,4 @@
-"""The incidents' background work, safe to run on every instance at once: stranded flags, ladder steps
-and missed visits."""
+"""The incidents' background work, safe to run on every instance at once: ladder steps and missed visits."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from datetime import timedelta
 from carecore.ids import new_id
 from carecore.incidents.escalation import LEASE, run_due_steps
 from carecore.incidents.missed_visits import consume_missed_visits
-from carecore.incidents.stranded_flags import finish_stranded_flags
 from carecore.ports import Ports
 
 logger = logging.getLogger(__name__)
@@ -28,11 +26,10 @@ class IncidentWorker:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}-{new_id()}")
 
     async def run_once(self) -> int:
-        """One pass: stranded flags, every due ladder step, then the missed visits; returns how much it did."""
-        flags = await finish_stranded_flags(self.ports, self.owner)
+        """One pass: every due ladder step, then the missed visits; returns how much it did."""
         steps = await run_due_steps(self.ports, self.owner, lease=self.lease)
         missed = await consume_missed_visits(self.ports)
-        return flags + steps + missed
+        return steps + missed
 
     async def run(self) -> None:
         while True:
