@@ -101,7 +101,7 @@ class _FaultyCollection:
         return write
 
 
-class _FaultyDb:
+class FaultyDb:
     def __init__(self, db: Db, faults: Faults) -> None:
         self._db = db
         self._faults = faults
@@ -170,7 +170,7 @@ def crash_points_for(client: AsyncMongoClient[Document]) -> CrashPoints:
             db = client[name]
             await ensure_indexes(db)
             faults = Faults()
-            store = Store(cast(Db, _FaultyDb(db, faults)))
+            store = Store(cast(Db, FaultyDb(db, faults)))
             clock = FakeClock()
             claims = _FaultyClaims(faults=faults)
             ports = Ports(store=store, clock=clock, claims=claims, tokens=RefusingTokens())

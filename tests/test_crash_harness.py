@@ -10,12 +10,8 @@ from datetime import timedelta
 import pytest
 
 import carecore
-from carecore.alerts.models import Audience
-from carecore.alerts.service import request_alert
 from carecore.ports import Ports
-from tests.conftest import build_world
 from tests.crashes import RECOVERY_AFTER, CrashPoints, Killed, recover
-from tests.notifications.support import incident_alert
 
 
 async def _three_writes(ports: Ports) -> None:
@@ -57,16 +53,3 @@ def test_recovery_waits_longer_than_every_lease_in_the_core() -> None:
                 leases[f"{module.name}.{name}"] = value
     assert leases, "no lease constants found"
     assert {k: v for k, v in leases.items() if v >= RECOVERY_AFTER} == {}
-
-
-async def test_an_alert_request_killed_at_any_write_is_routed_once_per_recipient(crash_points: CrashPoints) -> None:
-    async for run in crash_points():
-        world = await build_world(run.store, run.clock)
-        request = incident_alert(world, run.clock.now(), audiences=(Audience.GUARDIANS, Audience.ALL_COORDINATORS))
-        async with run.armed():
-            await request_alert(run.ports, request)
-        await recover(run)
-        if not run.crashed or len(run.writes) > 1:  # the request itself was stored: it must be delivered
-            routed = await run.store.db["notifications"].find({"request_id": request.id}).to_list()
-            recipients = [n["user_id"] for n in routed]
-            assert sorted(recipients) == sorted({world.guardian.id, world.coordinator.id}), run.writes
