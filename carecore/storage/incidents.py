@@ -286,11 +286,20 @@ class IncidentStore(IncidentQueries):
     async def claim_step(
         self, *, now: datetime, owner: str, lease: timedelta, incident_id: str | None = None
     ) -> Incident | None:
-        """Claims the earliest due ladder step of an unacknowledged incident (or of `incident_id`)."""
+        """Claims the earliest due ladder step of an unacknowledged incident (or of `incident_id`, whose
+        owner names the step, so a retry takes back the claim its dead first attempt left)."""
         extra: Document = {"status": _values(UNACKNOWLEDGED)}
         if incident_id is not None:
             extra["_id"] = incident_id
-        d = await claim_due(self._c, due_field="escalation_due_at", now=now, owner=owner, lease=lease, extra=extra)
+        d = await claim_due(
+            self._c,
+            due_field="escalation_due_at",
+            now=now,
+            owner=owner,
+            lease=lease,
+            extra=extra,
+            retake=incident_id is not None,
+        )
         return incident_from_doc(d) if d else None
 
     async def finish_step(

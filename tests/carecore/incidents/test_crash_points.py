@@ -188,3 +188,22 @@ async def test_a_ladder_step_killed_at_any_write_runs_once_and_the_next_on_time(
         assert len(requests) == 2, f"{len(requests)} requests after {run.writes}"
         assert incident.escalation.step == 2 and incident.escalation.round == 0
         await assert_ladder_on_time(run, incident)
+
+
+async def test_a_senders_retry_runs_the_first_step_at_once_wherever_the_first_attempt_died(
+    crash_points: CrashPoints,
+) -> None:
+    """The inline first step died holding its claim: the retry, the same step under the same owner,
+    takes it back at once instead of leaving the incident silent until the claim lapses."""
+    async for run in crash_points():
+        world = await build_world(run.store, run.clock)
+        ai = await configure_ai(run.ports, world, run.clock)
+        send = _send("seizure", IncidentType.SEIZURE, 0.8)
+        async with run.armed():
+            await send(run.ports, world, ai)
+        run.faults.dead = False
+        retried = await send(run.ports, world, ai)
+
+        first = step_alert_id(retried.incident.id, Escalation(round=0, step=0))
+        assert await run.store.alert_requests.get(first) is not None, run.writes
+        assert retried.incident.escalation.step == 1, run.writes
