@@ -6,13 +6,15 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from benchmarks import database_uri, incidents, notifications, people_list, shifts
+from benchmarks import database_uri, devdb_durability, incidents, notifications, people_list, pipeline_crashes, shifts
 
 BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "people_list": people_list.run,
     "shifts": shifts.run,
     "incidents": incidents.run,
     "notifications": notifications.run,
+    "pipeline_crashes": pipeline_crashes.run,
+    "devdb_durability": devdb_durability.run,
 }
 
 

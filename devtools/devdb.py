@@ -60,9 +60,12 @@ def ensure_classpath(root: Path = ROOT) -> str:
 class DevDatabase:
     """One mongo-java-server child process; `backend` is "memory" or the path of an H2 file."""
 
-    def __init__(self, *, backend: str = "memory", port: int | None = None) -> None:
+    def __init__(self, *, backend: str = "memory", port: int | None = None, durable: bool = True) -> None:
         self.backend = backend
         self.port = port
+        # An H2 file commits before each write is acknowledged; durable=False keeps H2's own
+        # once-a-second commit (only the durability benchmark's baseline wants that).
+        self.durable = durable
         self._proc: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
         self._uri: str | None = None
@@ -104,6 +107,7 @@ class DevDatabase:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
+            env={**os.environ, "DEVDB_COMMIT": "write" if self.durable else "auto"},
         )
         atexit.register(self.stop)
         try:
@@ -114,6 +118,20 @@ class DevDatabase:
             self.stop()
             raise
         return self._uri
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM killer would: no shutdown hook runs (for durability tests)."""
+        proc, self._proc, self._uri = self._proc, None, None
+        atexit.unregister(self.stop)
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    pipe.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
     def wait(self) -> int:
         """Block until the server exits (for the CLI's foreground mode)."""
