@@ -190,20 +190,19 @@ async def _merge_or_create(
         )
         if merged is not None:  # the common case: no more urgent than its incident, one write
             return Opened(merged, Outcome.MERGED)
-        if (current := await incidents.merging_into(opening.merge_key, since=since)) is not None:
-            if (raised := await _merge_raising(ports, current, opening, policy, now, since)) is not None:
-                return Opened(raised, Outcome.MERGED)
-            # It changed under us: a racing flag raised it, or took this very flag; look again.
-            if (taken := await _already_taken(ports, opening)) is not None:
-                return Opened(taken, Outcome.DUPLICATE)
-            continue
         try:
             return await _create(ports, opening, policy, now, merge_key=opening.merge_key)
         except MergeKeyTaken:
-            # Another incident holds the key: flagged since we looked (merge into it next time round),
-            # or flagged before the window (retire its key, so the next insert can take it).
-            if (taken := await _already_taken(ports, opening)) is not None:
-                return Opened(taken, Outcome.DUPLICATE)
+            pass
+        # Another incident holds the key: one this flag outranks (merge and raise it), one flagged since we
+        # looked or that took this very flag (look again), or one flagged before the window (retire its
+        # key, so the next insert can take it).
+        current = await incidents.merging_into(opening.merge_key, since=since)
+        if current is not None and (raised := await _merge_raising(ports, current, opening, policy, now, since)):
+            return Opened(raised, Outcome.MERGED)
+        if (taken := await _already_taken(ports, opening)) is not None:
+            return Opened(taken, Outcome.DUPLICATE)
+        if current is None:
             await incidents.retire_merge_key(opening.merge_key, flagged_before=since)
     raise RuntimeError(f"flag {opening.key} could neither merge nor open an incident")
 
