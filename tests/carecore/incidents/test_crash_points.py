@@ -23,16 +23,20 @@ from carecore.incidents.models import (
     AiService,
     Escalation,
     Incident,
+    IncidentSource,
     IncidentStatus,
     IncidentType,
     Opened,
     Severity,
 )
+from carecore.incidents.opening import FLAG_GRACE, Opening
 from carecore.incidents.policy import DEFAULT_POLICY
+from carecore.incidents.stranded_flags import finish_stranded_flags
 from carecore.ports import Ports
 from tests.carecore.incidents.conftest import configure_ai, flag
 from tests.conftest import World, build_world
 from tests.crashes import CrashPoints, CrashRun, recover
+from tests.support import FakeClock
 
 
 class Recovery(StrEnum):
@@ -207,3 +211,52 @@ async def test_a_senders_retry_runs_the_first_step_at_once_wherever_the_first_at
         first = step_alert_id(retried.incident.id, Escalation(round=0, step=0))
         assert await run.store.alert_requests.get(first) is not None, run.writes
         assert retried.incident.escalation.step == 1, run.writes
+
+
+async def test_a_stored_flag_keeps_everything_its_opening_needs(ports: Ports, world: World) -> None:
+    """What the sweep finishes is the opening the request had: a SYSTEM flag of a missed visit here."""
+    opening = Opening(
+        key="missed-shift-1",
+        agency_id=world.agency.id,
+        person_id=world.minji.id,
+        type=IncidentType.MISSED_VISIT,
+        severity=Severity.HIGH,
+        in_review=False,
+        source=IncidentSource.SYSTEM,
+        summary="No check-in 30 minutes after the shift started",
+        mergeable=True,
+        related_shift_id="shift-1",
+    )
+    now = ports.clock.now()
+    await ports.store.incident_flags.insert(opening.flag_record(now), finish_due_at=now)
+
+    stored = await ports.store.incident_flags.get(opening.key)
+
+    assert stored is not None and Opening.of_flag(stored) == opening
+
+
+async def test_the_sweep_leaves_a_flag_to_its_own_request_for_the_grace_then_finishes_it(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    opening = Opening(
+        key="stranded",
+        agency_id=world.agency.id,
+        person_id=world.minji.id,
+        type=IncidentType.FALL,
+        severity=Severity.CRITICAL,
+        in_review=False,
+        source=IncidentSource.AI,
+        summary="Fell in the bathroom",
+        mergeable=True,
+    )
+    now = clock.now()
+    await ports.store.incident_flags.insert(opening.flag_record(now), finish_due_at=now + FLAG_GRACE)
+
+    assert await finish_stranded_flags(ports, "sweeper") == 0, "its request may still be running"
+    clock.advance(FLAG_GRACE)
+    assert await finish_stranded_flags(ports, "sweeper") == 1
+    assert await finish_stranded_flags(ports, "sweeper") == 0, "a linked flag is done"
+
+    incident = await ports.store.incidents.get(opening.incident_id)
+    assert incident is not None and incident.severity is Severity.CRITICAL
+    assert [a.severity for a in await ports.store.alert_requests.for_subject(incident.id)] == [Severity.CRITICAL]
