@@ -15,12 +15,14 @@ from datetime import timedelta
 from carecore.alerts.cleanup import clean_up
 from carecore.alerts.events import alert_on_events
 from carecore.alerts.router import route_due
+from carecore.care_plans.service import finish_approvals
 from carecore.events.cleanup import delete_old_events
 from carecore.incidents.escalation import LEASE
 from carecore.incidents.stranded_flags import finish_stranded_flags
 from carecore.incidents.worker import IncidentWorker
 from carecore.ports import Ports
 from carecore.shifts.jobs import run_due_jobs
+from carecore.users.service import publish_lagging_claims
 
 HOURLY = 3600.0
 
@@ -62,6 +64,8 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
         Job("incidents", incidents),
         Job("incident-events", incident_events),
         Job("router", router),
+        Job("care-plan-approvals", finish_approvals),
+        Job("claims", publish_lagging_claims),
         Job("clean-up", alerts_clean_up, HOURLY),
         Job("events-clean-up", events_clean_up, HOURLY),
     )

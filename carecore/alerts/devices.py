@@ -9,7 +9,7 @@ from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.alerts.models import AddressKind, Device, Platform
 from carecore.alerts.rules import MAX_DEVICES_PER_USER
-from carecore.audit.service import record
+from carecore.audit.service import audited
 from carecore.errors import NotFound, ValidationFailed
 from carecore.ids import id_for_key
 from carecore.ports import Ports
@@ -45,24 +45,24 @@ async def register_device(
     if locale not in SUPPORTED_LOCALES:
         raise ValidationFailed(f"locale must be one of {', '.join(SUPPORTED_LOCALES)}.", field="locale")
     now = ports.clock.now()
-    device = await ports.store.devices.put(
-        Device(
-            id=device_id(address_kind, address),
-            user_id=actor.user_id,
-            agency_id=actor.agency_id,
-            address_kind=address_kind,
-            address=address,
-            platform=platform,
-            locale=locale,
-            app_version=validation.text(app_version, "appVersion", max_len=32),
-            registered_at=now,
-            last_seen_at=now,
+    async with audited(ports, actor, "device.register", "Device", [device_id(address_kind, address)]):
+        device = await ports.store.devices.put(
+            Device(
+                id=device_id(address_kind, address),
+                user_id=actor.user_id,
+                agency_id=actor.agency_id,
+                address_kind=address_kind,
+                address=address,
+                platform=platform,
+                locale=locale,
+                app_version=validation.text(app_version, "appVersion", max_len=32),
+                registered_at=now,
+                last_seen_at=now,
+            )
         )
-    )
-    # A bounded fan-out per user: a phone reinstalled many times leaves old instances behind.
-    for stale in (await ports.store.devices.for_user(actor.user_id))[MAX_DEVICES_PER_USER:]:
-        await ports.store.devices.remove(stale.id, user_id=actor.user_id)
-    await record(ports, actor, "device.register", "Device", [device.id])
+        # A bounded fan-out per user: a phone reinstalled many times leaves old instances behind.
+        for stale in (await ports.store.devices.for_user(actor.user_id))[MAX_DEVICES_PER_USER:]:
+            await ports.store.devices.remove(stale.id, user_id=actor.user_id)
     return device
 
 
@@ -70,9 +70,9 @@ async def unregister_device(ports: Ports, actor: Principal, *, address_kind: Add
     """Stops pushes to one of the caller's app instances (e.g. on sign-out); returns its id."""
     require_role(actor, *PUSH_ROLES)
     found = device_id(address_kind, _checked_address(address_kind, address))
-    if not await ports.store.devices.remove(found, user_id=actor.user_id):
-        raise NotFound("Device", found, field="installationId")
-    await record(ports, actor, "device.unregister", "Device", [found])
+    async with audited(ports, actor, "device.unregister", "Device", [found]):
+        if not await ports.store.devices.remove(found, user_id=actor.user_id):
+            raise NotFound("Device", found, field="installationId")
     return found
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from carecore.access.principal import Principal
 from carecore.alerts.acknowledgement import acknowledger_for
 from carecore.alerts.models import Notification
-from carecore.audit.service import record
+from carecore.audit.service import audits, record
 from carecore.errors import Forbidden, NotFound, StateConflict
 from carecore.ids import is_valid_id
 from carecore.pagination import Page, PageRequest
@@ -37,13 +37,13 @@ async def mark_read(ports: Ports, actor: Principal, notification_id: str) -> Not
     return found
 
 
+@audits("notification.acknowledge", "Notification", "notification_id")
 async def acknowledge_notification(ports: Ports, actor: Principal, notification_id: str) -> Acknowledgement:
     """Acknowledges a notification, and its subject too when the caller is an eligible responder."""
     now = ports.clock.now()
     found = await ports.store.notifications.acknowledge(_valid(notification_id), actor.user_id, now)
     if found is None:
         raise NotFound("Notification", notification_id, field="id")
-    await record(ports, actor, "notification.acknowledge", "Notification", [found.id])
     if found.subject_acknowledged_at is not None:
         return Acknowledgement(found, subject_acknowledged=True)
     if not await _acknowledge_subject(ports, actor, found):

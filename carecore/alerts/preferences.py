@@ -8,7 +8,7 @@ from carecore.access.principal import Principal, Role
 from carecore.alerts.devices import PUSH_ROLES
 from carecore.alerts.models import Preferences
 from carecore.alerts.rules import check_timezone
-from carecore.audit.service import record
+from carecore.audit.service import audited
 from carecore.errors import ValidationFailed, VersionConflict
 from carecore.ports import Ports
 
@@ -36,13 +36,13 @@ async def update_preferences(
         muted_kinds=prefs.muted_kinds,
         on_duty=prefs.on_duty,
     )
-    saved = await ports.store.notification_preferences.replace(mine, expected_revision=expected_revision)
-    if saved is None:
-        current = await ports.store.notification_preferences.get(actor.user_id)
-        raise VersionConflict(
-            "Your preferences changed since you loaded them.",
-            current_revision=current.revision,
-            field="expectedRevision",
-        )
-    await record(ports, actor, "notification_preferences.update", "User", [actor.user_id])
+    async with audited(ports, actor, "notification_preferences.update", "User", [actor.user_id]):
+        saved = await ports.store.notification_preferences.replace(mine, expected_revision=expected_revision)
+        if saved is None:
+            current = await ports.store.notification_preferences.get(actor.user_id)
+            raise VersionConflict(
+                "Your preferences changed since you loaded them.",
+                current_revision=current.revision,
+                field="expectedRevision",
+            )
     return saved

@@ -94,6 +94,9 @@ class CarePlan:
     approved_by: str | None = None
     approved_at: datetime | None = None
     acknowledgements: tuple[Acknowledgement, ...] = ()
+    # Set on a DRAFT from the first write of its approval until the last: edits are refused meanwhile,
+    # and a crashed approval is finished by `finish_approvals` (carecore.care_plans.service).
+    approving_by: str | None = None
 
     def acknowledged_by(self, user_id: str) -> bool:
         return any(a.user_id == user_id for a in self.acknowledgements)
@@ -103,7 +106,7 @@ def effective_status(plan: CarePlan, active_plan_id: str | None) -> CarePlanStat
     """The person's active-plan pointer is the commit point of an approval; stored statuses follow it.
 
     Without transactions a crash can fall between moving the pointer and rewriting the two plans'
-    statuses, so readers trust the pointer.
+    statuses, so readers trust the pointer until `finish_approvals` has made the statuses agree.
     """
     if plan.id == active_plan_id:
         return CarePlanStatus.ACTIVE

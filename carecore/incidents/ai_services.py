@@ -18,7 +18,7 @@ from datetime import timedelta
 from carecore import validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
-from carecore.audit.service import record
+from carecore.audit.service import audited
 from carecore.errors import NotFound, Unauthenticated, ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.incidents.models import AiService
@@ -88,6 +88,6 @@ async def configure_ai_service(ports: Ports, actor: Principal, user_id: str, *, 
     if len(secret) < MIN_SECRET_LENGTH or len(secret) > 256:
         raise ValidationFailed(f"secret must be {MIN_SECRET_LENGTH} to 256 characters.", field="secret")
     configured = AiService(user.id, user.agency_id, name, secret, ports.clock.now())
-    await ports.store.ai_services.put(configured)
-    await record(ports, actor, "ai_service.configure", "User", [user.id])
+    async with audited(ports, actor, "ai_service.configure", "User", [user.id]):
+        await ports.store.ai_services.put(configured)
     return configured

@@ -5,7 +5,7 @@ For flags (AI and SYSTEM) the order of writes is what makes a crash harmless:
 2. the incident: merged into the one holding the (agency, person, type) merge key if it was flagged
    within the window, else inserted under an id derived from the flag, taking the merge key; of
    racers, the unique merge key lets one insert and sends the others back to merge;
-3. the ladder's first step, the audit entry and the event;
+3. the ladder's first step and the event (the audit entry is written ahead of everything);
 4. the flag record's link to the incident, last: a linked flag has nothing left to do.
 A retry that finds the record without its link resumes at step 2: the incident id derived from the
 flag and the flag ids kept on the incident tell whether step 2 already happened. A merged flag more
@@ -16,15 +16,13 @@ the sweep (carecore.incidents.stranded_flags), which finishes unlinked records t
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from carecore.access.principal import Principal
-from carecore.audit.models import AuditEntry
-from carecore.audit.service import record
+from carecore.audit.service import audited
 from carecore.errors import AlreadyExists
-from carecore.ids import id_for_key, new_id
+from carecore.ids import id_for_key
 from carecore.incidents.escalation import restarted, run_step_now
 from carecore.incidents.events import publish_change
 from carecore.incidents.models import (
@@ -118,38 +116,31 @@ class Opening:
 
 
 async def open_incident(ports: Ports, opening: Opening, policy: IncidentPolicy, actor: Principal | None) -> Opened:
-    """Opens or merges, runs the ladder's first step at once, then links, announces and audits it.
+    """Opens or merges (audited ahead), runs the ladder's first step at once, announces it, links the flag.
 
     The first step comes before the rest: it is what wakes someone, and everything after it is
     either idempotent or found again by a retry (the incident id derives from the flag).
     """
     now = ports.clock.now()
-    if opening.mergeable:
-        opened, linked = await _open_flag(ports, opening, policy, now)
-    else:
-        opened, linked = await _create(ports, opening, policy, now, merge_key=None), True
-    incident = opened.incident
-    due = incident.escalation.due_at
-    ran = incident
-    if incident.status in UNACKNOWLEDGED and due is not None and due <= now:
-        ran = await run_step_now(ports, incident, policy, announce=False)
-    effects = [_audit(ports, actor, incident)]
-    if opened.outcome is not Outcome.DUPLICATE or ran.revision != incident.revision:
-        effects.append(publish_change(ports, ran, created=opened.outcome is Outcome.CREATED))
-    await asyncio.gather(*effects)
-    if not linked:  # last: until it is linked, a retry or the sweep repeats what came before
-        await ports.store.incident_flags.link(opening.key, incident.id)
+    # Audited write-ahead under the id this flag would open; a merge names the incident it joined after.
+    async with audited(
+        ports, actor, "incident.open", "Incident", [opening.incident_id], agency_id=opening.agency_id
+    ) as audit:
+        if opening.mergeable:
+            opened, linked = await _open_flag(ports, opening, policy, now)
+        else:
+            opened, linked = await _create(ports, opening, policy, now, merge_key=None), True
+        incident = opened.incident
+        due = incident.escalation.due_at
+        ran = incident
+        if incident.status in UNACKNOWLEDGED and due is not None and due <= now:
+            ran = await run_step_now(ports, incident, policy, announce=False)
+        if opened.outcome is not Outcome.DUPLICATE or ran.revision != incident.revision:
+            await publish_change(ports, ran, created=opened.outcome is Outcome.CREATED)
+        if not linked:  # last: until it is linked, a retry or the sweep repeats what came before
+            await ports.store.incident_flags.link(opening.key, incident.id)
+        audit.landed(incident.id)
     return Opened(ran, opened.outcome)
-
-
-async def _audit(ports: Ports, actor: Principal | None, incident: Incident) -> None:
-    if actor is not None:
-        await record(ports, actor, "incident.open", "Incident", [incident.id])
-        return
-    entry = AuditEntry(
-        new_id(), incident.agency_id, "system", "system", "incident.open", "Incident", incident.id, ports.clock.now()
-    )
-    await ports.store.audit.append([entry])
 
 
 async def _open_flag(ports: Ports, opening: Opening, policy: IncidentPolicy, now: datetime) -> tuple[Opened, bool]:

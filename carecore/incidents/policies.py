@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
-from carecore.audit.service import record
+from carecore.audit.service import audited
 from carecore.errors import StateConflict
 from carecore.incidents.policy import DEFAULT_POLICY, IncidentPolicy
 from carecore.incidents.rules import check_policy
@@ -35,14 +35,14 @@ async def update_incident_policy(
     different settings both survive instead of the later one silently undoing the earlier.
     """
     require_role(actor, Role.COORDINATOR)
-    for _ in range(MAX_ATTEMPTS):
-        current, revision = await ports.store.incident_policies.get_with_revision(actor.agency_id)
-        policy = change(current or DEFAULT_POLICY)
-        check_policy(policy)
-        if await ports.store.incident_policies.put(actor.agency_id, policy, expected_revision=revision):
-            await record(ports, actor, "incident_policy.update", "Agency", [actor.agency_id])
-            return policy
-    raise StateConflict("The policy is being changed by others right now; try again.")
+    async with audited(ports, actor, "incident_policy.update", "Agency", [actor.agency_id]):
+        for _ in range(MAX_ATTEMPTS):
+            current, revision = await ports.store.incident_policies.get_with_revision(actor.agency_id)
+            policy = change(current or DEFAULT_POLICY)
+            check_policy(policy)
+            if await ports.store.incident_policies.put(actor.agency_id, policy, expected_revision=revision):
+                return policy
+        raise StateConflict("The policy is being changed by others right now; try again.")
 
 
 async def set_incident_policy(ports: Ports, actor: Principal, policy: IncidentPolicy) -> IncidentPolicy:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from carecore import validation
 from carecore.access.policy import can_see_person, require_role
 from carecore.access.principal import Principal, Role
-from carecore.audit.service import record
+from carecore.audit.service import audited
 from carecore.errors import NotFound, StateConflict, ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.incidents.access import stops_the_ladder
@@ -56,15 +56,15 @@ def _entry(
 async def _changed(
     ports: Ports, actor: Principal, incident_id: str, action: str, change: Callable[[], Awaitable[Incident | None]]
 ) -> Incident:
-    """Runs a conditional change; explains a refusal by the state the incident is in now."""
-    updated = await change()
-    if updated is None:
-        latest = await ports.store.incidents.get(incident_id)
-        if latest is None:
-            raise NotFound("Incident", incident_id, field="id")
-        raise StateConflict(_WHY[latest.status], field="id")
-    await publish_change(ports, updated)
-    await record(ports, actor, f"incident.{action}", "Incident", [updated.id])
+    """Runs a conditional change, audited write-ahead; explains a refusal by the state the incident is in now."""
+    async with audited(ports, actor, f"incident.{action}", "Incident", [incident_id]):
+        updated = await change()
+        if updated is None:
+            latest = await ports.store.incidents.get(incident_id)
+            if latest is None:
+                raise NotFound("Incident", incident_id, field="id")
+            raise StateConflict(_WHY[latest.status], field="id")
+        await publish_change(ports, updated)
     return updated
 
 

@@ -8,7 +8,7 @@ from carecore import validation
 from carecore.access.policy import can_see_person, person_scope, require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import agency_today
-from carecore.audit.service import record
+from carecore.audit.service import audited, audits, record
 from carecore.errors import AlreadyExists, NotFound, ValidationFailed, VersionConflict
 from carecore.ids import id_for_key, is_valid_id, new_id
 from carecore.pagination import Page, PageRequest
@@ -70,14 +70,15 @@ async def create_person(
         created_at=now,
         updated_at=now,
     )
-    try:
-        await ports.store.people.insert(person)
-    except AlreadyExists:
-        return await person_in_scope(ports, actor, person.id)
-    await record(ports, actor, "person.create", "Person", [person.id])
+    async with audited(ports, actor, "person.create", "Person", [person.id]):
+        try:
+            await ports.store.people.insert(person)
+        except AlreadyExists:
+            return await person_in_scope(ports, actor, person.id)
     return person
 
 
+@audits("person.update", "Person", "person_id")
 async def update_person(
     ports: Ports, actor: Principal, person_id: str, *, expected_revision: int, profile: PersonProfile
 ) -> Person:
@@ -95,10 +96,10 @@ async def update_person(
             current_revision=latest.revision,
             field="expectedRevision",
         )
-    await record(ports, actor, "person.update", "Person", [updated.id])
     return updated
 
 
+@audits("person.link_guardian", "Person", "person_id")
 async def link_guardian(
     ports: Ports,
     actor: Principal,
@@ -117,10 +118,10 @@ async def link_guardian(
     updated = await ports.store.people.put_guardian(person.id, link, ports.clock.now())
     if updated is None:
         raise NotFound("Person", person_id, field="personId")
-    await record(ports, actor, "person.link_guardian", "Person", [person.id])
     return updated
 
 
+@audits("person.unlink_guardian", "Person", "person_id")
 async def unlink_guardian(ports: Ports, actor: Principal, person_id: str, *, user_id: str) -> Person:
     """Removes a guardian link; unknown links are a no-op so retries are safe."""
     require_role(actor, Role.COORDINATOR)
@@ -128,10 +129,10 @@ async def unlink_guardian(ports: Ports, actor: Principal, person_id: str, *, use
     updated = await ports.store.people.remove_guardian(person.id, user_id, ports.clock.now())
     if updated is None:
         raise NotFound("Person", person_id, field="personId")
-    await record(ports, actor, "person.unlink_guardian", "Person", [person.id])
     return updated
 
 
+@audits("person.set_care_team", "Person", "person_id")
 async def set_care_team(ports: Ports, actor: Principal, person_id: str, *, user_ids: list[str]) -> Person:
     """Sets the caregivers who serve a person."""
     require_role(actor, Role.COORDINATOR)
@@ -142,7 +143,6 @@ async def set_care_team(ports: Ports, actor: Principal, person_id: str, *, user_
     updated = await ports.store.people.set_care_team(person.id, unique, ports.clock.now())
     if updated is None:
         raise NotFound("Person", person_id, field="personId")
-    await record(ports, actor, "person.set_care_team", "Person", [person.id])
     return updated
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
-from carecore.audit.service import record
+from carecore.audit.service import audited
 from carecore.errors import NotFound, VersionConflict
 from carecore.ports import Ports
 from carecore.shifts.models import CaregiverProfile
@@ -33,24 +33,24 @@ async def set_caregiver_profile(
     agency = await get_agency(ports, actor.agency_id)
     caregiver = await load_caregiver(ports, agency, profile.user_id, field="userId")
     checked = checked_profile(profile, agency)
-    stored = await ports.store.caregiver_profiles.put(
-        CaregiverProfile(
-            user_id=caregiver.user.id,
-            agency_id=agency.id,
-            qualifications=checked.qualifications,
-            max_weekly_hours=checked.max_weekly_hours,
-            min_rest_hours=checked.min_rest_hours,
-            availability=checked.availability,
-        ),
-        expected_revision=expected_revision,
-        now=ports.clock.now(),
-    )
-    if stored is None:
-        current = await ports.store.caregiver_profiles.get(caregiver.user.id)
-        raise VersionConflict(
-            "The profile changed since you loaded it; reload it and try again.",
-            current_revision=current.revision if current else 0,
-            field="expectedRevision",
+    async with audited(ports, actor, "caregiver_profile.update", "User", [caregiver.user.id]):
+        stored = await ports.store.caregiver_profiles.put(
+            CaregiverProfile(
+                user_id=caregiver.user.id,
+                agency_id=agency.id,
+                qualifications=checked.qualifications,
+                max_weekly_hours=checked.max_weekly_hours,
+                min_rest_hours=checked.min_rest_hours,
+                availability=checked.availability,
+            ),
+            expected_revision=expected_revision,
+            now=ports.clock.now(),
         )
-    await record(ports, actor, "caregiver_profile.update", "User", [caregiver.user.id])
+        if stored is None:
+            current = await ports.store.caregiver_profiles.get(caregiver.user.id)
+            raise VersionConflict(
+                "The profile changed since you loaded it; reload it and try again.",
+                current_revision=current.revision if current else 0,
+                field="expectedRevision",
+            )
     return stored

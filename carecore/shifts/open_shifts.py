@@ -11,7 +11,7 @@ from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
 from carecore.alerts.models import AlertKind, Audience
-from carecore.audit.service import record
+from carecore.audit.service import audits, record
 from carecore.errors import NotFound, StateConflict
 from carecore.ids import is_valid_id
 from carecore.incidents.models import Severity
@@ -36,6 +36,7 @@ MAX_OFFERS = 500
 CLAIM_WAIT = timedelta(seconds=3)  # how long a claim waits for another placement of the shift to finish
 
 
+@audits("shift.opened", "Shift", "shift_id")
 async def open_shift(
     ports: Ports, actor: Principal, shift_id: str, *, reason: str, expected_revision: int | None = None
 ) -> Shift:
@@ -48,6 +49,7 @@ async def open_shift(
     return await _release(ports, actor, shift, HistoryAction.OPENED, reason_text, expected_revision)
 
 
+@audits("shift.given_up", "Shift", "shift_id")
 async def give_up_shift(ports: Ports, actor: Principal, shift_id: str, *, reason: str) -> Shift:
     """A caregiver hands back a shift that has not started; coordinators hear of it and it is offered."""
     require_role(actor, Role.CAREGIVER)
@@ -88,13 +90,13 @@ async def _release(
         raise await why_not_held(ports, shift, expected_revision)
     if shift.caregiver_id is not None:
         await ports.store.caregiver_schedules.remove(shift.caregiver_id, shift.id)
-    await record(ports, actor, f"shift.{action.value.lower()}", "Shift", [shift.id])
     await publish_shift_event(ports, released, "shift.opened", str(released.revision))
     await tell_caregivers(ports, released, str(released.revision), shift.caregiver_id)
     await offer_now(ports, released.id)
     return released
 
 
+@audits("shift.claim", "Shift", "shift_id")
 async def claim_open_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
     """A qualified caregiver takes an open shift; of racing claims the first valid one wins."""
     require_role(actor, Role.CAREGIVER)
@@ -124,7 +126,6 @@ async def claim_open_shift(ports: Ports, actor: Principal, shift_id: str) -> Shi
         field="shiftId",
     )
     claimed = await _hold_and_place(ports, shift, placement)
-    await record(ports, actor, "shift.claim", "Shift", [shift.id])
     await publish_shift_event(ports, claimed, "shift.assigned", str(claimed.revision), data={"claimed": True})
     return claimed
 

@@ -10,7 +10,7 @@ from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.models import Agency
 from carecore.agencies.service import get_agency
-from carecore.audit.service import record
+from carecore.audit.service import audits
 from carecore.errors import AlreadyExists, DomainError, StateConflict, ValidationFailed
 from carecore.events.models import EventData
 from carecore.ids import id_for_key, new_id
@@ -165,6 +165,7 @@ async def schedule_weekly_shifts(
     return shifts
 
 
+@audits("shift.create", "Shift", "shift_id")
 async def _create(
     ports: Ports,
     actor: Principal,
@@ -219,7 +220,6 @@ async def _create(
         assert found is not None
         return found
     if placement is None or hold is None:
-        await record(ports, actor, "shift.create", "Shift", [shift.id])
         await publish_shift_event(ports, shift, "shift.opened", str(shift.revision))
         await offer_now(ports, shift.id)
         return shift
@@ -231,10 +231,8 @@ async def _create(
             raise
         await ports.store.shifts.drop_hold(shift.id, hold.token)
         await ports.store.shifts.request_offers(shift.id, ports.clock.now())
-        await record(ports, actor, "shift.create", "Shift", [shift.id])
         await offer_now(ports, shift.id)
         return await ports.store.shifts.get(shift.id) or shift
-    await record(ports, actor, "shift.create", "Shift", [shift.id])
     await _announce_assignment(ports, placed, previous=None)
     return placed
 
@@ -245,6 +243,7 @@ async def _announce_assignment(ports: Ports, shift: Shift, *, previous: str | No
     await tell_caregivers(ports, shift, str(shift.revision), shift.caregiver_id, previous)
 
 
+@audits("shift.assign", "Shift", "shift_id")
 async def assign_shift(
     ports: Ports,
     actor: Principal,
@@ -281,11 +280,11 @@ async def assign_shift(
         ),
     )
     placed = await place(ports, shift, placement, expected_revision=expected_revision)
-    await record(ports, actor, "shift.assign", "Shift", [shift.id])
     await _announce_assignment(ports, placed, previous=shift.caregiver_id)
     return placed
 
 
+@audits("shift.update", "Shift", "shift_id")
 async def update_shift(
     ports: Ports,
     actor: Principal,
@@ -342,7 +341,6 @@ async def update_shift(
         )
         updated = await place(ports, shift, placement, expected_revision=expected_revision)
         await tell_caregivers(ports, updated, str(updated.revision), updated.caregiver_id)
-    await record(ports, actor, "shift.update", "Shift", [shift.id])
     return updated
 
 
@@ -363,6 +361,7 @@ def _kept_override(
     return qualification_override(actor, required, caregiver, day, reason, now)
 
 
+@audits("shift.cancel", "Shift", "shift_id")
 async def cancel_shift(
     ports: Ports, actor: Principal, shift_id: str, *, reason: str, expected_revision: int | None = None
 ) -> Shift:
@@ -388,7 +387,6 @@ async def cancel_shift(
         raise await why_not_held(ports, shift, expected_revision)
     if shift.caregiver_id is not None:
         await ports.store.caregiver_schedules.remove(shift.caregiver_id, shift.id)
-    await record(ports, actor, "shift.cancel", "Shift", [shift.id])
     await publish_shift_event(ports, cancelled, "shift.cancelled")
     await tell_caregivers(ports, cancelled, "cancelled", shift.caregiver_id)
     return cancelled

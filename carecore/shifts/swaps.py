@@ -10,7 +10,7 @@ from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
 from carecore.alerts.models import AlertKind, Audience
-from carecore.audit.service import record
+from carecore.audit.service import audits
 from carecore.errors import NotFound, StateConflict, ValidationFailed
 from carecore.events.models import EventData
 from carecore.ids import new_id
@@ -30,6 +30,7 @@ from carecore.shifts.support import (
 )
 
 
+@audits("shift.request_swap", "Shift", "shift_id")
 async def request_swap(
     ports: Ports, actor: Principal, shift_id: str, *, to_caregiver_id: str, message: str = ""
 ) -> Shift:
@@ -54,7 +55,6 @@ async def request_swap(
     updated = await ports.store.shifts.put_swap(shift.id, swap, expected_swap=None, caregiver_id=actor.user_id, now=now)
     if updated is None:
         raise StateConflict("A swap of this shift is already waiting for an answer.", field="shiftId")
-    await record(ports, actor, "shift.request_swap", "Shift", [shift.id])
     await publish_shift_event(ports, updated, "shift.swap_requested", swap.id, data={"to_caregiver_id": other.user.id})
     await tell_caregivers(ports, updated, f"swap:{swap.id}", other.user.id)
     return updated
@@ -76,6 +76,7 @@ def _open_swap(shift: Shift, *statuses: SwapStatus) -> SwapRequest:
     return swap
 
 
+@audits("shift.respond_to_swap", "Shift", "shift_id")
 async def respond_to_swap(ports: Ports, actor: Principal, shift_id: str, *, accept: bool) -> Shift:
     """The asked caregiver accepts (the shift becomes theirs, or waits for approval) or declines."""
     require_role(actor, Role.CAREGIVER)
@@ -93,10 +94,10 @@ async def respond_to_swap(ports: Ports, actor: Principal, shift_id: str, *, acce
             coordinators = (Audience.COORDINATORS_ON_DUTY,)
             key = f"swap_approval:{swap.id}"
             await request_shift_alert(ports, updated, AlertKind.SHIFT_CHANGE, Severity.MEDIUM, coordinators, key)
-    await record(ports, actor, "shift.respond_to_swap", "Shift", [shift.id])
     return updated
 
 
+@audits("shift.decide_swap", "Shift", "shift_id")
 async def decide_swap(
     ports: Ports, actor: Principal, shift_id: str, *, approve: bool, reason: str | None = None
 ) -> Shift:
@@ -109,10 +110,10 @@ async def decide_swap(
         updated = await _complete(ports, actor, shift, swap, reason)
     else:
         updated = await _decide(ports, actor, shift, swap, SwapStatus.REJECTED, reason)
-    await record(ports, actor, "shift.decide_swap", "Shift", [shift.id])
     return updated
 
 
+@audits("shift.withdraw_swap", "Shift", "shift_id")
 async def withdraw_swap(ports: Ports, actor: Principal, shift_id: str) -> Shift:
     """The asking caregiver takes the request back while it is open."""
     require_role(actor, Role.CAREGIVER)
@@ -120,9 +121,7 @@ async def withdraw_swap(ports: Ports, actor: Principal, shift_id: str) -> Shift:
     swap = _open_swap(shift, SwapStatus.PENDING, SwapStatus.AWAITING_APPROVAL)
     if swap.from_caregiver_id != actor.user_id:
         raise NotFound("Shift", shift_id, field="shiftId")
-    updated = await _decide(ports, actor, shift, swap, SwapStatus.WITHDRAWN, None)
-    await record(ports, actor, "shift.withdraw_swap", "Shift", [shift.id])
-    return updated
+    return await _decide(ports, actor, shift, swap, SwapStatus.WITHDRAWN, None)
 
 
 async def _decide(

@@ -10,7 +10,7 @@ from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
 from carecore.alerts.models import AlertKind, Audience
-from carecore.audit.service import record
+from carecore.audit.service import audits, record
 from carecore.care_plans.models import SupportTask
 from carecore.care_plans.schedule import occurrences
 from carecore.errors import NotFound, StateConflict, ValidationFailed
@@ -57,6 +57,7 @@ async def _own_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
     return shift
 
 
+@audits("shift.check_in", "Shift", "shift_id")
 async def check_in(ports: Ports, actor: Principal, shift_id: str, *, location: Location | None) -> Shift:
     """Starts the visit: from 15 minutes before the start, once, by the shift's own caregiver."""
     shift = await _own_shift(ports, actor, shift_id)
@@ -75,7 +76,6 @@ async def check_in(ports: Ports, actor: Principal, shift_id: str, *, location: L
     updated = await ports.store.shifts.check_in(shift.id, actor.user_id, check, plan_id, now)
     if updated is None:
         raise StateConflict("The shift changed meanwhile (checked in, reassigned or cancelled).", field="shiftId")
-    await record(ports, actor, "shift.check_in", "Shift", [shift.id])
     await publish_shift_event(ports, updated, "shift.checked_in")
     await _flag_geofence(ports, updated, check, "check_in")
     return updated
@@ -92,6 +92,7 @@ async def _flag_geofence(ports: Ports, shift: Shift, check: VisitCheck, which: s
     await request_shift_alert(ports, shift, AlertKind.GEOFENCE_EXCEPTION, Severity.MEDIUM, coordinators, which)
 
 
+@audits("shift.check_out", "Shift", "shift_id")
 async def check_out(
     ports: Ports,
     actor: Principal,
@@ -124,7 +125,6 @@ async def check_out(
             now=ports.clock.now(),
         )
         if updated is not None:
-            await record(ports, actor, "shift.check_out", "Shift", [shift.id])
             await publish_shift_event(ports, updated, "shift.checked_out")
             if unlogged:
                 data = {"task_ids": ",".join(t.id for t in unlogged)}
@@ -148,6 +148,7 @@ async def unlogged_critical_tasks(ports: Ports, shift: Shift) -> list[SupportTas
     ]
 
 
+@audits("shift.log_task", "Shift", "shift_id")
 async def log_task(
     ports: Ports,
     actor: Principal,
@@ -176,10 +177,10 @@ async def log_task(
     updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry)
     if updated is None or all(e.id != entry_id for e in updated.task_log):
         raise StateConflict("The visit has ended; ask your coordinator to add it.", field="shiftId")
-    await record(ports, actor, "shift.log_task", "Shift", [shift.id])
     return updated
 
 
+@audits("shift.add_note", "Shift", "shift_id")
 async def add_progress_note(
     ports: Ports, actor: Principal, shift_id: str, *, text: str, idempotency_key: str | None = None
 ) -> Shift:
@@ -199,7 +200,6 @@ async def add_progress_note(
     )
     if updated is None or all(n.id != note_id for n in updated.progress_notes):
         raise StateConflict("The shift changed meanwhile; reload it.", field="shiftId")
-    await record(ports, actor, "shift.add_note", "Shift", [shift.id])
     return updated
 
 

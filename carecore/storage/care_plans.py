@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo import ReturnDocument
 
@@ -23,6 +23,11 @@ from carecore.incidents.models import IncidentType
 from carecore.pagination import Page, PageRequest
 from carecore.storage.codec import date_from_str, date_to_str, find_by_ids, insert_new, time_from_str, time_to_str
 from carecore.storage.database import Db, Document
+from carecore.storage.leases import claim_due, release
+
+# An approval in progress: who approves, and when `finish_approvals` may take a crashed one over.
+_APPROVAL_DONE: Document = {"approving_by": None, "approval_due_at": None}
+_EDITABLE: Document = {"status": CarePlanStatus.DRAFT.value, "approval_due_at": None}
 
 
 def content_to_doc(c: PlanContent) -> Document:
@@ -98,6 +103,7 @@ def plan_from_doc(d: Document) -> CarePlan:
         approved_by=d.get("approved_by"),
         approved_at=d.get("approved_at"),
         acknowledgements=tuple(Acknowledgement(a["user_id"], a["at"]) for a in d.get("acknowledgements", [])),
+        approving_by=d.get("approving_by"),
     )
 
 
@@ -136,32 +142,77 @@ class CarePlanStore:
     async def update_draft(
         self, plan_id: str, content: PlanContent, *, expected_revision: int, now: datetime
     ) -> CarePlan | None:
-        """Compare-and-set on the revision of a DRAFT: None when it moved on or is no longer a draft."""
+        """Compare-and-set on the revision of a DRAFT not being approved: None when it moved on or is not editable."""
         d = await self._c.find_one_and_update(
-            {"_id": plan_id, "status": CarePlanStatus.DRAFT.value, "revision": expected_revision},
+            {"_id": plan_id, **_EDITABLE, "revision": expected_revision},
             {"$set": {"content": content_to_doc(content), "updated_at": now}, "$inc": {"revision": 1}},
             return_document=ReturnDocument.AFTER,
         )
         return plan_from_doc(d) if d else None
 
+    async def begin_approval(
+        self, plan_id: str, *, expected_revision: int, by: str, due_at: datetime
+    ) -> CarePlan | None:
+        """The first write of an approval: from here the draft refuses edits. None when it is not that draft.
+
+        The revision stays, so a retried approval (same expected revision) marks it again.
+        """
+        d = await self._c.find_one_and_update(
+            {"_id": plan_id, "status": CarePlanStatus.DRAFT.value, "revision": expected_revision},
+            {"$set": {"approving_by": by, "approval_due_at": due_at}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return plan_from_doc(d) if d else None
+
+    async def abandon_approval(self, plan_id: str) -> None:
+        """An approval that lost the pointer to another version: the draft is a plain draft again."""
+        await self._c.update_one({"_id": plan_id, "status": CarePlanStatus.DRAFT.value}, {"$set": _APPROVAL_DONE})
+
     async def mark_active(self, plan_id: str, *, by: str, at: datetime) -> None:
+        """The last write of an approval: the stored status follows the pointer and the mark goes."""
         await self._c.update_one(
             {"_id": plan_id, "status": CarePlanStatus.DRAFT.value},
             {
-                "$set": {"status": CarePlanStatus.ACTIVE.value, "approved_by": by, "approved_at": at, "updated_at": at},
+                "$set": {
+                    "status": CarePlanStatus.ACTIVE.value,
+                    "approved_by": by,
+                    "approved_at": at,
+                    "updated_at": at,
+                    **_APPROVAL_DONE,
+                },
                 "$inc": {"revision": 1},
             },
         )
 
-    async def mark_superseded(self, person_id: str, *, except_id: str, at: datetime) -> None:
+    async def mark_superseded(self, person_id: str, *, except_id: str, previous_id: str | None, at: datetime) -> None:
+        """Every other stored ACTIVE version, and the one the pointer moved from even if a crash left its
+        own approval half-done (stored DRAFT, marked as being approved), become SUPERSEDED."""
+        replaced: list[Document] = [{"status": CarePlanStatus.ACTIVE.value}]
+        if previous_id is not None:
+            replaced.append({"_id": previous_id, "status": CarePlanStatus.DRAFT.value})
         await self._c.update_many(
-            {"person_id": person_id, "status": CarePlanStatus.ACTIVE.value, "_id": {"$ne": except_id}},
-            {"$set": {"status": CarePlanStatus.SUPERSEDED.value, "updated_at": at}, "$inc": {"revision": 1}},
+            {"person_id": person_id, "_id": {"$ne": except_id}, "$or": replaced},
+            {
+                "$set": {"status": CarePlanStatus.SUPERSEDED.value, "updated_at": at, **_APPROVAL_DONE},
+                "$inc": {"revision": 1},
+            },
         )
+
+    async def has_successor(self, plan_id: str) -> bool:
+        """Whether a version was started from this one, which only happens while it holds the pointer."""
+        return await self._c.find_one({"based_on_id": plan_id}, projection={"_id": 1}) is not None
+
+    async def claim_stalled_approval(self, *, now: datetime, owner: str, lease: timedelta) -> CarePlan | None:
+        """Claims an approval that should have finished by now (its process died)."""
+        d = await claim_due(self._c, due_field="approval_due_at", now=now, owner=owner, lease=lease)
+        return plan_from_doc(d) if d else None
+
+    async def release_approval(self, plan_id: str, *, owner: str) -> None:
+        await release(self._c, plan_id, owner=owner, changes={})
 
     async def archive_draft(self, plan_id: str, *, expected_revision: int, now: datetime) -> CarePlan | None:
         d = await self._c.find_one_and_update(
-            {"_id": plan_id, "status": CarePlanStatus.DRAFT.value, "revision": expected_revision},
+            {"_id": plan_id, **_EDITABLE, "revision": expected_revision},
             {"$set": {"status": CarePlanStatus.ARCHIVED.value, "updated_at": now}, "$inc": {"revision": 1}},
             return_document=ReturnDocument.AFTER,
         )

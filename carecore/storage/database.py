@@ -15,6 +15,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "users": [
         IndexModel([("firebase_uid", ASCENDING)], unique=True, name="firebase_uid_unique"),
         IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
+        # publish_lagging_claims claims the profile whose claims lag longest (carecore.storage.leases).
+        IndexModel([("claims_due_at", ASCENDING)]),
     ],
     "people": [
         IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
@@ -25,6 +27,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "care_plans": [
         IndexModel([("person_id", ASCENDING), ("version", DESCENDING)], unique=True, name="plan_version_unique"),
+        # finish_approvals claims the earliest stalled approval; has_successor looks a version up by origin.
+        IndexModel([("approval_due_at", ASCENDING)]),
+        IndexModel([("based_on_id", ASCENDING)]),
     ],
     "events": [
         IndexModel([("at", ASCENDING), ("_id", ASCENDING)]),

@@ -1,4 +1,13 @@
-"""Authenticating callers and managing the profiles behind their Firebase accounts."""
+"""Authenticating callers and managing the profiles behind their Firebase accounts.
+
+A role lives in two places: the profile and the account's Firebase custom claims, and `authenticate`
+accepts a token only when both agree. A role change writes the profile first, marked as having
+lagging claims, then publishes the claims, then records them as published. A process that dies in
+between leaves the mark, and `publish_lagging_claims` (a lease-claimed background job) publishes them,
+so the user's token refresh succeeds again without anybody retrying. The opposite order could leave
+claims granting a role the profile does not have; `authenticate` refuses those anyway, but the mark
+could not be written before the profile.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +19,7 @@ from typing import Any
 from carecore import validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
-from carecore.audit.service import record
+from carecore.audit.service import audited
 from carecore.errors import AlreadyExists, NotFound, Unauthenticated, ValidationFailed, VersionConflict
 from carecore.ids import id_for_key, is_valid_id, new_id
 from carecore.pagination import Page, PageRequest
@@ -20,6 +29,9 @@ from carecore.users.models import SUPPORTED_LOCALES, User, UserFields
 # A caregiver sees the people they have a shift with from 7 days ago to 14 days ahead (DESIGN).
 SERVED_BEFORE = timedelta(days=7)
 SERVED_AHEAD = timedelta(days=14)
+# How long a role change's request has to publish the claims before the job takes over, and its lease.
+CLAIMS_GRACE = timedelta(seconds=30)
+CLAIMS_LEASE = timedelta(minutes=1)
 
 
 async def authenticate(ports: Ports, firebase_uid: str, claims: Mapping[str, Any]) -> Principal:
@@ -118,14 +130,14 @@ async def create_user(
         return existing  # a retry of a create that already went through
     if await ports.store.users.get_by_firebase_uid(uid) is not None:
         raise ValidationFailed("A profile already exists for this Firebase uid.", field="firebaseUid")
-    # Claims first: they grant nothing until a profile matches them, and writing them proves the uid
-    # exists. A profile written first could be left behind for an account that does not exist.
-    await ports.claims.set_claims(uid, user.claims())
-    try:
-        await ports.store.users.insert(user)
-    except AlreadyExists:
-        return await get_user_or_raise(ports, actor, user_id)
-    await record(ports, actor, "user.create", "User", [user.id])
+    async with audited(ports, actor, "user.create", "User", [user.id]):
+        # Claims first: they grant nothing until a profile matches them, and writing them proves the uid
+        # exists. A profile written first could be left behind for an account that does not exist.
+        await ports.claims.set_claims(uid, user.claims())
+        try:
+            await ports.store.users.insert(user)
+        except AlreadyExists:
+            return await get_user_or_raise(ports, actor, user_id)
     return user
 
 
@@ -140,15 +152,47 @@ async def update_user(
         changes.get("active") is False or changes.get("role", "coordinator") != "coordinator"
     ):
         raise ValidationFailed("You cannot demote or deactivate yourself.", field="role")
-    updated = await ports.store.users.update(
-        current.id, changes, expected_revision=expected_revision, now=ports.clock.now()
-    )
-    if updated is None:
-        latest = await get_user_or_raise(ports, actor, user_id)
-        raise VersionConflict("The profile changed since you loaded it.", current_revision=latest.revision)
-    await ports.claims.set_claims(updated.firebase_uid, updated.claims())
-    await record(ports, actor, "user.update", "User", [updated.id])
+    now = ports.clock.now()
+    role_changes = "role" in changes
+    async with audited(ports, actor, "user.update", "User", [current.id]):
+        updated = await ports.store.users.update(
+            current.id,
+            changes,
+            expected_revision=expected_revision,
+            now=now,
+            claims_due_at=now + CLAIMS_GRACE if role_changes else None,
+        )
+        if updated is None:
+            latest = await get_user_or_raise(ports, actor, user_id)
+            raise VersionConflict("The profile changed since you loaded it.", current_revision=latest.revision)
+        if role_changes:
+            await _publish_claims(ports, updated.id, owner=f"user.update-{new_id()}")
     return updated
+
+
+async def _publish_claims(ports: Ports, user_id: str, *, owner: str) -> None:
+    """Publishes a profile's lagging claims now; a publisher already at it (request or job) finishes them."""
+    user = await ports.store.users.claim_claims(user_id, now=ports.clock.now(), owner=owner, lease=CLAIMS_LEASE)
+    if user is not None:
+        await _publish_claimed(ports, user, owner=owner)
+
+
+async def _publish_claimed(ports: Ports, user: User, *, owner: str) -> None:
+    # Publishers of one profile take turns under its lease, so the last claims written are those of
+    # the revision last recorded; a revision that moved on meanwhile stays due and is published again.
+    await ports.claims.set_claims(user.firebase_uid, user.claims())
+    await ports.store.users.claims_published(user.id, revision=user.revision, owner=owner)
+
+
+async def publish_lagging_claims(ports: Ports, owner: str) -> int:
+    """Background job: publishes the claims of profiles whose role change died before it; returns how many."""
+    done = 0
+    while (
+        user := await ports.store.users.claim_lagging_claims(now=ports.clock.now(), owner=owner, lease=CLAIMS_LEASE)
+    ) is not None:
+        await _publish_claimed(ports, user, owner=owner)
+        done += 1
+    return done
 
 
 async def authenticate_token(ports: Ports, token: str) -> Principal:
