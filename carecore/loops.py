@@ -17,7 +17,8 @@ from typing import NoReturn
 logger = logging.getLogger("carecore.loops")
 
 
-def _stop_if_cancelled() -> None:
+def stop_if_cancelled() -> None:
+    """Raises CancelledError when the current task was asked to stop, whatever happened to the first one."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
@@ -34,5 +35,5 @@ async def repeat(name: str, step: Callable[[], Awaitable[int]], idle: float) -> 
         except Exception:
             logger.exception("background loop %s failed; retrying", name)
             done = 0
-        _stop_if_cancelled()
+        stop_if_cancelled()
         await asyncio.sleep(0 if done else idle)
