@@ -20,6 +20,7 @@ from strawberry.types.unset import UnsetType
 from app.alerts import start_alert_delivery, webhook_routes
 from app.background import background
 from app.firebase import FirebaseGateway
+from app.graphql_http import GraphQLDoor, bearer_token, principal_of
 from app.ingest import flag_endpoint
 from app.live import live_handler, sign_in
 from app.settings import Settings
@@ -30,6 +31,7 @@ from carecore.incidents.service import acknowledge_incident_alert
 from carecore.ports import Ports, SubjectAcknowledger
 from carecore.storage.database import connect, ensure_indexes, ping
 from carecore.storage.store import Store
+from carecore.users.service import authenticate_token
 from schema.build import SchemaLimits, build_schema
 from schema.context import Context, build_loaders
 
@@ -64,7 +66,9 @@ class CareGraphQL(GraphQL[Context, None]):
         ports = self.runtime.ports
         assert ports is not None, "lifespan has not started"
         feed = self.runtime.feed
-        token = _bearer_token(request.headers.get("authorization", ""))
+        if isinstance(request, Request) and (verified := principal_of(request)) is not None:
+            return Context(ports=ports, principal_or_none=verified, feed=feed)  # the door checked the token
+        token = bearer_token(request.headers.get("authorization", ""))
         if token is None:
             return Context(ports=ports, principal_or_none=None, feed=feed)
         try:
@@ -79,7 +83,7 @@ class CareGraphQL(GraphQL[Context, None]):
             return UnsetType()
         params = context.connection_params or {}
         raw = params.get("authorization") or params.get("Authorization")
-        token = _bearer_token(raw) if isinstance(raw, str) else None
+        token = bearer_token(raw) if isinstance(raw, str) else None
         if token is None:
             raise ConnectionRejectionError({"message": "Send `authorization: Bearer <ID token>` in connection_init."})
         try:
@@ -88,13 +92,6 @@ class CareGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError({"message": exc.message}) from exc
         context.loaders = build_loaders(context.ports, context.principal_or_none)
         return UnsetType()
-
-
-def _bearer_token(header: str) -> str | None:
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 def subject_acknowledgers() -> dict[str, SubjectAcknowledger]:
@@ -140,11 +137,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         return JSONResponse({"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503)
 
     graphql = CareGraphQL(runtime, settings)
+    door = GraphQLDoor(graphql, lambda token: authenticate_token(runtime.started_ports(), token), ide=settings.graphiql)
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/graphql", graphql),
+            Route("/graphql", door),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/flags", flag_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),

@@ -1,0 +1,128 @@
+"""The door of /graphql refuses whole classes of hostile requests before GraphQL parses anything:
+no token, malformed bodies, huge bodies, GET, ambiguous or subscription operations, and documents
+whose fragments multiply; each refusal is a 4xx with a GraphQL error body and writes nothing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from graphql import OperationDefinitionNode, parse
+
+from app.graphql_http import MAX_BODY, expanded_fields
+from carecore.access.principal import Role
+from carecore.agencies.models import Agency
+from carecore.ids import new_id
+from carecore.storage.store import Store
+from tests.app.conftest import MakeAccount
+from tests.app.test_bad_input import writes
+
+
+def doubling_fragments(levels: int) -> str:
+    """Under 1 KB for 20 levels; each fragment spreads the previous one twice: 2^levels fields."""
+    parts = ["fragment F0 on Query { me { id } }"]
+    parts += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
+    return f"query {{ ...F{levels} }}\n" + "\n".join(parts)
+
+
+@pytest.fixture
+async def token(make_account: MakeAccount, store: Store) -> str:
+    agency = Agency(id=new_id(), name="경기 함께돌봄 센터")
+    await store.agencies.upsert(agency)
+    _, issued = await make_account(Role.COORDINATOR, agency.id, "김지현")
+    return issued
+
+
+def test_fragments_are_sized_once_each_however_often_they_are_spread() -> None:
+    document = parse(doubling_fragments(60))
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    assert expanded_fields(document, operation) == 2 * 2**60  # `me` and `id`, 2^60 times: never expanded
+
+
+async def test_a_document_whose_fragments_double_twenty_times_is_refused_before_validation(
+    http: httpx.AsyncClient, token: str
+) -> None:
+    query = doubling_fragments(20)
+    assert len(query) < 1024
+    response = await http.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "The operation asks for more than 5000 fields.",
+                "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+            }
+        ]
+    }
+
+
+async def test_without_a_token_even_an_unparsable_document_is_refused_as_unauthenticated(
+    http: httpx.AsyncClient,
+) -> None:
+    for query in ("{ me { id } }", "{{{{ not graphql", doubling_fragments(30)):
+        response = await http.post("/graphql", json={"query": query})
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"42",
+        b"null",
+        b"true",
+        b'"{ me { id } }"',
+        b"[]",
+        b"\xff\xfe{",
+        b"{not json",
+        b'{"query": 7}',
+        b'{"query": "{ me { id } }", "variables": [1]}',
+        b'{"query": "{ me { id } }", "operationName": 3}',
+    ],
+)
+async def test_a_malformed_body_gets_400_with_an_error_body_and_the_connection_still_serves(
+    http: httpx.AsyncClient, token: str, store: Store, body: bytes
+) -> None:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    before = await writes(store)
+    response = await http.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    refused = response.json()
+    assert "data" not in refused and refused["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    after = await http.post("/graphql", json={"query": "{ me { displayName } }"}, headers=headers)
+    assert after.status_code == 200 and after.json()["data"]["me"]["displayName"] == "김지현"
+    assert await writes(store) == before
+
+
+async def test_a_body_over_the_limit_gets_413(http: httpx.AsyncClient, token: str) -> None:
+    comment = "#" + "x" * MAX_BODY + "\n"
+    response = await http.post(
+        "/graphql", json={"query": comment + "{ me { id } }"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 413
+
+
+async def test_get_runs_no_query(http: httpx.AsyncClient, token: str) -> None:
+    response = await http.get(
+        "/graphql", params={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("query", "operation_name", "message"),
+    [
+        ("query A { me { id } } query B { me { id } }", None, "Name the operation to run (`operationName`)."),
+        ("query A { me { id } }", "B", "No operation named 'B'."),
+        ("subscription { incidentUpdates { id } }", None, "Subscriptions run over WebSocket (graphql-transport-ws)."),
+    ],
+)
+async def test_what_http_cannot_run_unambiguously_is_refused(
+    http: httpx.AsyncClient, token: str, query: str, operation_name: str | None, message: str
+) -> None:
+    response = await http.post(
+        "/graphql",
+        json={"query": query, "operationName": operation_name},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == message
