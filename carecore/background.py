@@ -17,6 +17,7 @@ from carecore.alerts.events import alert_on_events
 from carecore.alerts.router import route_due
 from carecore.care_plans.service import finish_approvals
 from carecore.events.cleanup import delete_old_events
+from carecore.health.service import finish_evaluations
 from carecore.incidents.escalation import LEASE
 from carecore.incidents.worker import IncidentWorker
 from carecore.ports import Ports
@@ -56,6 +57,7 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
 
     return (
         Job("shift-checks", shift_checks),
+        Job("health-evaluations", finish_evaluations),
         Job("incidents", incidents),
         Job("incident-events", incident_events),
         Job("router", router),
