@@ -5,8 +5,8 @@
 2. A personal baseline per series: median and MAD of the 28 days before the reading, active after 12
    valid readings on 4 days with the person's first day of measuring discarded (ESH home monitoring);
    robust z = (x - median) / (1.4826 · max(MAD, floor)).
-3. Trends: a one-sided CUSUM on z (k = 0.5, h = 5, reset after it fires), each z against the baseline
-   at its own time; weight: the 7-day median 2 kg above the 28-day one.
+3. Trends: a one-sided CUSUM on z clipped at 3 (k = 0.5, h = 5, reset after it fires), each z against
+   the baseline at its own time; weight: the 7-day median 2 kg above the 28-day one.
 Baseline and trend findings are MEDIUM; the stress index never raises anything above MEDIUM.
 """
 
@@ -36,6 +36,7 @@ MIN_READINGS, MIN_DAYS = 12, 4
 MAD_SCALE = 1.4826  # makes the MAD estimate a normal standard deviation
 BASELINE_Z = 3.0  # two readings in a row this far out raise a baseline finding
 CUSUM_K, CUSUM_H = 0.5, 5.0
+CUSUM_CLIP = 3.0  # one outlier adds at most 2.5: a trend takes several readings, a spike is the others' job
 WEIGHT_WINDOW = timedelta(days=7)
 WEIGHT_GAIN_KG = 2.0
 MIN_WEIGHT_READINGS = 3
@@ -173,7 +174,7 @@ def cusum_fires(points: Sequence[Point], person: Person, code: str) -> bool:
         if z is None:
             total = 0.0
             continue
-        total = max(0.0, total + z - CUSUM_K)
+        total = max(0.0, total + min(z, CUSUM_CLIP) - CUSUM_K)
         if total > CUSUM_H:
             if p is current:
                 return True
