@@ -73,8 +73,8 @@ async def test_readings_newest_first_for_a_guardian_with_health_and_not_found_wi
     rest = (await execute(READ, {"id": world.minji.id, "after": after}, as_user=world.guardian)).data["observations"]
     without = await execute(READ, {"id": world.minji.id}, as_user=world.guardian_visits_only)
 
-    systolic = [e["node"]["values"][0]["value"] for e in first["edges"] + rest["edges"]]
-    assert systolic == [123, 122, 121] and first["pageInfo"]["hasNextPage"] and not rest["pageInfo"]["hasNextPage"]
+    newest_first = [e["node"]["values"][0]["value"] for e in first["edges"] + rest["edges"]]
+    assert newest_first == [123, 122, 121] and first["pageInfo"]["hasNextPage"] and not rest["pageInfo"]["hasNextPage"]
     assert without.data["observations"]["edges"] == []
     reads = await ports.store.db["audit"].find({"action": "observations.read"}).to_list()
     assert [(r["actor_id"], r["object_id"]) for r in reads] == [(world.guardian.id, world.minji.id)] * 2
