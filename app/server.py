@@ -20,6 +20,7 @@ from app.alerts import start_alert_delivery, webhook_routes
 from app.background import background
 from app.firebase import FirebaseGateway
 from app.ingest import flag_endpoint
+from app.ingest_observations import observation_endpoint
 from app.settings import Settings
 from carecore.alerts.acknowledgement import register_acknowledger
 from carecore.clock import Clock, SystemClock
@@ -127,6 +128,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/flags", flag_endpoint(runtime.started_ports), methods=["POST"]),
+            Route("/ingest/observations", observation_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),
         ],
         lifespan=lifespan,
