@@ -3,9 +3,13 @@ repeat, an implausible one wakes nobody, and a reading received twice counts onc
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
-from carecore.health.models import IngestOutcome, ObservationStatus, RejectReason
+import pytest
+
+from carecore.errors import Forbidden, NotFound
+from carecore.health.models import Component, IngestOutcome, Metric, Modality, ObservationStatus, Reading, RejectReason
 from carecore.health.service import record_observation
 from carecore.incidents.models import IncidentSource, IncidentStatus, IncidentType, Severity
 from carecore.incidents.service import acknowledge_incident
@@ -146,3 +150,33 @@ async def test_a_closed_incident_takes_no_more_readings_a_new_one_opens(
 
     incidents = await health_incidents(ports, world.minji.id)
     assert len(incidents) == 2 and incidents[0].status is IncidentStatus.RESOLVED
+
+
+async def test_spo2_of_88_alerts_for_most_people_but_not_for_a_co2_retainer(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    retainer = replace(world.jiho.profile, co2_retainer=True)
+    assert await ports.store.people.update_profile(
+        world.jiho, retainer, expected_revision=world.jiho.revision, now=clock.now()
+    )
+    coordinator = world.coordinator.principal()
+    for person in (world.minji, world.jiho):
+        reading = Reading(
+            person.id, Metric.SPO2, (Component(Metric.SPO2.value, 88),), "%", clock.now(), Modality.SENSED
+        )
+        await record_observation(ports, coordinator, reading)
+
+    [incident] = await ports.store.db["incidents"].find().to_list()
+    assert incident["person_id"] == world.minji.id and incident["severity"] == "HIGH"
+
+
+async def test_family_and_services_may_not_record_and_a_caregiver_only_for_people_they_serve(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    reading = bp_reading(world.minji.id, clock.now(), 120, 80)
+    for refused in (world.guardian, world.ai_service):
+        with pytest.raises(Forbidden):
+            await record_observation(ports, refused.principal(), reading)
+    with pytest.raises(NotFound):
+        await record_observation(ports, world.caregiver_off_team.principal(), reading)
+    assert await ports.store.db["observations"].count_documents({}) == 0
