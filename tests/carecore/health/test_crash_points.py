@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from carecore.audit.models import AuditOutcome
 from carecore.health.models import ObservationStatus
 from carecore.health.service import record_observation
@@ -42,3 +44,31 @@ async def test_a_crisis_reading_killed_at_any_write_ends_in_one_incident_with_it
         assert [f["incident_id"] for f in flags] == [incident.id], run.writes
         audit = await run.store.db["audit"].find({"action": "observation.record"}).to_list()
         assert any(a["outcome"] == AuditOutcome.DONE.value for a in audit), run.writes
+
+
+# The merge that counts the reading in and the raise are two writes in main's opening.py: a death between
+# them leaves HIGH, and the retry sees its flag already counted. Branch `ingest` makes them one write; this
+# test then passes and the mark goes (strict=False so the merge of that branch does not turn it red).
+@pytest.mark.xfail(reason="merge-and-raise of carecore/incidents/opening.py, fixed on branch ingest", strict=False)
+async def test_a_confirming_reading_killed_at_any_write_raises_the_one_incident_of_its_rule_to_critical(
+    crash_points: CrashPoints,
+) -> None:
+    async for run in crash_points():
+        world = await build_world(run.store, run.clock)
+        caregiver = world.caregiver_on_team.principal()
+        first = await record_observation(run.ports, caregiver, bp_reading(world.minji.id, run.clock.now(), 186, 104))
+        assert first.observation is not None
+        [opened] = first.observation.incident_ids
+        run.clock.advance(timedelta(minutes=5))
+        confirming = bp_reading(world.minji.id, run.clock.now(), 190, 110)
+        async with run.armed():
+            await record_observation(run.ports, caregiver, confirming)
+        await recover(run)
+        retried = await record_observation(run.ports, caregiver, confirming)
+
+        assert retried.observation is not None and retried.observation.incident_ids == (opened,), run.writes
+        assert await run.store.db["incidents"].count_documents({}) == 1, run.writes
+        incident = await run.store.incidents.get(opened)
+        assert incident is not None and incident.severity is Severity.CRITICAL, run.writes
+        requests = await run.store.alert_requests.for_subject(opened)
+        assert sorted(r.severity.value for r in requests) == ["CRITICAL", "HIGH"], run.writes
