@@ -22,7 +22,10 @@ from carecore.people.models import Person
 from carecore.ports import Ports
 from carecore.users.models import User
 
-ROUTE_LEASE = timedelta(seconds=60)
+# Routing a request takes well under a second; a router that dies holds a CRITICAL alert back no longer
+# than a dead ladder step holds its incident (carecore.incidents.escalation.LEASE). A router slower than
+# its lease only lets another route the same request again, which the notification ids make a no-op.
+ROUTE_LEASE = timedelta(seconds=15)
 # A CRITICAL alert not acknowledged within this window also goes out by SMS and voice.
 SECOND_CHANNEL_AFTER = timedelta(minutes=2)
 
