@@ -61,8 +61,8 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
 
     return (
         Job("shift-checks", shift_checks),
-        Job("health-evaluations", finish_evaluations),
         Job("stranded-flags", stranded_flags),
+        Job("health-evaluations", finish_evaluations),
         Job("incidents", incidents),
         Job("incident-events", incident_events),
         Job("router", router),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -59,17 +58,6 @@ EVALUATION_LEASE = timedelta(minutes=1)
 HEALTH_MERGE_WINDOW = timedelta(days=28)
 DETECTOR_SERVICE = "carecore-health"
 RULES_VERSION = "1"
-
-
-@dataclass(frozen=True, slots=True)
-class HealthOpening(Opening):
-    """An opening whose merge key is per rule family: a crisis and a slow trend are separate incidents."""
-
-    rule_key: str = ""
-
-    @property
-    def merge_key(self) -> str:
-        return f"{self.agency_id}|{self.person_id}|{self.type.value}|health:{self.rule_key}"
 
 
 def observation_id(agency_id: str, source: str, reading: Reading) -> str:
@@ -205,7 +193,7 @@ async def evaluate(ports: Ports, observation: Observation, person: Person) -> Ob
     findings = detection.detect(history, observation, subject)
     incident_ids: list[str] = []
     if findings:
-        policy = dataclasses.replace(await policy_for(ports, observation.agency_id), merge_window=HEALTH_MERGE_WINDOW)
+        policy = await policy_for(ports, observation.agency_id)
         for finding in findings:
             incident_ids.append(await _open(ports, observation, finding, policy))
     await ports.store.observations.finish(observation.id, findings, tuple(incident_ids))
@@ -219,7 +207,7 @@ async def _open(ports: Ports, observation: Observation, finding: Finding, policy
         Signal("effectiveAt", r.effective_at.isoformat()),
         *(Signal(c.code, f"{c.value:g}") for c in r.components),
     )
-    opening = HealthOpening(
+    opening = Opening(
         key=id_for_key(observation.agency_id, "observation", observation.id, finding.key),
         agency_id=observation.agency_id,
         person_id=r.person_id,
@@ -231,7 +219,8 @@ async def _open(ports: Ports, observation: Observation, finding: Finding, policy
         mergeable=True,
         detection=Detection(DETECTOR_SERVICE, finding.key, RULES_VERSION, 1.0),
         evidence=Evidence(finding.summary, signals),
-        rule_key=finding.key,
+        merge_scope=f"health:{finding.key}",  # one incident per (person, rule family), kept on the flag
+        merge_window=HEALTH_MERGE_WINDOW,
     )
     opened = await open_incident(ports, opening, policy, None)
     return opened.incident.id
