@@ -22,6 +22,7 @@ from app.background import background
 from app.firebase import FirebaseGateway
 from app.graphql_http import GraphQLDoor, bearer_token, principal_of
 from app.ingest import flag_endpoint
+from app.ingest_observations import observation_endpoint
 from app.live import live_handler, sign_in
 from app.settings import Settings
 from carecore.clock import Clock, SystemClock
@@ -145,6 +146,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/graphql", door),
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/flags", flag_endpoint(runtime.started_ports), methods=["POST"]),
+            Route("/ingest/observations", observation_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),
         ],
         lifespan=lifespan,

@@ -17,6 +17,7 @@ from carecore.alerts.events import alert_on_events
 from carecore.alerts.router import route_due
 from carecore.care_plans.service import finish_approvals
 from carecore.events.cleanup import delete_old_events
+from carecore.health.service import finish_evaluations
 from carecore.incidents.escalation import LEASE
 from carecore.incidents.stranded_flags import finish_stranded_flags
 from carecore.incidents.worker import IncidentWorker
@@ -61,6 +62,7 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
     return (
         Job("shift-checks", shift_checks),
         Job("stranded-flags", stranded_flags),
+        Job("health-evaluations", finish_evaluations),
         Job("incidents", incidents),
         Job("incident-events", incident_events),
         Job("router", router),

@@ -19,12 +19,14 @@ from strawberry.tools import merge_types
 from schema.errors import ERROR_TYPES, MaskUnexpectedErrors
 from schema.mutations.alerts import AlertMutation
 from schema.mutations.care_plans import CarePlanMutation
+from schema.mutations.health import HealthMutation
 from schema.mutations.incidents import IncidentMutation
 from schema.mutations.people import PeopleMutation
 from schema.mutations.shifts import ShiftMutation
 from schema.mutations.users import UserMutation
 from schema.queries.alerts import AlertQuery
 from schema.queries.care_plans import CarePlanQuery
+from schema.queries.health import HealthQuery
 from schema.queries.incidents import IncidentQuery
 from schema.queries.people import PeopleQuery
 from schema.queries.shifts import ShiftQuery
@@ -32,9 +34,12 @@ from schema.queries.users import UserQuery
 from schema.subscriptions.incidents import IncidentSubscription
 
 # Each domain adds its own roots here.
-Query = merge_types("Query", (UserQuery, PeopleQuery, CarePlanQuery, ShiftQuery, IncidentQuery, AlertQuery))
+Query = merge_types(
+    "Query", (UserQuery, PeopleQuery, CarePlanQuery, ShiftQuery, IncidentQuery, AlertQuery, HealthQuery)
+)
 Mutation = merge_types(
-    "Mutation", (PeopleMutation, CarePlanMutation, UserMutation, ShiftMutation, IncidentMutation, AlertMutation)
+    "Mutation",
+    (PeopleMutation, CarePlanMutation, UserMutation, ShiftMutation, IncidentMutation, AlertMutation, HealthMutation),
 )
 Subscription = merge_types("Subscription", (IncidentSubscription,))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -290,6 +290,8 @@ class FlagRecord:
     incident_id: str | None = None
     detection: Detection | None = None
     evidence: Evidence | None = None
+    merge_scope: str | None = None
+    merge_window: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)

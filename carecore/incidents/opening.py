@@ -71,6 +71,10 @@ class Opening:
     evidence: Evidence | None = None
     safeguarding: Safeguarding | None = None
     related_shift_id: str | None = None
+    # Narrows what merges (e.g. a health rule family: a crisis and a slow trend are two incidents) and
+    # how long it keeps merging; None: every flag of the type, within the policy's merge window.
+    merge_scope: str | None = None
+    merge_window: timedelta | None = None
 
     @property
     def incident_id(self) -> str:
@@ -78,7 +82,8 @@ class Opening:
 
     @property
     def merge_key(self) -> str:
-        return f"{self.agency_id}|{self.person_id}|{self.type.value}"
+        scope = f"|{self.merge_scope}" if self.merge_scope else ""
+        return f"{self.agency_id}|{self.person_id}|{self.type.value}{scope}"
 
     def flag_record(self, received_at: datetime) -> FlagRecord:
         return FlagRecord(
@@ -94,6 +99,8 @@ class Opening:
             related_shift_id=self.related_shift_id,
             detection=self.detection,
             evidence=self.evidence,
+            merge_scope=self.merge_scope,
+            merge_window=self.merge_window,
         )
 
     @classmethod
@@ -112,6 +119,8 @@ class Opening:
             detection=flag.detection,
             evidence=flag.evidence,
             related_shift_id=flag.related_shift_id,
+            merge_scope=flag.merge_scope,
+            merge_window=flag.merge_window,
         )
 
 
@@ -167,7 +176,7 @@ async def _merge_or_create(
     if not fresh and (taken := await _already_taken(ports, opening)) is not None:
         return Opened(taken, Outcome.DUPLICATE)
     incidents = ports.store.incidents
-    since = now - policy.merge_window
+    since = now - (opening.merge_window or policy.merge_window)
     for _ in range(MERGE_ATTEMPTS):
         merged = await incidents.merge_flag(
             opening.merge_key,

@@ -21,6 +21,7 @@ class GuardianPermission(StrEnum):
     VISITS = "visits"
     INCIDENTS = "incidents"
     ALERTS = "alerts"
+    HEALTH = "health"  # vital-sign readings, and what the health rules found in them
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ class PersonProfile:
     home: HomeLocation | None = None
     external_refs: tuple[ExternalRef, ...] = ()
     active: bool = True
+    co2_retainer: bool = False  # chronic CO2 retention (e.g. COPD): the SpO2 safety rule uses 83 %, not 91 %
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,17 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("task_check_at", ASCENDING)]),
         IndexModel([("announce_due_at", ASCENDING)]),
     ],
+    "observations": [
+        # Detection's history and dedupe look-ups, and a person's readings newest first.
+        IndexModel(
+            [("agency_id", ASCENDING), ("person_id", ASCENDING), ("metric", ASCENDING), ("effective_at", ASCENDING)]
+        ),
+        IndexModel(
+            [("agency_id", ASCENDING), ("person_id", ASCENDING), ("effective_at", DESCENDING), ("_id", DESCENDING)]
+        ),
+        # health-evaluations claims readings whose detection a crash left unfinished.
+        IndexModel([("evaluate_due_at", ASCENDING)]),
+    ],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),

@@ -33,6 +33,8 @@ def _from_doc(d: Document) -> FlagRecord:
         incident_id=d.get("incident_id"),
         detection=detection_from_doc(d.get("detection")),
         evidence=evidence_from_doc(d.get("evidence")),
+        merge_scope=d.get("merge_scope"),
+        merge_window=timedelta(seconds=d["merge_window_s"]) if d.get("merge_window_s") else None,
     )
 
 
@@ -58,6 +60,8 @@ class IncidentFlagStore:
                 "incident_id": flag.incident_id,
                 "detection": detection_to_doc(flag.detection),
                 "evidence": evidence_to_doc(flag.evidence),
+                "merge_scope": flag.merge_scope,
+                "merge_window_s": flag.merge_window.total_seconds() if flag.merge_window else None,
                 "finish_due_at": None if flag.incident_id else finish_due_at,
                 "lease_until": None,
                 "lease_owner": None,

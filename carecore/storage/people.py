@@ -87,6 +87,7 @@ def profile_to_doc(agency_id: str, p: PersonProfile) -> Document:
         # A sparse unique index over these keys keeps one person per reference (no partial indexes here).
         "external_ref_keys": [_ref_key(agency_id, r) for r in p.external_refs] or None,
         "active": p.active,
+        "co2_retainer": p.co2_retainer,
     }
 
 
@@ -123,6 +124,7 @@ def profile_from_doc(d: Document) -> PersonProfile:
         home=None if not h else HomeLocation(h["address"], h["latitude"], h["longitude"], h["geofence_radius_m"]),
         external_refs=tuple(ExternalRef(r["service"], r["reference"]) for r in d.get("external_refs", [])),
         active=d.get("active", True),
+        co2_retainer=d.get("co2_retainer", False),
     )
 
 

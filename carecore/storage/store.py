@@ -17,6 +17,7 @@ from carecore.storage.incident_flags import IncidentFlagStore
 from carecore.storage.incident_policies import IncidentPolicyStore
 from carecore.storage.incidents import IncidentStore
 from carecore.storage.notifications import NotificationStore
+from carecore.storage.observations import ObservationStore
 from carecore.storage.people import PersonStore
 from carecore.storage.shifts import ShiftStore
 from carecore.storage.users import UserStore
@@ -43,3 +44,4 @@ class Store:
         self.shifts = ShiftStore(db)
         self.caregiver_profiles = CaregiverProfileStore(db)
         self.caregiver_schedules = CaregiverScheduleStore(db)
+        self.observations = ObservationStore(db)

@@ -88,6 +88,9 @@ class PersonInput:
     home: HomeLocationInput | None = None
     external_refs: list[ExternalRefInput] = strawberry.field(default_factory=list)
     active: bool = True
+    co2_retainer: bool = strawberry.field(
+        default=False, description="Chronic CO2 retention: the SpO2 safety rule alerts at 83 %, not 91 %."
+    )
 
     def to_domain(self) -> PersonProfile:
         c = self.communication or CommunicationInput()
@@ -111,6 +114,7 @@ class PersonInput:
             home=None if h is None else HomeLocation(h.address, h.latitude, h.longitude, h.geofence_radius_m),
             external_refs=tuple(ExternalRef(r.service, r.reference) for r in self.external_refs),
             active=self.active,
+            co2_retainer=self.co2_retainer,
         )
 
 

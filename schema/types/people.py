@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from carecore.access.policy import can_see_external_refs, can_see_guardian_link
+from carecore.access.policy import can_see_external_refs, can_see_guardian_link, can_see_part
 from carecore.care_plans.service import list_versions
 from carecore.people.models import GuardianPermission as DomainPermission
 from carecore.people.models import Person as DomainPerson
@@ -146,6 +146,11 @@ class Person:
             created_at=p.created_at,
             updated_at=p.updated_at,
         )
+
+    @strawberry.field(description="CO2 retainer (SpO2 rule at 83 %); null unless you may see health data.")
+    def co2_retainer(self, info: strawberry.Info[Context, None]) -> bool | None:
+        visible = can_see_part(info.context.principal, self.domain, DomainPermission.HEALTH)
+        return self.domain.profile.co2_retainer if visible else None
 
     @strawberry.field(description="How the agency's AI services name this person; coordinators only.")
     def external_refs(self, info: strawberry.Info[Context, None]) -> list[ExternalRef]:

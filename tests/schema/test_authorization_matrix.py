@@ -22,6 +22,7 @@ from carecore.storage.store import Store
 from tests.conftest import World
 from tests.notifications.support import put_device
 from tests.schema.conftest import Execute
+from tests.schema.health_scene import health_scene
 from tests.schema.incident_scene import MINJI_REF, IncidentScene, incident_scene
 from tests.schema.shift_scene import Part, ShiftScene, shift_scene
 from tests.support import FakeClock, RecordingClaims, RefusingTokens, plan_content
@@ -653,6 +654,34 @@ SHIFT_OPS = [
 ]
 OPS += SHIFT_OPS
 
+BP_INPUT = {
+    "metric": "BLOOD_PRESSURE",
+    "values": [{"code": "8480-6", "value": 131}, {"code": "8462-4", "value": 84}],
+    "unit": "mm[Hg]",
+    "effectiveAt": "2026-11-25T00:00:00Z",
+    "deviceId": "cuff-7",
+}
+HEALTH_OPS = [
+    Op(
+        "observations",
+        "query ($id: ID!) { observations(personId: $id) { edges { node { id values { value } } } } }",
+        lambda s: {"id": s.world.minji.id},
+        {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK},  # guardian_visits_only lacks `health`
+    ),
+    Op(
+        "recordObservation",
+        mutation("recordObservation", "RecordObservationInput"),
+        lambda s: {"input": {"personId": s.world.minji.id, **BP_INPUT}},
+        {
+            "coordinator": OK,
+            "caregiver_on_team": OK,
+            **dict.fromkeys(("guardian", "guardian_visits_only", "other_guardian", "ai_service"), FORBIDDEN),
+        },
+        mutation=True,
+    ),
+]
+OPS += HEALTH_OPS
+
 
 @pytest.fixture
 async def scene(world: World, store: Store, ports: Ports) -> Scene:
@@ -670,6 +699,7 @@ async def scene(world: World, store: Store, ports: Ports) -> Scene:
         updated_at=world.minji.created_at,
     )
     await store.care_plans.insert(draft)
+    await health_scene(ports, world)
     return Scene(
         world=world,
         draft=draft,

@@ -1,0 +1,254 @@
+"""Vital-sign readings: two doors (a caregiver's GraphQL mutation, a device service's signed webhook) onto
+one core that stores each reading, gates its quality, runs detection and opens incidents.
+
+The order of writes is what makes a crash harmless:
+1. the audit entries, PENDING, for the whole batch;
+2. the reading, under an id derived from its source (a retry finds it) and `evaluate_due_at` set;
+3. same-moment copies settled: of readings that are one measurement, the first received stays accepted;
+4. each finding's incident, through the incidents module's opening (idempotent by reading and rule);
+5. the reading marked evaluated (`evaluate_due_at` cleared).
+A reading left between 2 and 5 is evaluated again by a retry of the request or, after a minute, by the
+`health-evaluations` background job; every step is idempotent, so running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from carecore.access.policy import can_see_part, can_see_person, require_role
+from carecore.access.principal import Principal, Role
+from carecore.agencies.service import get_agency
+from carecore.audit.service import audited, record
+from carecore.errors import AlreadyExists, NotFound, ValidationFailed
+from carecore.health import detection
+from carecore.health.models import (
+    Finding,
+    IngestOutcome,
+    IngestResult,
+    Metric,
+    Observation,
+    ObservationStatus,
+    Reading,
+)
+from carecore.health.rules import SAME_MOMENT, checked_reading, quality_gate, same_moment
+from carecore.ids import id_for_key, is_valid_id
+from carecore.incidents.models import (
+    AiService,
+    Detection,
+    Evidence,
+    IncidentSource,
+    IncidentType,
+    Signal,
+)
+from carecore.incidents.opening import Opening, open_incident
+from carecore.incidents.policies import policy_for
+from carecore.incidents.policy import IncidentPolicy
+from carecore.pagination import Page, PageRequest
+from carecore.people.models import ExternalRef, GuardianPermission, Person
+from carecore.ports import Ports
+
+MAX_BATCH = 1000
+EVALUATION_GRACE = timedelta(minutes=1)  # the request evaluates at once; the job only after this
+EVALUATION_LEASE = timedelta(minutes=1)
+# A health incident takes every later finding of its rule family while it is open (resolving or
+# dismissing it retires its merge key), not only those of the flag merge window.
+HEALTH_MERGE_WINDOW = timedelta(days=28)
+DETECTOR_SERVICE = "carecore-health"
+RULES_VERSION = "1"
+
+
+def observation_id(agency_id: str, source: str, reading: Reading) -> str:
+    """Derived from the device's own id of the reading, or from everything that makes it one reading."""
+    if reading.source_data_point_id is not None:
+        return id_for_key(agency_id, "observation", source, reading.source_data_point_id)
+    values = ",".join(f"{c.code}={c.value!r}" for c in sorted(reading.components, key=lambda c: c.code))
+    moment = reading.effective_at.isoformat()
+    return id_for_key(agency_id, "observation", source, reading.person_id, reading.metric.value, moment, values)
+
+
+async def record_observation(ports: Ports, actor: Principal, reading: Reading) -> IngestResult:
+    """A caregiver who serves the person, or a coordinator, records a reading taken during a visit."""
+    require_role(actor, Role.COORDINATOR, Role.CAREGIVER)
+    person = await ports.store.people.get(reading.person_id) if is_valid_id(reading.person_id) else None
+    if person is None or not can_see_person(actor, person):
+        raise NotFound("Person", reading.person_id, field="personId")
+    [result] = await _ingest(ports, actor, person.agency_id, [(person, checked_reading(reading))])
+    return result
+
+
+async def ingest_observations(
+    ports: Ports, actor: Principal, service: AiService, readings: Sequence[tuple[str, Reading]]
+) -> list[IngestResult]:
+    """A device service's batch, each reading naming its person by the reference the agency gave the service.
+
+    Results come in the batch's order; a reading that names nobody or cannot be understood is INVALID
+    and stored nowhere, without holding up the others.
+    """
+    require_role(actor, Role.AI_SERVICE)
+    if len(readings) > MAX_BATCH:
+        raise ValidationFailed(f"At most {MAX_BATCH} readings a request.", field="readings")
+    people: dict[str, Person | None] = {}
+    results: dict[int, IngestResult] = {}
+    valid: list[tuple[int, Person, Reading]] = []
+    for index, (ref, reading) in enumerate(readings):
+        if ref not in people:
+            people[ref] = await ports.store.people.by_external_ref(service.agency_id, ExternalRef(service.service, ref))
+        person = people[ref]
+        if person is None:
+            results[index] = IngestResult(index, IngestOutcome.INVALID, error="No person has this reference.")
+            continue
+        try:
+            valid.append((index, person, checked_reading(dataclasses.replace(reading, person_id=person.id))))
+        except ValidationFailed as exc:
+            results[index] = IngestResult(index, IngestOutcome.INVALID, error=exc.message, field=exc.field)
+    stored = await _ingest(ports, actor, service.agency_id, [(p, r) for _, p, r in valid])
+    for (index, _, _), result in zip(valid, stored, strict=True):
+        results[index] = dataclasses.replace(result, index=index)
+    return [results[i] for i in range(len(readings))]
+
+
+async def _ingest(
+    ports: Ports, actor: Principal, agency_id: str, readings: Sequence[tuple[Person, Reading]]
+) -> list[IngestResult]:
+    now = ports.clock.now()
+    observations = []
+    for _, reading in readings:
+        source = reading.device_id or f"manual:{actor.user_id}"
+        rejection = quality_gate(reading, now)
+        status = ObservationStatus.REJECTED if rejection else ObservationStatus.ACCEPTED
+        oid = observation_id(agency_id, source, reading)
+        observations.append(Observation(oid, agency_id, reading, status, now, actor.user_id, rejection))
+    results = []
+    async with audited(ports, actor, "observation.record", "Observation", [o.id for o in observations]):
+        for index, ((person, _), observation) in enumerate(zip(readings, observations, strict=True)):
+            results.append(await _store(ports, index, person, observation))
+    return results
+
+
+async def _store(ports: Ports, index: int, person: Person, observation: Observation) -> IngestResult:
+    accepted = observation.status is ObservationStatus.ACCEPTED
+    due = observation.received_at + EVALUATION_GRACE if accepted else None
+    try:
+        await ports.store.observations.insert(observation, evaluate_due_at=due)
+    except AlreadyExists:
+        earlier = await ports.store.observations.get(observation.id)
+        if earlier is None:
+            raise
+        if not earlier.evaluated and earlier.status is ObservationStatus.ACCEPTED:
+            earlier = await evaluate(ports, earlier, person)  # the first attempt died before finishing
+        return IngestResult(index, IngestOutcome.DUPLICATE, earlier)
+    if not accepted:
+        return IngestResult(index, IngestOutcome.REJECTED, observation)
+    evaluated = await evaluate(ports, observation, person)
+    if evaluated.status is ObservationStatus.REJECTED:
+        return IngestResult(index, IngestOutcome.DUPLICATE, evaluated)
+    return IngestResult(index, IngestOutcome.RECORDED, evaluated)
+
+
+def _seniority(o: Observation) -> tuple[bool, datetime, str]:
+    """Which of two copies of one measurement stays: one already evaluated, else the first received."""
+    return (not o.evaluated, o.received_at, o.id)
+
+
+async def _settle_same_moment(ports: Ports, observation: Observation) -> Observation | None:
+    """Of stored readings that are one measurement, the senior stays accepted; None if that is not this one.
+
+    Without transactions two copies may be stored at once. Each looks after its own insert, so at least
+    one of two racers sees the other, and both rank them alike (`_seniority`): the junior yields, or the
+    senior demotes it. A copy that finished evaluating just before the senior demoted it may have
+    joined an incident as evidence already; it is the same measurement, so nothing is counted twice.
+    """
+    r = observation.reading
+    near = await ports.store.observations.accepted_between(
+        observation.agency_id, r.person_id, r.metric, r.effective_at - SAME_MOMENT, r.effective_at + SAME_MOMENT
+    )
+    copies = [n for n in near if n.id != observation.id and same_moment(r, observation.source, n.reading, n.source)]
+    senior = min(copies, key=_seniority, default=None)
+    if senior is not None and _seniority(senior) < _seniority(observation):
+        await ports.store.observations.reject_as_duplicate(observation.id, f"The same reading as {senior.id}.")
+        return None
+    for junior in copies:
+        await ports.store.observations.reject_as_duplicate(junior.id, f"The same reading as {observation.id}.")
+    return observation
+
+
+async def evaluate(ports: Ports, observation: Observation, person: Person) -> Observation:
+    """Runs detection on an accepted reading and opens or joins the incident of each finding; idempotent."""
+    if await _settle_same_moment(ports, observation) is None:
+        return await ports.store.observations.get(observation.id) or observation
+    r = observation.reading
+    agency = await get_agency(ports, observation.agency_id)
+    history = await ports.store.observations.accepted_between(
+        observation.agency_id,
+        r.person_id,
+        r.metric,
+        r.effective_at - detection.HISTORY,
+        r.effective_at + detection.CONFIRM_WITHIN,
+    )
+    first = await ports.store.observations.first_accepted_at(observation.agency_id, r.person_id, r.metric)
+    subject = detection.Person(ZoneInfo(agency.timezone), person.profile.co2_retainer, first)
+    findings = detection.detect(history, observation, subject)
+    incident_ids: list[str] = []
+    if findings:
+        policy = await policy_for(ports, observation.agency_id)
+        for finding in findings:
+            incident_ids.append(await _open(ports, observation, finding, policy))
+    await ports.store.observations.finish(observation.id, findings, tuple(incident_ids))
+    return dataclasses.replace(observation, evaluated=True, findings=findings, incident_ids=tuple(incident_ids))
+
+
+async def _open(ports: Ports, observation: Observation, finding: Finding, policy: IncidentPolicy) -> str:
+    r = observation.reading
+    signals = (
+        Signal("observationId", observation.id),
+        Signal("effectiveAt", r.effective_at.isoformat()),
+        *(Signal(c.code, f"{c.value:g}") for c in r.components),
+    )
+    opening = Opening(
+        key=id_for_key(observation.agency_id, "observation", observation.id, finding.key),
+        agency_id=observation.agency_id,
+        person_id=r.person_id,
+        type=IncidentType.MEDICAL,
+        severity=finding.severity,
+        in_review=False,  # the rules are the review: an unconfirmed reading already only asks for a repeat
+        source=IncidentSource.SYSTEM,
+        summary=finding.summary,
+        mergeable=True,
+        detection=Detection(DETECTOR_SERVICE, finding.key, RULES_VERSION, 1.0),
+        evidence=Evidence(finding.summary, signals),
+        merge_scope=f"health:{finding.key}",  # one incident per (person, rule family), kept on the flag
+        merge_window=HEALTH_MERGE_WINDOW,
+    )
+    opened = await open_incident(ports, opening, policy, None)
+    return opened.incident.id
+
+
+async def finish_evaluations(ports: Ports, owner: str, limit: int = 100) -> int:
+    """Background job: evaluates readings whose request died before detection finished."""
+    done = 0
+    for _ in range(limit):
+        observation = await ports.store.observations.claim_unevaluated(ports.clock.now(), owner, EVALUATION_LEASE)
+        if observation is None:
+            break
+        person = await ports.store.people.get(observation.person_id)
+        if person is None:  # the person is gone: nothing to alert anyone about
+            await ports.store.observations.finish(observation.id, (), ())
+        else:
+            await evaluate(ports, observation, person)
+        done += 1
+    return done
+
+
+async def list_observations(
+    ports: Ports, actor: Principal, person_id: str, page: PageRequest, *, metric: Metric | None = None
+) -> Page[Observation]:
+    """A person's readings, newest first: staff in scope, and guardians whose link allows `health`."""
+    person = await ports.store.people.get(person_id) if is_valid_id(person_id) else None
+    if person is None or not can_see_part(actor, person, GuardianPermission.HEALTH):
+        raise NotFound("Person", person_id, field="personId")
+    found = await ports.store.observations.page_for_person(person.agency_id, person.id, page, metric)
+    await record(ports, actor, "observations.read", "Person", [person.id])
+    return found

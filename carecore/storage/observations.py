@@ -1,0 +1,181 @@
+"""The `observations` collection: every reading received, accepted or rejected, under a deterministic id.
+
+The id derives from (source, sourceDataPointId), or from (source, person, metric, time, values) when the
+device sends no id, so a reading sent twice is one document. `evaluate_due_at` is set while detection
+has not finished: the request finishes it at once, or the `health-evaluations` job after a crash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from carecore.health.models import (
+    Component,
+    Finding,
+    Metric,
+    Modality,
+    Observation,
+    ObservationStatus,
+    Reading,
+    Rejection,
+    RejectReason,
+    RuleFamily,
+)
+from carecore.incidents.models import Severity
+from carecore.pagination import Page, PageRequest
+from carecore.storage.codec import encode_cursor, insert_new
+from carecore.storage.database import Db, Document
+from carecore.storage.incident_queries import _keyset
+from carecore.storage.leases import claim_due
+
+
+def _finding_to_doc(f: Finding) -> Document:
+    return {
+        "family": f.family.value,
+        "series": f.series,
+        "severity": f.severity.value,
+        "summary": f.summary,
+        "confirmed": f.confirmed,
+    }
+
+
+def _finding_from_doc(d: Document) -> Finding:
+    return Finding(RuleFamily(d["family"]), d["series"], Severity(d["severity"]), d["summary"], d["confirmed"])
+
+
+def observation_to_doc(o: Observation) -> Document:
+    r = o.reading
+    return {
+        "_id": o.id,
+        "agency_id": o.agency_id,
+        "person_id": r.person_id,
+        "metric": r.metric.value,
+        "components": [{"code": c.code, "value": c.value} for c in r.components],
+        "unit": r.unit,
+        "effective_at": r.effective_at,
+        "modality": r.modality.value,
+        "device_id": r.device_id,
+        "source_data_point_id": r.source_data_point_id,
+        "source": o.source,
+        "received_at": o.received_at,
+        "recorded_by": o.recorded_by,
+        "status": o.status.value,
+        "rejection": None
+        if o.rejection is None
+        else {"reason": o.rejection.reason.value, "detail": o.rejection.detail},
+        "evaluated": o.evaluated,
+        "findings": [_finding_to_doc(f) for f in o.findings],
+        "incident_ids": list(o.incident_ids),
+    }
+
+
+def observation_from_doc(d: Document) -> Observation:
+    reading = Reading(
+        person_id=d["person_id"],
+        metric=Metric(d["metric"]),
+        components=tuple(Component(c["code"], c["value"]) for c in d["components"]),
+        unit=d["unit"],
+        effective_at=d["effective_at"],
+        modality=Modality(d["modality"]),
+        device_id=d.get("device_id"),
+        source_data_point_id=d.get("source_data_point_id"),
+    )
+    rejection = d.get("rejection")
+    return Observation(
+        id=d["_id"],
+        agency_id=d["agency_id"],
+        reading=reading,
+        status=ObservationStatus(d["status"]),
+        received_at=d["received_at"],
+        recorded_by=d["recorded_by"],
+        rejection=None if not rejection else Rejection(RejectReason(rejection["reason"]), rejection["detail"]),
+        evaluated=d.get("evaluated", False),
+        findings=tuple(_finding_from_doc(f) for f in d.get("findings", [])),
+        incident_ids=tuple(d.get("incident_ids", [])),
+    )
+
+
+class ObservationStore:
+    def __init__(self, db: Db) -> None:
+        self._c = db["observations"]
+
+    async def insert(self, observation: Observation, *, evaluate_due_at: datetime | None) -> None:
+        """AlreadyExists when this reading was received before."""
+        doc = observation_to_doc(observation)
+        doc["evaluate_due_at"] = evaluate_due_at
+        await insert_new(self._c, doc)
+
+    async def get(self, observation_id: str) -> Observation | None:
+        d = await self._c.find_one({"_id": observation_id})
+        return observation_from_doc(d) if d else None
+
+    async def accepted_between(
+        self, agency_id: str, person_id: str, metric: Metric, start: datetime, end: datetime
+    ) -> list[Observation]:
+        """The person's accepted readings of `metric` in [start, end], oldest first."""
+        query = {
+            "agency_id": agency_id,
+            "person_id": person_id,
+            "metric": metric.value,
+            "effective_at": {"$gte": start, "$lte": end},
+            "status": ObservationStatus.ACCEPTED.value,
+        }
+        docs = await self._c.find(query).sort([("effective_at", 1), ("_id", 1)]).to_list()
+        return [observation_from_doc(d) for d in docs]
+
+    async def first_accepted_at(self, agency_id: str, person_id: str, metric: Metric) -> datetime | None:
+        query = {
+            "agency_id": agency_id,
+            "person_id": person_id,
+            "metric": metric.value,
+            "status": ObservationStatus.ACCEPTED.value,
+        }
+        d = await self._c.find_one(query, sort=[("effective_at", 1)], projection={"effective_at": 1})
+        return d["effective_at"] if d else None
+
+    async def reject_as_duplicate(self, observation_id: str, detail: str) -> bool:
+        """Accepted → rejected as a duplicate; False when it was not accepted (any more)."""
+        rejection = {"reason": RejectReason.DUPLICATE.value, "detail": detail}
+        result = await self._c.update_one(
+            {"_id": observation_id, "status": ObservationStatus.ACCEPTED.value},
+            {
+                "$set": {
+                    "status": ObservationStatus.REJECTED.value,
+                    "rejection": rejection,
+                    "evaluated": True,
+                    "evaluate_due_at": None,
+                }
+            },
+        )
+        return result.modified_count == 1
+
+    async def finish(self, observation_id: str, findings: tuple[Finding, ...], incident_ids: tuple[str, ...]) -> None:
+        """Detection is done and its incidents are open; idempotent, so a racing evaluation may repeat it."""
+        await self._c.update_one(
+            {"_id": observation_id},
+            {
+                "$set": {
+                    "evaluated": True,
+                    "evaluate_due_at": None,
+                    "findings": [_finding_to_doc(f) for f in findings],
+                    "incident_ids": list(incident_ids),
+                }
+            },
+        )
+
+    async def claim_unevaluated(self, now: datetime, owner: str, lease: timedelta) -> Observation | None:
+        d = await claim_due(self._c, due_field="evaluate_due_at", now=now, owner=owner, lease=lease)
+        return observation_from_doc(d) if d else None
+
+    async def page_for_person(
+        self, agency_id: str, person_id: str, page: PageRequest, metric: Metric | None = None
+    ) -> Page[Observation]:
+        """Every reading of the person, accepted or not, newest measurement first."""
+        query: Document = {"agency_id": agency_id, "person_id": person_id}
+        if metric is not None:
+            query["metric"] = metric.value
+        query = {**query, **_keyset("effective_at", page.after, descending=True)}
+        docs = await self._c.find(query).sort([("effective_at", -1), ("_id", -1)]).limit(page.first + 1).to_list()
+        found = [observation_from_doc(d) for d in docs]
+        edges = [(encode_cursor(o.reading.effective_at.isoformat(), o.id), o) for o in found[: page.first]]
+        return Page(edges=edges, has_next_page=len(found) > page.first)

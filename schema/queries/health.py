@@ -1,0 +1,41 @@
+"""Health queries: a person's readings."""
+
+from __future__ import annotations
+
+import strawberry
+
+from carecore.errors import NotFound
+from carecore.health.models import Metric
+from carecore.health.service import list_observations
+from carecore.pagination import Page
+from schema.context import Info
+from schema.types.connections import Connection, connection, page_request
+from schema.types.health import Observation, VitalMetric
+
+
+@strawberry.type
+class HealthQuery:
+    @strawberry.field(
+        description="A person's readings, newest first: coordinators, caregivers who serve the person, and "
+        "guardians whose link allows `health`; empty for anyone else."
+    )
+    async def observations(
+        self,
+        info: Info,
+        person_id: strawberry.ID,
+        metric: VitalMetric | None = None,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Observation]:
+        ctx = info.context
+        try:
+            page = await list_observations(
+                ctx.ports,
+                ctx.principal,
+                person_id,
+                page_request(first, after),
+                metric=Metric(metric) if metric else None,
+            )
+        except NotFound:
+            page = Page(edges=[], has_next_page=False)  # out of scope answers like a person with no readings
+        return connection(page, Observation.from_domain)

@@ -1,0 +1,80 @@
+"""Health through GraphQL: a caregiver records readings during a visit; who may read them, audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from carecore.ports import Ports
+from tests.conftest import World
+from tests.schema.conftest import Execute
+from tests.support import FakeClock
+
+RECORD = """mutation ($input: RecordObservationInput!) {
+  recordObservation(input: $input) {
+    __typename
+    ... on RecordObservationPayload { outcome observation { id status findings { family severity confirmed } } }
+    ... on UserError { message field }
+  }
+}"""
+READ = """query ($id: ID!, $after: String) {
+  observations(personId: $id, first: 2, after: $after) {
+    edges { node { effectiveAt values { code value } status } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+def bp(world: World, at: str, systolic: float, diastolic: float, **extra: Any) -> dict[str, Any]:
+    values = [{"code": "8480-6", "value": systolic}, {"code": "8462-4", "value": diastolic}]
+    return {
+        "input": {
+            "personId": world.minji.id,
+            "metric": "BLOOD_PRESSURE",
+            "values": values,
+            "unit": "mm[Hg]",
+            "effectiveAt": at,
+            **extra,
+        }
+    }
+
+
+async def test_a_caregiver_records_a_crisis_and_is_asked_to_repeat_it(execute: Execute, world: World) -> None:
+    result = await execute(RECORD, bp(world, "2026-11-25T00:00:00Z", 186, 104), as_user=world.caregiver_on_team)
+
+    payload = result.data["recordObservation"]
+    assert payload["outcome"] == "RECORDED" and payload["observation"]["status"] == "ACCEPTED"
+    assert payload["observation"]["findings"] == [{"family": "BP_CRISIS", "severity": "HIGH", "confirmed": False}]
+
+
+async def test_a_reading_that_cannot_be_understood_is_a_validation_error(execute: Execute, world: World) -> None:
+    variables = bp(world, "2026-11-25T00:00:00Z", 186, 104)
+    variables["input"]["values"] = [{"code": "8480-6", "value": 186}]
+
+    result = await execute(RECORD, variables, as_user=world.coordinator)
+
+    assert result.data["recordObservation"] == {
+        "__typename": "ValidationError",
+        "message": "A BLOOD_PRESSURE reading carries exactly 8480-6, 8462-4.",
+        "field": "values",
+    }
+
+
+async def test_readings_newest_first_for_a_guardian_with_health_and_not_found_without(
+    execute: Execute, world: World, ports: Ports, clock: FakeClock
+) -> None:
+    for minutes, systolic in ((0, 121), (30, 122), (60, 123)):
+        at = (clock.now() + timedelta(minutes=minutes)).isoformat()
+        await execute(RECORD, bp(world, at, systolic, 80), as_user=world.caregiver_on_team)
+    clock.advance(timedelta(hours=2))
+
+    first = (await execute(READ, {"id": world.minji.id}, as_user=world.guardian)).data["observations"]
+    after = first["pageInfo"]["endCursor"]
+    rest = (await execute(READ, {"id": world.minji.id, "after": after}, as_user=world.guardian)).data["observations"]
+    without = await execute(READ, {"id": world.minji.id}, as_user=world.guardian_visits_only)
+
+    newest_first = [e["node"]["values"][0]["value"] for e in first["edges"] + rest["edges"]]
+    assert newest_first == [123, 122, 121] and first["pageInfo"]["hasNextPage"] and not rest["pageInfo"]["hasNextPage"]
+    assert without.data["observations"]["edges"] == []
+    reads = await ports.store.db["audit"].find({"action": "observations.read"}).to_list()
+    assert [(r["actor_id"], r["object_id"]) for r in reads] == [(world.guardian.id, world.minji.id)] * 2
