@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -78,3 +79,28 @@ async def test_readings_newest_first_for_a_guardian_with_health_and_not_found_wi
     assert without.data["observations"]["edges"] == []
     reads = await ports.store.db["audit"].find({"action": "observations.read"}).to_list()
     assert [(r["actor_id"], r["object_id"]) for r in reads] == [(world.guardian.id, world.minji.id)] * 2
+
+
+async def test_the_co2_retainer_flag_shows_only_to_those_who_may_see_health(
+    execute: Execute, world: World, ports: Ports, clock: FakeClock
+) -> None:
+    profile = replace(world.minji.profile, co2_retainer=True)
+    await ports.store.people.update_profile(
+        world.minji, profile, expected_revision=world.minji.revision, now=clock.now()
+    )
+    query = "query ($id: ID!) { person(id: $id) { co2Retainer } }"
+
+    seen = {
+        name: (await execute(query, {"id": world.minji.id}, as_user=u)).data["person"]
+        for name, u in (
+            ("coordinator", world.coordinator),
+            ("guardian", world.guardian),
+            ("guardian_visits_only", world.guardian_visits_only),
+        )
+    }
+
+    assert seen == {
+        "coordinator": {"co2Retainer": True},
+        "guardian": {"co2Retainer": True},
+        "guardian_visits_only": {"co2Retainer": None},
+    }
