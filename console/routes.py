@@ -1,0 +1,202 @@
+"""The console's routes under /console; each reads or changes through one core function.
+
+A page needs a coordinator's live session: signed out (or a session that was revoked, expired or no
+longer matches the profile) goes to the sign-in page, any other role gets a polite refusal. Every POST
+carries the CSRF token, checked before anything else, so a refused request has written nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from carecore.access.principal import Principal, Role
+from carecore.agencies.service import get_agency
+from carecore.errors import DomainError, Forbidden, NotFound, StateConflict, Unauthenticated
+from carecore.incidents.models import CLOSED, LIVE, UNACKNOWLEDGED, Incident
+from carecore.incidents.reads import get_incident_or_raise
+from carecore.incidents.service import (
+    acknowledge_incident_at_desk,
+    dismiss_incident,
+    mark_incident_reported,
+    reopen_incident,
+    resolve_incident,
+)
+from carecore.people.service import load_people
+from carecore.ports import Ports
+from carecore.shifts.support import zone
+from console.assets import vendor_asset
+from console.auth import CsrfRefused, check_csrf, end_session, form_fields, principal_of, start_session
+from console.config import Wiring
+from console.now import CURSOR_PARAMS, now_board
+from console.texts import locale_of
+from console.views import clock_text, countdown_text, render
+
+STATIC = Path(__file__).resolve().parent / "static"
+SIGN_IN = "/console/signin"
+
+Page = Callable[[Request, Principal], Awaitable[Response]]
+Action = Callable[[Ports, Principal, str, Mapping[str, str]], Awaitable[Incident]]
+
+
+def console_routes(wiring: Wiring) -> list[BaseRoute]:
+    def page(handler: Page, *, changes: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            if changes:
+                try:
+                    await check_csrf(request)
+                except CsrfRefused:
+                    return _refused_csrf(request, wiring)
+            principal = await principal_of(request, wiring)
+            if principal is None:
+                return _to_sign_in(request)
+            if principal.role is not Role.COORDINATOR:
+                return render(request, wiring, "not_coordinator.html", locale=principal.locale, status_code=403)
+            return await handler(request, principal)
+
+        return endpoint
+
+    async def home(_: Request) -> Response:
+        return RedirectResponse("/console/now", status_code=303)
+
+    async def sign_in_page(request: Request) -> Response:
+        locale = locale_of(request.headers.get("accept-language"))
+        return render(request, wiring, "signin.html", locale=locale, config=wiring.config)
+
+    async def create_session(request: Request) -> Response:
+        try:
+            await check_csrf(request)
+        except CsrfRefused:
+            return JSONResponse({"error": "csrf"}, status_code=403)
+        body = await request.json()
+        id_token = body.get("idToken") if isinstance(body, dict) else None
+        if not isinstance(id_token, str) or not id_token:
+            return JSONResponse({"error": "idToken is required"}, status_code=400)
+        response = JSONResponse({"next": "/console/now"})
+        try:
+            await start_session(response, wiring, id_token)
+        except Unauthenticated as exc:
+            return JSONResponse({"error": exc.message}, status_code=401)
+        return response
+
+    async def sign_out(request: Request) -> Response:
+        try:
+            await check_csrf(request)
+        except CsrfRefused:
+            return _refused_csrf(request, wiring)
+        response = RedirectResponse(SIGN_IN, status_code=303)
+        await end_session(request, response, wiring, await principal_of(request, wiring))
+        return response
+
+    async def now(request: Request, actor: Principal) -> Response:
+        ports = wiring.ports()
+        cursors = {k: v for k, v in request.query_params.items() if k in CURSOR_PARAMS}
+        board = await now_board(ports, actor, cursors)
+        partial = request.headers.get("hx-request") == "true"
+        return render(
+            request,
+            wiring,
+            "now_board.html" if partial else "now.html",
+            locale=actor.locale,
+            board=board,
+            cursors=cursors,
+            query=request.url.query,
+            **await _clocks(ports, actor),
+        )
+
+    async def incident(request: Request, actor: Principal) -> Response:
+        return await _incident_page(request, actor, error=None)
+
+    async def _incident_page(request: Request, actor: Principal, *, error: DomainError | None) -> Response:
+        ports = wiring.ports()
+        try:
+            found = await get_incident_or_raise(ports, actor, request.path_params["incident_id"])
+        except NotFound:
+            return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
+        people = await load_people(ports, actor, [found.person_id])
+        return render(
+            request,
+            wiring,
+            "incident.html",
+            locale=actor.locale,
+            status_code=_status_of(error),
+            incident=found,
+            person=people.get(found.person_id),
+            error=error,
+            can_acknowledge=found.status in UNACKNOWLEDGED,
+            can_close=found.status in LIVE,
+            can_reopen=found.status in CLOSED,
+            can_report=found.report_due_at is not None and found.reported_at is None,
+            **await _clocks(ports, actor),
+        )
+
+    async def incident_action(request: Request, actor: Principal) -> Response:
+        action = _ACTIONS.get(request.path_params["action"])
+        incident_id = request.path_params["incident_id"]
+        if action is None:
+            return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
+        form = await form_fields(request)
+        try:
+            await action(wiring.ports(), actor, incident_id, form)
+        except NotFound:
+            return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
+        except DomainError as exc:
+            return await _incident_page(request, actor, error=exc)
+        return RedirectResponse(f"/console/incidents/{incident_id}", status_code=303)
+
+    return [
+        Route("/console", home),
+        Route("/console/signin", sign_in_page),
+        Route("/console/session", create_session, methods=["POST"]),
+        Route("/console/signout", sign_out, methods=["POST"]),
+        Route("/console/now", page(now)),
+        Route("/console/incidents/{incident_id}", page(incident)),
+        Route("/console/incidents/{incident_id}/{action}", page(incident_action, changes=True), methods=["POST"]),
+        Route("/console/assets/{name}", vendor_asset),
+        Mount("/console/static", StaticFiles(directory=STATIC), name="console-static"),
+    ]
+
+
+def _opt(form: Mapping[str, str], name: str) -> str | None:
+    return form.get(name) or None
+
+
+_ACTIONS: dict[str, Action] = {
+    "acknowledge": lambda p, a, i, f: acknowledge_incident_at_desk(p, a, i, note=_opt(f, "note")),
+    "resolve": lambda p, a, i, f: resolve_incident(p, a, i, outcome=f.get("outcome", ""), note=_opt(f, "note")),
+    "dismiss": lambda p, a, i, f: dismiss_incident(p, a, i, reason=f.get("reason", "")),
+    "reopen": lambda p, a, i, f: reopen_incident(p, a, i, note=_opt(f, "note")),
+    "report": lambda p, a, i, f: mark_incident_reported(p, a, i, reference=_opt(f, "reference"), note=_opt(f, "note")),
+}
+
+
+def _status_of(error: DomainError | None) -> int:
+    if error is None:
+        return 200
+    if isinstance(error, Forbidden):
+        return 403
+    return 409 if isinstance(error, StateConflict) else 400
+
+
+async def _clocks(ports: Ports, actor: Principal) -> dict[str, Any]:
+    tz = zone(await get_agency(ports, actor.agency_id))
+    now = ports.clock.now()
+    return {"at": clock_text(tz), "left": countdown_text(now, actor.locale), "now": now, "tz": tz.key}
+
+
+def _to_sign_in(request: Request) -> Response:
+    if request.headers.get("hx-request") == "true":
+        # htmx would swap the sign-in page into the board; send the whole window there instead.
+        return Response(status_code=401, headers={"HX-Redirect": SIGN_IN})
+    return RedirectResponse(SIGN_IN, status_code=303)
+
+
+def _refused_csrf(request: Request, wiring: Wiring) -> Response:
+    locale = locale_of(request.headers.get("accept-language"))
+    return render(request, wiring, "refused.html", locale=locale, status_code=403)

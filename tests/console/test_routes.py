@@ -1,0 +1,205 @@
+"""Every console route for every kind of caller; CSRF; nothing written on a refusal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from carecore.access.principal import Role
+from carecore.ports import Ports
+from carecore.storage.store import Store
+from console.assets import WEB_TOOLS
+from devtools.auth_emulator import ensure_npm_packages
+from tests.conftest import World
+from tests.console.conftest import SignedIn, csrf_of
+from tests.schema.incident_scene import IncidentScene, incident_scene
+
+ACTIONS: dict[str, dict[str, str]] = {
+    "acknowledge": {"note": "Called her; she is fine"},
+    "resolve": {"outcome": "Seizure over, GP informed"},
+    "dismiss": {"reason": "Sensor worn by a visitor"},
+    "reopen": {"note": "again"},
+    "report": {"reference": "REF-1"},
+}
+
+
+@pytest.fixture(scope="session")
+def web_assets() -> Iterator[None]:
+    ensure_npm_packages(WEB_TOOLS)
+    yield
+
+
+@pytest.fixture
+async def scene(ports: Ports, world: World) -> IncidentScene:
+    return await incident_scene(ports, world)
+
+
+async def _document(store: Store, incident_id: str) -> dict[str, Any] | None:
+    return await store.db["incidents"].find_one({"_id": incident_id})
+
+
+async def _token(client: httpx.AsyncClient) -> str:
+    # Any console page carries the browser's token, the sign-in page too.
+    return csrf_of((await client.get("/console/signin")).text)
+
+
+async def _refused_everywhere(
+    client: httpx.AsyncClient, store: Store, scene: IncidentScene, *, page_status: int, action_status: int
+) -> None:
+    before = await _document(store, scene.open_id)
+    assert (await client.get("/console/now")).status_code == page_status
+    assert (await client.get(f"/console/incidents/{scene.open_id}")).status_code == page_status
+    token = await _token(client)
+    for action, fields in ACTIONS.items():
+        response = await client.post(
+            f"/console/incidents/{scene.open_id}/{action}", data={**fields, "csrf_token": token}
+        )
+        assert response.status_code == action_status, (action, response.status_code)
+    assert await _document(store, scene.open_id) == before, "a refused request wrote to the incident"
+
+
+async def test_the_agencys_coordinator_sees_now_and_acknowledges_with_a_note(
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    now = await client.get("/console/now")
+    assert now.status_code == 200
+    assert world.minji.name in now.text and f"/console/incidents/{scene.open_id}" in now.text
+    assert "script-src 'self'" in now.headers["content-security-policy"]
+    assert "unsafe-inline" not in now.headers["content-security-policy"]
+    board = await client.get("/console/now", headers={"HX-Request": "true"})
+    assert board.text.lstrip().startswith('<div id="board"'), "htmx polls get the board alone"
+
+    page = await client.get(f"/console/incidents/{scene.open_id}")
+    assert page.status_code == 200 and "SEIZURE" in page.text
+    token = csrf_of(page.text)
+    url = f"/console/incidents/{scene.open_id}/acknowledge"
+    without_note = await client.post(url, data={"csrf_token": token, "note": "  "})
+    assert without_note.status_code == 400 and "note is required" in without_note.text
+    assert (await _document(store, scene.open_id) or {})["status"] == "OPEN"
+
+    done = await client.post(url, data={"csrf_token": token, "note": "Called her; she is fine"})
+    assert done.status_code == 303 and done.headers["location"] == f"/console/incidents/{scene.open_id}"
+    stored = await store.incidents.get(scene.open_id)
+    assert stored is not None and stored.status.value == "ACKNOWLEDGED"
+    assert stored.escalation.due_at is None, "the ladder stopped"
+    assert stored.timeline[-1].note == "Called her; she is fine"
+
+
+async def test_the_coordinator_resolves_reopens_dismisses_and_reports(
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    token = csrf_of((await client.get(f"/console/incidents/{scene.resolved_id}")).text)
+    base = f"/console/incidents/{scene.resolved_id}"
+    already = await client.post(f"{base}/resolve", data={"csrf_token": token, "outcome": "again"})
+    assert already.status_code == 409 and "reopen it first" in already.text
+    for action in ("reopen", "resolve", "reopen", "dismiss"):
+        response = await client.post(f"{base}/{action}", data={"csrf_token": token, **ACTIONS[action]})
+        assert response.status_code == 303, (action, response.text)
+    stored = await store.incidents.get(scene.resolved_id)
+    assert stored is not None and stored.status.value == "DISMISSED"
+    assert stored.dismissal_reason == ACTIONS["dismiss"]["reason"]
+    seizure = f"/console/incidents/{scene.open_id}/report"
+    assert (await client.post(seizure, data={"csrf_token": token, "reference": "REF-1"})).status_code == 303
+    reported = await store.incidents.get(scene.open_id)
+    assert reported is not None and reported.report_reference == "REF-1"
+
+
+async def test_a_coordinator_of_another_agency_sees_nothing_of_the_agency(
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.other_agency_coordinator.agency_id)
+    now = await client.get("/console/now")
+    assert now.status_code == 200 and world.minji.name not in now.text and scene.open_id not in now.text
+    before = await _document(store, scene.open_id)
+    assert (await client.get(f"/console/incidents/{scene.open_id}")).status_code == 404
+    token = await _token(client)
+    for action, fields in ACTIONS.items():
+        response = await client.post(
+            f"/console/incidents/{scene.open_id}/{action}", data={**fields, "csrf_token": token}
+        )
+        assert response.status_code == 404, action
+        assert world.minji.name not in response.text
+    assert await _document(store, scene.open_id) == before
+
+
+@pytest.mark.parametrize("role", [Role.CAREGIVER, Role.FAMILY])
+async def test_caregivers_and_families_get_a_polite_page_and_change_nothing(
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store, role: Role
+) -> None:
+    client, _ = await browser(role, world.agency.id)
+    page = await client.get("/console/now")
+    assert "For coordinators only" in page.text or "코디네이터 전용" in page.text
+    assert world.minji.name not in page.text
+    await _refused_everywhere(client, store, scene, page_status=403, action_status=403)
+
+
+async def test_signed_out_goes_to_sign_in_and_changes_nothing(
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+) -> None:
+    client, _ = await browser(None, world.agency.id)
+    response = await client.get("/console/now")
+    assert response.status_code == 303 and response.headers["location"] == "/console/signin"
+    polled = await client.get("/console/now", headers={"HX-Request": "true"})
+    assert polled.status_code == 401 and polled.headers["hx-redirect"] == "/console/signin"
+    await _refused_everywhere(client, store, scene, page_status=303, action_status=303)
+
+
+async def test_a_revoked_session_is_refused_on_the_next_request(
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    cookie = client.cookies["console_session"]
+    # Firebase compares whole seconds: a session issued in the second of its revocation would survive it.
+    await asyncio.sleep(1.1)
+    token = await _token(client)
+    signed_out = await client.post("/console/signout", data={"csrf_token": token})
+    assert signed_out.status_code == 303 and "console_session" not in client.cookies
+    client.cookies.set("console_session", cookie, domain="carecore.test", path="/console")  # a stolen copy
+    await _refused_everywhere(client, store, scene, page_status=303, action_status=303)
+
+
+async def test_a_change_without_the_csrf_token_is_refused_and_writes_nothing(
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    before = await _document(store, scene.open_id)
+    await client.get("/console/now")
+    for action, fields in ACTIONS.items():
+        missing = await client.post(f"/console/incidents/{scene.open_id}/{action}", data=fields)
+        wrong = await client.post(
+            f"/console/incidents/{scene.open_id}/{action}", data={**fields, "csrf_token": "forged"}
+        )
+        assert missing.status_code == wrong.status_code == 403, action
+    assert await _document(store, scene.open_id) == before
+    assert (await client.post("/console/signout")).status_code == 403
+    assert (await client.get("/console/now")).status_code == 200, "the session survived the forged sign-out"
+    session = await client.post("/console/session", json={"idToken": "x"})
+    assert session.status_code == 403
+
+
+async def test_the_session_cookie_is_httponly_strict_and_secure_outside_development(
+    browser: SignedIn, world: World
+) -> None:
+    client, _ = await browser(None, world.agency.id)
+    page = await client.get("/console/signin")
+    assert "Secure" in page.headers["set-cookie"] and "SameSite=strict" in page.headers["set-cookie"]
+    bad = await client.post(
+        "/console/session", json={"idToken": "not-a-token"}, headers={"X-CSRF-Token": csrf_of(page.text)}
+    )
+    assert bad.status_code == 401 and "set-cookie" not in bad.headers
+
+
+async def test_graphiql_and_htmx_come_from_the_apps_own_npm_assets(browser: SignedIn, web_assets: None) -> None:
+    client, _ = await browser(None)
+    ide = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert ide.status_code == 200 and "/console/assets/graphiql.min.js" in ide.text
+    assert "unpkg" not in ide.text and "cdn" not in ide.text.lower()
+    for name in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js", "htmx.min.js", "axe.min.js"):
+        assert (await client.get(f"/console/assets/{name}")).status_code == 200, name
+    assert (await client.get("/console/assets/..%2Fpackage.json")).status_code == 404
