@@ -26,7 +26,7 @@ class ConsoleConfig:
     firebase_api_key: str
     auth_emulator_host: str | None  # the sign-in page talks to the emulator instead of Google
     session_lifetime: timedelta = timedelta(hours=8)  # a working day; firebase-admin allows 5 min to 14 days
-    poll_seconds: int = 3  # how often an open Now page refreshes itself
+    poll_seconds: int = 3  # how often an open Now page refreshes itself (a new incident shows within it)
 
     @property
     def identity_toolkit(self) -> str:

@@ -28,14 +28,16 @@ PAGE_SIZE = 10
 VISITS_LOOKBACK = timedelta(hours=12)
 GAPS_AHEAD = timedelta(hours=24)
 SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
-CURSOR_PARAMS = ("coverage", "reports", "open", *(f"incidents_{s.value}" for s in SEVERITIES))
+VISITS_PAGE = 100  # late and missed visits come out of every gap of the half day: read them at once
+CURSOR_PARAMS = ("gaps", "reports", "open", *(f"incidents_{s.value}" for s in SEVERITIES))
 
 
 @dataclass(frozen=True, slots=True)
 class NowBoard:
     now: datetime
     incidents: dict[Severity, Page[Incident]]
-    coverage: Page[CoverageGap]
+    recent: Page[CoverageGap]  # the last half day's gaps, late and missed visits among them
+    coverage: Page[CoverageGap]  # the next 24 hours'
     reports: Page[Incident]
     open_shifts: Page[Shift]
     people: Mapping[str, Person]
@@ -43,12 +45,12 @@ class NowBoard:
     @property
     def visits(self) -> list[CoverageGap]:
         """Missed before late: nobody came at all."""
-        found = [g for g in self.coverage.items if g.kind in (GapKind.MISSED, GapKind.LATE)]
+        found = [g for g in self.recent.items if g.kind in (GapKind.MISSED, GapKind.LATE)]
         return sorted(found, key=lambda g: (g.kind is not GapKind.MISSED, g.start))
 
     @property
     def gaps(self) -> list[CoverageGap]:
-        return [g for g in self.coverage.items if g.kind is GapKind.UNCOVERED and g.end > self.now]
+        return [g for g in self.coverage.items if g.kind is GapKind.UNCOVERED]
 
 
 def _page(cursors: Mapping[str, str], name: str) -> PageRequest:
@@ -64,10 +66,11 @@ async def now_board(ports: Ports, actor: Principal, cursors: Mapping[str, str]) 
         )
         for s in SEVERITIES
     }
-    coverage = await coverage_gaps(ports, actor, now - VISITS_LOOKBACK, now + GAPS_AHEAD, _page(cursors, "coverage"))
+    recent = await coverage_gaps(ports, actor, now - VISITS_LOOKBACK, now, PageRequest(first=VISITS_PAGE))
+    coverage = await coverage_gaps(ports, actor, now, now + GAPS_AHEAD, _page(cursors, "gaps"))
     reports = await reports_due(ports, actor, _page(cursors, "reports"))
     open_shifts = await list_open_shifts(ports, actor, _page(cursors, "open"))
     person_ids = {i.person_id for page in (*incidents.values(), reports) for i in page.items}
-    person_ids |= {g.person_id for g in coverage.items} | {s.person_id for s in open_shifts.items}
+    person_ids |= {g.person_id for g in (*recent.items, *coverage.items)} | {s.person_id for s in open_shifts.items}
     people = await load_people(ports, actor, person_ids)
-    return NowBoard(now, incidents, coverage, reports, open_shifts, people)
+    return NowBoard(now, incidents, recent, coverage, reports, open_shifts, people)

@@ -23,12 +23,12 @@ def imported_modules(package: str) -> dict[Path, set[str]]:
 
 def test_the_core_imports_neither_schema_nor_notifications_nor_the_app() -> None:
     for path, names in imported_modules("carecore").items():
-        bad = {n for n in names if n.split(".")[0] in ("schema", "notifications", "app", "strawberry")}
+        bad = {n for n in names if n.split(".")[0] in ("schema", "notifications", "app", "strawberry", "console")}
         assert not bad, f"{path} imports {bad}"
 
 
 def test_only_core_storage_imports_the_database_driver() -> None:
-    for package in ("carecore", "schema", "notifications"):
+    for package in ("carecore", "schema", "notifications", "console"):
         for path, names in imported_modules(package).items():
             if path.parts[:2] == ("carecore", "storage"):
                 continue
@@ -39,4 +39,11 @@ def test_only_core_storage_imports_the_database_driver() -> None:
 def test_the_graphql_layer_does_not_reach_into_storage() -> None:
     for path, names in imported_modules("schema").items():
         bad = {n for n in names if n.startswith("carecore.storage")}
+        assert not bad, f"{path} imports {bad}"
+
+
+def test_the_console_is_a_thin_layer_over_the_core_services() -> None:
+    """No second path to the data: the console reads and changes through the core's services only."""
+    for path, names in imported_modules("console").items():
+        bad = {n for n in names if n.startswith("carecore.storage") or n.split(".")[0] in ("schema", "app")}
         assert not bad, f"{path} imports {bad}"

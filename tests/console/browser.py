@@ -1,0 +1,54 @@
+"""A real browser for the console's journeys: Playwright driving Debian's chromium (no browser download).
+
+The project's set-up installs the `chromium` package with apt when it is missing; Playwright is told
+its path. Screenshots go to .artifacts/browser/ (gitignored), where a person can look at them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from playwright.async_api import Browser, async_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / ".artifacts" / "browser"
+CHROMIUM = Path(os.environ.get("CARECORE_CHROMIUM", "/usr/bin/chromium"))
+
+
+def ensure_chromium() -> Path:
+    """Debian's chromium, installed with apt-get on first use (CI and a fresh machine run as root)."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    apt = shutil.which("apt-get")
+    if apt is None:
+        raise RuntimeError(f"{CHROMIUM} is missing and there is no apt-get to install chromium")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([apt, "update", "-qq"], check=True, env=env, stdin=subprocess.DEVNULL, timeout=600)
+    subprocess.run(
+        [apt, "install", "-y", "-qq", "chromium"], check=True, env=env, stdin=subprocess.DEVNULL, timeout=900
+    )
+    if not CHROMIUM.exists():
+        raise RuntimeError(f"apt-get installed chromium but {CHROMIUM} is not there")
+    return CHROMIUM
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    path = ensure_chromium()
+    async with async_playwright() as playwright:
+        # --no-sandbox: the tests run as root, where Chromium's sandbox refuses to start.
+        browser = await playwright.chromium.launch(executable_path=str(path), headless=True, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def screenshot_path(name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / f"{name}.png"

@@ -1,0 +1,141 @@
+"""The console in a real browser: journey (a) of issue 11.
+
+A CRITICAL flag arrives through the webhook while the coordinator has Now open; it appears without a
+reload; the coordinator acknowledges it with a note; the ladder stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from playwright.async_api import Browser, expect
+
+from app.server import build_app
+from app.settings import Settings
+from carecore.clock import SystemClock
+from carecore.incidents.ai_services import signed_headers
+from carecore.incidents.models import TimelineAction
+from carecore.storage.store import Store
+from console.assets import WEB_TOOLS
+from devtools.auth_emulator import create_user, ensure_npm_packages
+from fixtures.demo import demo_accounts, demo_ids, load_demo
+from fixtures.demo_incidents import DEMO_WEBHOOK_SECRET
+from tests.app.servers import serving
+from tests.conftest import PROJECT_ID
+from tests.console.browser import chromium, screenshot_path
+from tests.support import FakeClock
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    ensure_npm_packages(WEB_TOOLS)
+    async with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def live_clock() -> FakeClock:
+    """The server's clock: real time, so the webhook's signatures are fresh, moved on by the test."""
+    return FakeClock(SystemClock().now())
+
+
+@pytest.fixture
+async def server(
+    mongo_uri: str, database_name: str, auth_host: str, store: Store, live_clock: FakeClock
+) -> AsyncIterator[str]:
+    settings = Settings(
+        environment="development",  # plain http on loopback: the session cookie is not Secure here
+        mongodb_uri=mongo_uri,
+        database=database_name,
+        firebase_project_id=PROJECT_ID,
+        auth_emulator_host=auth_host,
+        graphiql=True,
+        introspection=False,
+        worker_poll_seconds=0.2,
+    )
+    await load_demo(store, live_clock.now() - timedelta(hours=1))
+    for account in demo_accounts():
+        create_user(
+            auth_host,
+            PROJECT_ID,
+            uid=account.uid,
+            email=account.email,
+            password=account.password,
+            display_name=account.display_name,
+            custom_claims=account.claims,
+        )
+    app = build_app(settings, clock=live_clock)
+    async with serving(app) as host:
+        yield f"http://{host}"
+
+
+def _flag(external_id: str) -> bytes:
+    return json.dumps(
+        {
+            "externalId": external_id,
+            "personRef": demo_ids().seizure_person_wellness_ref,
+            "type": "SEIZURE",
+            "confidence": 0.95,
+            "detector": "wearable-seizure",
+            "modelVersion": "2.1",
+            "evidence": {"summary": "Rhythmic movement for 120 s", "signals": []},
+        }
+    ).encode()
+
+
+async def test_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
+    browser: Browser, server: str, store: Store, live_clock: FakeClock
+) -> None:
+    coordinator = next(a for a in demo_accounts() if a.uid == "demo-coordinator-2")  # English-speaking
+    context = await browser.new_context(base_url=server)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        await page.goto("/console/signin")
+        await page.fill("#email", coordinator.email)
+        await page.fill("#password", coordinator.password)
+        await page.click("button[type=submit]")
+        await page.wait_for_url("**/console/now")
+        await page.evaluate("window.__stillTheSamePage = true")
+
+        raw = _flag("journey-a")
+        headers = signed_headers(demo_ids().ai_service, DEMO_WEBHOOK_SECRET, raw, at=int(live_clock.now().timestamp()))
+        async with httpx.AsyncClient(base_url=server, trust_env=False) as webhook:
+            sent = await webhook.post(
+                "/ingest/flags", content=raw, headers={**headers, "Content-Type": "application/json"}
+            )
+        assert sent.status_code == 202, sent.text
+        incident_id = sent.json()["incidentId"]
+
+        row = page.locator(f'tr[data-incident="{incident_id}"]')
+        await expect(row).to_be_visible(timeout=10_000)
+        await expect(row).to_contain_text("step 1")
+        assert await page.evaluate("window.__stillTheSamePage === true"), "the page reloaded"
+        await page.screenshot(path=str(screenshot_path("journey_a_now")), full_page=True)
+
+        await row.locator("a").click()
+        await page.wait_for_url(f"**/console/incidents/{incident_id}")
+        await page.fill("#ack-note", "Called her daughter; seizure over, staying with her")
+        await page.click("form[action$='/acknowledge'] button")
+        await expect(page.locator("#status")).to_have_text("ACKNOWLEDGED")
+        await expect(page.locator("#ladder")).to_contain_text("ladder stopped")
+        await page.screenshot(path=str(screenshot_path("journey_a_acknowledged")), full_page=True)
+    finally:
+        await context.close()
+
+    acknowledged = await store.incidents.get(incident_id)
+    assert acknowledged is not None and acknowledged.escalation.due_at is None
+    steps_then = [e for e in acknowledged.timeline if e.action in (TimelineAction.ALERTED, TimelineAction.ESCALATED)]
+    live_clock.advance(timedelta(hours=2))  # past every step of the CRITICAL ladder
+    await asyncio.sleep(1.5)  # several passes of the background workers
+    later = await store.incidents.get(incident_id)
+    assert later is not None
+    steps_now = [e for e in later.timeline if e.action in (TimelineAction.ALERTED, TimelineAction.ESCALATED)]
+    assert steps_now == steps_then, "the ladder went on after the acknowledgement"
+    assert not [e for e in errors if "Content Security Policy" in e], errors
