@@ -55,7 +55,7 @@ async def server(
         firebase_project_id=PROJECT_ID,
         auth_emulator_host=auth_host,
         graphiql=True,
-        introspection=False,
+        introspection=True,
         worker_poll_seconds=0.2,
     )
     await load_demo(store, live_clock.now() - timedelta(hours=1))
@@ -139,3 +139,17 @@ async def test_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
     steps_now = [e for e in later.timeline if e.action in (TimelineAction.ALERTED, TimelineAction.ESCALATED)]
     assert steps_now == steps_then, "the ladder went on after the acknowledgement"
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+async def test_graphiql_renders_from_the_apps_own_assets_without_a_cdn(browser: Browser, server: str) -> None:
+    context = await browser.new_context(base_url=server)
+    page = await context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server) else None)
+    try:
+        await page.goto("/graphql")
+        await expect(page.locator(".graphiql-container")).to_be_visible(timeout=15_000)
+        await page.screenshot(path=str(screenshot_path("graphiql")))
+    finally:
+        await context.close()
+    assert outside == [], f"GraphiQL fetched from elsewhere: {outside}"
