@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from carecore.access.principal import Principal
+from carecore.alerts.deliveries import Delivery, deliveries_of
 from carecore.incidents.models import UNACKNOWLEDGED, Incident, IncidentFilter, Severity
 from carecore.incidents.reads import list_incidents, reports_due
 from carecore.pagination import Page, PageRequest
@@ -41,6 +42,7 @@ class NowBoard:
     reports: Page[Incident]
     open_shifts: Page[Shift]
     people: Mapping[str, Person]
+    deliveries: Mapping[str, list[Delivery]]  # per unacknowledged incident: who was alerted, how, and what they did
 
     @property
     def visits(self) -> list[CoverageGap]:
@@ -73,4 +75,5 @@ async def now_board(ports: Ports, actor: Principal, cursors: Mapping[str, str]) 
     person_ids = {i.person_id for page in (*incidents.values(), reports) for i in page.items}
     person_ids |= {g.person_id for g in (*recent.items, *coverage.items)} | {s.person_id for s in open_shifts.items}
     people = await load_people(ports, actor, person_ids)
-    return NowBoard(now, incidents, recent, coverage, reports, open_shifts, people)
+    deliveries = await deliveries_of(ports, actor, [i.id for page in incidents.values() for i in page.items])
+    return NowBoard(now, incidents, recent, coverage, reports, open_shifts, people, deliveries)

@@ -18,16 +18,19 @@ from starlette.staticfiles import StaticFiles
 
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
+from carecore.alerts.deliveries import deliveries_of
 from carecore.errors import DomainError, Forbidden, NotFound, StateConflict, Unauthenticated
-from carecore.incidents.models import CLOSED, LIVE, UNACKNOWLEDGED, Incident
-from carecore.incidents.reads import get_incident_or_raise
+from carecore.incidents.models import CLOSED, LIVE, UNACKNOWLEDGED, Incident, IncidentStatus, Severity
+from carecore.incidents.reads import detector_stats, get_incident_or_raise, review_queue
 from carecore.incidents.service import (
     acknowledge_incident_at_desk,
+    confirm_incident,
     dismiss_incident,
     mark_incident_reported,
     reopen_incident,
     resolve_incident,
 )
+from carecore.pagination import PageRequest
 from carecore.people.service import load_people
 from carecore.ports import Ports
 from carecore.shifts.support import zone
@@ -120,6 +123,7 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
         except NotFound:
             return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
         people = await load_people(ports, actor, [found.person_id])
+        deliveries = await deliveries_of(ports, actor, [found.id])
         return render(
             request,
             wiring,
@@ -128,7 +132,9 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
             status_code=_status_of(error),
             incident=found,
             person=people.get(found.person_id),
+            deliveries=deliveries.get(found.id, []),
             error=error,
+            can_confirm=found.status is IncidentStatus.IN_REVIEW,
             can_acknowledge=found.status in UNACKNOWLEDGED,
             can_close=found.status in LIVE,
             can_reopen=found.status in CLOSED,
@@ -148,7 +154,24 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
             return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
         except DomainError as exc:
             return await _incident_page(request, actor, error=exc)
-        return RedirectResponse(f"/console/incidents/{incident_id}", status_code=303)
+        back = "/console/review" if form.get("back") == "review" else f"/console/incidents/{incident_id}"
+        return RedirectResponse(back, status_code=303)
+
+    async def review(request: Request, actor: Principal) -> Response:
+        ports = wiring.ports()
+        queue = await review_queue(ports, actor, PageRequest(after=request.query_params.get("after") or None))
+        people = await load_people(ports, actor, {i.person_id for i in queue.items})
+        return render(
+            request,
+            wiring,
+            "review.html",
+            locale=actor.locale,
+            queue=queue,
+            people=people,
+            stats=await detector_stats(ports, actor),
+            severities=list(Severity),
+            **await _clocks(ports, actor),
+        )
 
     return [
         Route("/console", home),
@@ -156,6 +179,7 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
         Route("/console/session", create_session, methods=["POST"]),
         Route("/console/signout", sign_out, methods=["POST"]),
         Route("/console/now", page(now)),
+        Route("/console/review", page(review)),
         Route("/console/incidents/{incident_id}", page(incident)),
         Route("/console/incidents/{incident_id}/{action}", page(incident_action, changes=True), methods=["POST"]),
         Route("/console/assets/{name}", vendor_asset),
@@ -168,12 +192,19 @@ def _opt(form: Mapping[str, str], name: str) -> str | None:
 
 
 _ACTIONS: dict[str, Action] = {
+    "confirm": lambda p, a, i, f: confirm_incident(p, a, i, severity=_severity(f), note=_opt(f, "note")),
     "acknowledge": lambda p, a, i, f: acknowledge_incident_at_desk(p, a, i, note=_opt(f, "note")),
     "resolve": lambda p, a, i, f: resolve_incident(p, a, i, outcome=f.get("outcome", ""), note=_opt(f, "note")),
     "dismiss": lambda p, a, i, f: dismiss_incident(p, a, i, reason=f.get("reason", "")),
     "reopen": lambda p, a, i, f: reopen_incident(p, a, i, note=_opt(f, "note")),
     "report": lambda p, a, i, f: mark_incident_reported(p, a, i, reference=_opt(f, "reference"), note=_opt(f, "note")),
 }
+
+
+def _severity(form: Mapping[str, str]) -> Severity | None:
+    """The severity a coordinator chose; anything else keeps the flag's own."""
+    chosen = form.get("severity", "")
+    return Severity(chosen) if chosen in Severity.__members__ else None
 
 
 def _status_of(error: DomainError | None) -> int:

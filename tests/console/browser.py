@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".artifacts" / "browser"
@@ -52,3 +52,22 @@ async def chromium() -> AsyncIterator[Browser]:
 def screenshot_path(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / f"{name}.png"
+
+
+async def serious_accessibility_violations(page: Page) -> list[str]:
+    """axe-core (served by the app from its npm copy) on the page as it is: serious and critical findings."""
+    await page.add_script_tag(url="/console/assets/axe.min.js")
+    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def sign_in(page: Page, email: str, password: str) -> None:
+    await page.goto("/console/signin")
+    await page.fill("#email", email)
+    await page.fill("#password", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/console/now")

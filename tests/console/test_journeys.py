@@ -27,7 +27,7 @@ from fixtures.demo import demo_accounts, demo_ids, load_demo
 from fixtures.demo_incidents import DEMO_WEBHOOK_SECRET
 from tests.app.servers import serving
 from tests.conftest import PROJECT_ID
-from tests.console.browser import chromium, screenshot_path
+from tests.console.browser import chromium, screenshot_path, serious_accessibility_violations, sign_in
 from tests.support import FakeClock
 
 
@@ -74,13 +74,13 @@ async def server(
         yield f"http://{host}"
 
 
-def _flag(external_id: str) -> bytes:
+def _flag(external_id: str, type: str = "SEIZURE", confidence: float = 0.95) -> bytes:
     return json.dumps(
         {
             "externalId": external_id,
             "personRef": demo_ids().seizure_person_wellness_ref,
-            "type": "SEIZURE",
-            "confidence": 0.95,
+            "type": type,
+            "confidence": confidence,
             "detector": "wearable-seizure",
             "modelVersion": "2.1",
             "evidence": {"summary": "Rhythmic movement for 120 s", "signals": []},
@@ -88,7 +88,16 @@ def _flag(external_id: str) -> bytes:
     ).encode()
 
 
-async def test_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
+async def _send_flag(server: str, clock: FakeClock, raw: bytes) -> str:
+    """What the AI service does: a signed POST to the webhook; returns the incident it opened."""
+    headers = signed_headers(demo_ids().ai_service, DEMO_WEBHOOK_SECRET, raw, at=int(clock.now().timestamp()))
+    async with httpx.AsyncClient(base_url=server, trust_env=False) as webhook:
+        sent = await webhook.post("/ingest/flags", content=raw, headers={**headers, "Content-Type": "application/json"})
+    assert sent.status_code == 202, sent.text
+    return str(sent.json()["incidentId"])
+
+
+async def test_a_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
     browser: Browser, server: str, store: Store, live_clock: FakeClock
 ) -> None:
     coordinator = next(a for a in demo_accounts() if a.uid == "demo-coordinator-2")  # English-speaking
@@ -98,10 +107,8 @@ async def test_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         await page.goto("/console/signin")
-        await page.fill("#email", coordinator.email)
-        await page.fill("#password", coordinator.password)
-        await page.click("button[type=submit]")
-        await page.wait_for_url("**/console/now")
+        assert await serious_accessibility_violations(page) == []
+        await sign_in(page, coordinator.email, coordinator.password)
         await page.evaluate("window.__stillTheSamePage = true")
 
         raw = _flag("journey-a")
@@ -118,6 +125,7 @@ async def test_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
         await expect(row).to_contain_text("step 1")
         assert await page.evaluate("window.__stillTheSamePage === true"), "the page reloaded"
         await page.screenshot(path=str(screenshot_path("journey_a_now")), full_page=True)
+        assert await serious_accessibility_violations(page) == []
 
         await row.locator("a").click()
         await page.wait_for_url(f"**/console/incidents/{incident_id}")
@@ -126,6 +134,7 @@ async def test_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
         await expect(page.locator("#status")).to_have_text("ACKNOWLEDGED")
         await expect(page.locator("#ladder")).to_contain_text("ladder stopped")
         await page.screenshot(path=str(screenshot_path("journey_a_acknowledged")), full_page=True)
+        assert await serious_accessibility_violations(page) == []
     finally:
         await context.close()
 
@@ -153,3 +162,32 @@ async def test_graphiql_renders_from_the_apps_own_assets_without_a_cdn(browser: 
     finally:
         await context.close()
     assert outside == [], f"GraphiQL fetched from elsewhere: {outside}"
+
+
+async def test_c_a_low_confidence_flag_confirmed_in_the_review_queue_becomes_an_incident_on_now(
+    browser: Browser, server: str, store: Store, live_clock: FakeClock
+) -> None:
+    coordinator = next(a for a in demo_accounts() if a.uid == "demo-coordinator-2")
+    incident_id = await _send_flag(server, live_clock, _flag("journey-c", "WANDERING", 0.2))
+    flagged = await store.incidents.get(incident_id)
+    assert flagged is not None and flagged.status.value == "IN_REVIEW"
+    context = await browser.new_context(base_url=server)
+    page = await context.new_page()
+    try:
+        await sign_in(page, coordinator.email, coordinator.password)
+        await expect(page.locator(f'tr[data-incident="{incident_id}"]')).to_have_count(0)
+        await page.goto("/console/review")
+        item = page.locator(f'article[data-incident="{incident_id}"]')
+        await expect(item).to_be_visible()
+        assert await serious_accessibility_violations(page) == []
+        await page.screenshot(path=str(screenshot_path("journey_c_review")), full_page=True)
+        await item.locator("form[action$='/confirm'] button").click()
+        await page.wait_for_url("**/console/review")
+        await expect(page.locator(f'article[data-incident="{incident_id}"]')).to_have_count(0)
+        await page.goto("/console/now")
+        await expect(page.locator(f'tr[data-incident="{incident_id}"]')).to_be_visible()
+        await page.screenshot(path=str(screenshot_path("journey_c_now")), full_page=True)
+    finally:
+        await context.close()
+    confirmed = await store.incidents.get(incident_id)
+    assert confirmed is not None and confirmed.status.value == "OPEN"

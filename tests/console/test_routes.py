@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from carecore.access.principal import Role
+from carecore.alerts.router import route_due
 from carecore.ports import Ports
 from carecore.storage.store import Store
 from console.assets import WEB_TOOLS
@@ -19,6 +20,7 @@ from tests.console.conftest import SignedIn, csrf_of
 from tests.schema.incident_scene import IncidentScene, incident_scene
 
 ACTIONS: dict[str, dict[str, str]] = {
+    "confirm": {"severity": "HIGH", "note": "Seen on camera"},
     "acknowledge": {"note": "Called her; she is fine"},
     "resolve": {"outcome": "Seizure over, GP informed"},
     "dismiss": {"reason": "Sensor worn by a visitor"},
@@ -53,6 +55,7 @@ async def _refused_everywhere(
     before = await _document(store, scene.open_id)
     assert (await client.get("/console/now")).status_code == page_status
     assert (await client.get(f"/console/incidents/{scene.open_id}")).status_code == page_status
+    assert (await client.get("/console/review")).status_code == page_status
     token = await _token(client)
     for action, fields in ACTIONS.items():
         response = await client.post(
@@ -203,3 +206,37 @@ async def test_graphiql_and_htmx_come_from_the_apps_own_npm_assets(browser: Sign
     for name in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js", "htmx.min.js", "axe.min.js"):
         assert (await client.get(f"/console/assets/{name}")).status_code == 200, name
     assert (await client.get("/console/assets/..%2Fpackage.json")).status_code == 404
+
+
+async def test_the_incident_page_shows_each_recipient_and_what_reached_them(
+    browser: SignedIn, world: World, scene: IncidentScene, ports: Ports
+) -> None:
+    await route_due(ports, owner="test")  # the ladder's first step asked for alerts; route them to people
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    page = await client.get(f"/console/incidents/{scene.open_id}")
+    assert page.status_code == 200
+    assert world.guardian.display_name in page.text and "QUEUED" in page.text, page.text
+    board = await client.get("/console/now")
+    assert world.guardian.display_name in board.text, "Now shows who was alerted"
+
+
+async def test_a_flag_confirmed_from_the_review_queue_becomes_an_incident_on_now(
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    queue = await client.get("/console/review")
+    assert queue.status_code == 200 and f'data-incident="{scene.review_id}"' in queue.text
+    assert scene.open_id not in queue.text, "only flags waiting for review"
+    before = await client.get("/console/now")
+    assert f'data-incident="{scene.review_id}"' not in before.text
+
+    confirmed = await client.post(
+        f"/console/incidents/{scene.review_id}/confirm",
+        data={"csrf_token": csrf_of(queue.text), "severity": "HIGH", "note": "Seen on camera", "back": "review"},
+    )
+    assert confirmed.status_code == 303 and confirmed.headers["location"] == "/console/review"
+    incident = await store.incidents.get(scene.review_id)
+    assert incident is not None and incident.status.value == "OPEN" and incident.severity.value == "HIGH"
+    after = await client.get("/console/now")
+    assert f'data-incident="{scene.review_id}"' in after.text
+    assert f'data-incident="{scene.review_id}"' not in (await client.get("/console/review")).text
