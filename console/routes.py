@@ -7,6 +7,7 @@ carries the CSRF token, checked before anything else, so a refused request has w
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,14 @@ from carecore.incidents.service import (
     reopen_incident,
     resolve_incident,
 )
-from carecore.pagination import PageRequest
+from carecore.pagination import MAX_PAGE_SIZE, PageRequest
 from carecore.people.service import load_people
 from carecore.ports import Ports
+from carecore.shifts.errors import MissingQualifications, ShiftOverlap
+from carecore.shifts.queries import get_shift
+from carecore.shifts.scheduling import assign_shift
 from carecore.shifts.support import zone
+from carecore.users.service import list_users
 from console.assets import vendor_asset
 from console.auth import CsrfRefused, check_csrf, end_session, form_fields, principal_of, start_session
 from console.config import Wiring
@@ -173,6 +178,57 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
             **await _clocks(ports, actor),
         )
 
+    async def shift(request: Request, actor: Principal) -> Response:
+        return await _shift_page(request, actor, error=None)
+
+    async def _shift_page(request: Request, actor: Principal, *, error: DomainError | None) -> Response:
+        ports = wiring.ports()
+        try:
+            found = await get_shift(ports, actor, request.path_params["shift_id"])
+        except NotFound:
+            return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
+        conflict = None
+        if isinstance(error, ShiftOverlap):
+            with contextlib.suppress(NotFound):
+                conflict = await get_shift(ports, actor, error.conflicting_shift_id)
+        users = (await list_users(ports, actor, PageRequest(first=MAX_PAGE_SIZE))).items
+        person_ids = {found.person_id} | ({conflict.person_id} if conflict else set())
+        return render(
+            request,
+            wiring,
+            "shift.html",
+            locale=actor.locale,
+            status_code=_status_of(error),
+            shift=found,
+            error=error,
+            conflict=conflict,
+            missing=error.missing if isinstance(error, MissingQualifications) else (),
+            people=await load_people(ports, actor, person_ids),
+            names={u.id: u.display_name for u in users},
+            caregivers=[u for u in users if u.role is Role.CAREGIVER and u.active],
+            **await _clocks(ports, actor),
+        )
+
+    async def assign(request: Request, actor: Principal) -> Response:
+        shift_id = request.path_params["shift_id"]
+        form = await form_fields(request)
+        try:
+            await assign_shift(
+                wiring.ports(),
+                actor,
+                shift_id,
+                caregiver_id=form.get("caregiver_id", ""),
+                reason=_opt(form, "reason"),
+                override_reason=_opt(form, "override_reason"),
+            )
+        except NotFound as exc:
+            if exc.field == "caregiverId":
+                return await _shift_page(request, actor, error=exc)
+            return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
+        except DomainError as exc:
+            return await _shift_page(request, actor, error=exc)
+        return RedirectResponse(f"/console/shifts/{shift_id}", status_code=303)
+
     return [
         Route("/console", home),
         Route("/console/signin", sign_in_page),
@@ -180,6 +236,8 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
         Route("/console/signout", sign_out, methods=["POST"]),
         Route("/console/now", page(now)),
         Route("/console/review", page(review)),
+        Route("/console/shifts/{shift_id}", page(shift)),
+        Route("/console/shifts/{shift_id}/assign", page(assign, changes=True), methods=["POST"]),
         Route("/console/incidents/{incident_id}", page(incident)),
         Route("/console/incidents/{incident_id}/{action}", page(incident_action, changes=True), methods=["POST"]),
         Route("/console/assets/{name}", vendor_asset),

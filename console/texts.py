@@ -95,6 +95,15 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "opened": ("열람", "Opened"),
     "acknowledged": ("확인함", "Acknowledged"),
     "no_notifications": ("보낸 알림이 없습니다.", "No notification was sent."),
+    "shift": ("근무", "Shift"),
+    "caregiver": ("요양보호사", "Caregiver"),
+    "qualifications": ("필요 자격", "Required qualifications"),
+    "checked_in": ("출근 확인", "Checked in"),
+    "assign": ("배정", "Assign"),
+    "override_reason": ("자격 예외 사유 (필요할 때만)", "Qualification override reason (only when needed)"),
+    "history": ("이력", "History"),
+    "conflicting_shift": ("겹치는 근무", "Conflicting shift"),
+    "missing_qualifications": ("부족한 자격", "Missing qualifications"),
     "graphiql_loading": ("GraphiQL 불러오는 중…", "Loading GraphiQL…"),
 }
 

@@ -7,9 +7,10 @@ reload; the coordinator acknowledges it with a note; the ladder stops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -17,18 +18,24 @@ from playwright.async_api import Browser, expect
 
 from app.server import build_app
 from app.settings import Settings
+from carecore.access.principal import Principal
 from carecore.clock import SystemClock
+from carecore.errors import DomainError
 from carecore.incidents.ai_services import signed_headers
 from carecore.incidents.models import TimelineAction
+from carecore.ports import Ports
+from carecore.shifts.models import Shift
+from carecore.shifts.scheduling import ShiftPlan, schedule_shift
 from carecore.storage.store import Store
 from console.assets import WEB_TOOLS
 from devtools.auth_emulator import create_user, ensure_npm_packages
 from fixtures.demo import demo_accounts, demo_ids, load_demo
 from fixtures.demo_incidents import DEMO_WEBHOOK_SECRET
+from fixtures.demo_people import user_id
 from tests.app.servers import serving
 from tests.conftest import PROJECT_ID
 from tests.console.browser import chromium, screenshot_path, serious_accessibility_violations, sign_in
-from tests.support import FakeClock
+from tests.support import FakeClock, RecordingClaims, RefusingTokens
 
 
 @pytest.fixture(scope="session")
@@ -191,3 +198,63 @@ async def test_c_a_low_confidence_flag_confirmed_in_the_review_queue_becomes_an_
         await context.close()
     confirmed = await store.incidents.get(incident_id)
     assert confirmed is not None and confirmed.status.value == "OPEN"
+
+
+async def _schedule_with_first_free(
+    ports: Ports, coordinator: Principal, person_id: str, start: datetime, candidates: list[str]
+) -> tuple[Shift, str]:
+    """Schedules the shift with the first demo caregiver free then (the demo's own shifts fill some hours)."""
+    for caregiver_id in candidates:
+        plan = ShiftPlan(person_id=person_id, start=start, end=start + timedelta(hours=1), caregiver_id=caregiver_id)
+        with contextlib.suppress(DomainError):
+            return await schedule_shift(ports, coordinator, plan), caregiver_id
+    raise AssertionError("no demo caregiver was free")
+
+
+async def test_b_a_late_visit_is_reassigned_after_a_busy_caregiver_is_refused(
+    browser: Browser, server: str, store: Store, live_clock: FakeClock
+) -> None:
+    ids = demo_ids()
+    coordinator = next(a for a in demo_accounts() if a.uid == "demo-coordinator-2")
+    principal = (await store.users.get_by_firebase_uid(coordinator.uid)).principal()  # type: ignore[union-attr]
+    ports = Ports(store=store, clock=live_clock, claims=RecordingClaims(), tokens=RefusingTokens())
+    start = live_clock.now().replace(second=0, microsecond=0) + timedelta(days=3)
+    caregivers = [user_id(f"demo-caregiver-{n}") for n in range(1, 8)]
+    late, first = await _schedule_with_first_free(ports, principal, ids.seizure_person, start, caregivers)
+    busy_shift, busy = await _schedule_with_first_free(
+        ports, principal, ids.other_person, start, [c for c in caregivers if c != first]
+    )
+    live_clock.advance(timedelta(days=3, minutes=15))  # nobody checked in: the visit is late
+    context = await browser.new_context(base_url=server)
+    page = await context.new_page()
+    try:
+        await sign_in(page, coordinator.email, coordinator.password)
+        visit = page.locator(f'tr[data-shift="{late.id}"]')
+        await expect(visit).to_contain_text("late")
+        await visit.locator("a").click()
+        await page.wait_for_url(f"**/console/shifts/{late.id}")
+
+        await page.select_option("#caregiver_id", busy)
+        await page.fill("#assign-reason", "Not answering the phone")
+        await page.click("form[action$='/assign'] button")
+        await expect(page.locator("#refusal")).to_contain_text("already has a shift")
+        await expect(page.locator(f'#refusal a[href="/console/shifts/{busy_shift.id}"]')).to_be_visible()
+        await page.screenshot(path=str(screenshot_path("journey_b_conflict")), full_page=True)
+        assert await serious_accessibility_violations(page) == []
+
+        await page.select_option("#caregiver_id", ids.idle_caregiver)
+        await page.fill("#assign-reason", "Not answering the phone")
+        await page.click("form[action$='/assign'] button")
+        await page.wait_for_url(f"**/console/shifts/{late.id}")
+        await expect(page.locator("#refusal")).to_have_count(0)
+        await expect(page.locator("#history li")).to_have_count(3)  # created, assigned, reassigned
+        await expect(page.locator("#history")).to_contain_text("REASSIGNED")
+        await page.screenshot(path=str(screenshot_path("journey_b_reassigned")), full_page=True)
+    finally:
+        await context.close()
+    shift = await store.shifts.get(late.id)
+    assert shift is not None and shift.caregiver_id == ids.idle_caregiver
+    assert [(h.action.value, h.to_caregiver_id) for h in shift.history][1:] == [
+        ("ASSIGNED", first),
+        ("REASSIGNED", ids.idle_caregiver),
+    ]

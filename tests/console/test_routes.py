@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from carecore.access.principal import Role
 from carecore.alerts.router import route_due
 from carecore.ports import Ports
+from carecore.shifts.scheduling import ShiftPlan, schedule_shift
 from carecore.storage.store import Store
 from console.assets import WEB_TOOLS
 from devtools.auth_emulator import ensure_npm_packages
@@ -40,6 +42,14 @@ async def scene(ports: Ports, world: World) -> IncidentScene:
     return await incident_scene(ports, world)
 
 
+@pytest.fixture
+async def visit(ports: Ports, world: World) -> str:
+    """A shift of minji's tomorrow with the caregiver on her team."""
+    start = ports.clock.now() + timedelta(days=1)
+    plan = ShiftPlan(world.minji.id, start, start + timedelta(hours=2), caregiver_id=world.caregiver_on_team.id)
+    return (await schedule_shift(ports, world.coordinator.principal(), plan)).id
+
+
 async def _document(store: Store, incident_id: str) -> dict[str, Any] | None:
     return await store.db["incidents"].find_one({"_id": incident_id})
 
@@ -50,9 +60,17 @@ async def _token(client: httpx.AsyncClient) -> str:
 
 
 async def _refused_everywhere(
-    client: httpx.AsyncClient, store: Store, scene: IncidentScene, *, page_status: int, action_status: int
+    client: httpx.AsyncClient,
+    store: Store,
+    scene: IncidentScene,
+    visit: str,
+    *,
+    page_status: int,
+    action_status: int,
 ) -> None:
     before = await _document(store, scene.open_id)
+    shift_before = await store.db["shifts"].find_one({"_id": visit})
+    assert (await client.get(f"/console/shifts/{visit}")).status_code == page_status
     assert (await client.get("/console/now")).status_code == page_status
     assert (await client.get(f"/console/incidents/{scene.open_id}")).status_code == page_status
     assert (await client.get("/console/review")).status_code == page_status
@@ -63,6 +81,11 @@ async def _refused_everywhere(
         )
         assert response.status_code == action_status, (action, response.status_code)
     assert await _document(store, scene.open_id) == before, "a refused request wrote to the incident"
+    assign = await client.post(
+        f"/console/shifts/{visit}/assign", data={"caregiver_id": scene.open_id, "reason": "x", "csrf_token": token}
+    )
+    assert assign.status_code == action_status
+    assert await store.db["shifts"].find_one({"_id": visit}) == shift_before, "a refused request wrote to the shift"
 
 
 async def test_the_agencys_coordinator_sees_now_and_acknowledges_with_a_note(
@@ -114,7 +137,7 @@ async def test_the_coordinator_resolves_reopens_dismisses_and_reports(
 
 
 async def test_a_coordinator_of_another_agency_sees_nothing_of_the_agency(
-    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store, visit: str
 ) -> None:
     client, _ = await browser(Role.COORDINATOR, world.other_agency_coordinator.agency_id)
     now = await client.get("/console/now")
@@ -129,32 +152,39 @@ async def test_a_coordinator_of_another_agency_sees_nothing_of_the_agency(
         assert response.status_code == 404, action
         assert world.minji.name not in response.text
     assert await _document(store, scene.open_id) == before
+    shift_before = await store.db["shifts"].find_one({"_id": visit})
+    assert (await client.get(f"/console/shifts/{visit}")).status_code == 404
+    assign = await client.post(
+        f"/console/shifts/{visit}/assign", data={"caregiver_id": world.caregiver_off_team.id, "csrf_token": token}
+    )
+    assert assign.status_code == 404 and world.minji.name not in assign.text
+    assert await store.db["shifts"].find_one({"_id": visit}) == shift_before
 
 
 @pytest.mark.parametrize("role", [Role.CAREGIVER, Role.FAMILY])
 async def test_caregivers_and_families_get_a_polite_page_and_change_nothing(
-    browser: SignedIn, world: World, scene: IncidentScene, store: Store, role: Role
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store, role: Role, visit: str
 ) -> None:
     client, _ = await browser(role, world.agency.id)
     page = await client.get("/console/now")
     assert "For coordinators only" in page.text or "코디네이터 전용" in page.text
     assert world.minji.name not in page.text
-    await _refused_everywhere(client, store, scene, page_status=403, action_status=403)
+    await _refused_everywhere(client, store, scene, visit, page_status=403, action_status=403)
 
 
 async def test_signed_out_goes_to_sign_in_and_changes_nothing(
-    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store, visit: str
 ) -> None:
     client, _ = await browser(None, world.agency.id)
     response = await client.get("/console/now")
     assert response.status_code == 303 and response.headers["location"] == "/console/signin"
     polled = await client.get("/console/now", headers={"HX-Request": "true"})
     assert polled.status_code == 401 and polled.headers["hx-redirect"] == "/console/signin"
-    await _refused_everywhere(client, store, scene, page_status=303, action_status=303)
+    await _refused_everywhere(client, store, scene, visit, page_status=303, action_status=303)
 
 
 async def test_a_revoked_session_is_refused_on_the_next_request(
-    browser: SignedIn, world: World, scene: IncidentScene, store: Store
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store, visit: str
 ) -> None:
     client, _ = await browser(Role.COORDINATOR, world.agency.id)
     cookie = client.cookies["console_session"]
@@ -164,7 +194,7 @@ async def test_a_revoked_session_is_refused_on_the_next_request(
     signed_out = await client.post("/console/signout", data={"csrf_token": token})
     assert signed_out.status_code == 303 and "console_session" not in client.cookies
     client.cookies.set("console_session", cookie, domain="carecore.test", path="/console")  # a stolen copy
-    await _refused_everywhere(client, store, scene, page_status=303, action_status=303)
+    await _refused_everywhere(client, store, scene, visit, page_status=303, action_status=303)
 
 
 async def test_a_change_without_the_csrf_token_is_refused_and_writes_nothing(
@@ -240,3 +270,25 @@ async def test_a_flag_confirmed_from_the_review_queue_becomes_an_incident_on_now
     after = await client.get("/console/now")
     assert f'data-incident="{scene.review_id}"' in after.text
     assert f'data-incident="{scene.review_id}"' not in (await client.get("/console/review")).text
+
+
+async def test_a_refused_assignment_shows_its_detail_and_an_accepted_one_the_history(
+    browser: SignedIn, world: World, visit: str, store: Store
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    page = await client.get(f"/console/shifts/{visit}")
+    assert page.status_code == 200 and world.caregiver_on_team.display_name in page.text
+    token = csrf_of(page.text)
+    url = f"/console/shifts/{visit}/assign"
+    no_reason = await client.post(url, data={"csrf_token": token, "caregiver_id": world.caregiver_off_team.id})
+    assert no_reason.status_code == 400 and "Say why" in no_reason.text
+    nobody = await client.post(url, data={"csrf_token": token, "caregiver_id": world.guardian.id, "reason": "x"})
+    assert nobody.status_code == 400 and "refusal" in nobody.text, "a guardian is no caregiver"
+    done = await client.post(
+        url, data={"csrf_token": token, "caregiver_id": world.caregiver_off_team.id, "reason": "Sick today"}
+    )
+    assert done.status_code == 303, done.text
+    shift = await store.shifts.get(visit)
+    assert shift is not None and shift.caregiver_id == world.caregiver_off_team.id
+    assert shift.history[-1].reason == "Sick today"
+    assert "Sick today" in (await client.get(f"/console/shifts/{visit}")).text
