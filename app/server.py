@@ -156,4 +156,4 @@ def _console_wiring(settings: Settings, runtime: Runtime) -> Wiring:
         firebase_api_key=settings.firebase_web_api_key,
         auth_emulator_host=settings.auth_emulator_host,
     )
-    return Wiring(config=config, ports=runtime.started_ports, sessions=sessions)
+    return Wiring(config=config, ports=runtime.started_ports, sessions=sessions, feed=lambda: runtime.feed)

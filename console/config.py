@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from carecore.events.feed import EventFeed
 from carecore.ports import Ports
 
 
@@ -47,3 +48,4 @@ class Wiring:
     config: ConsoleConfig
     ports: Callable[[], Ports]
     sessions: Callable[[], Sessions]
+    feed: Callable[[], EventFeed | None] = lambda: None  # the instance's events reader: Now refreshes on its events

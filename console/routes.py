@@ -7,13 +7,14 @@ carries the CSRF token, checked before anything else, so a refused request has w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -21,6 +22,7 @@ from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
 from carecore.alerts.deliveries import deliveries_of
 from carecore.errors import DomainError, Forbidden, NotFound, StateConflict, Unauthenticated
+from carecore.events.feed import EventFeed
 from carecore.incidents.models import CLOSED, LIVE, UNACKNOWLEDGED, Incident, IncidentStatus, Severity
 from carecore.incidents.reads import detector_stats, get_incident_or_raise, review_queue
 from carecore.incidents.service import (
@@ -48,6 +50,7 @@ from console.views import clock_text, countdown_text, render
 
 STATIC = Path(__file__).resolve().parent / "static"
 SIGN_IN = "/console/signin"
+HEARTBEAT_SECONDS = 15.0
 
 Page = Callable[[Request, Principal], Awaitable[Response]]
 Action = Callable[[Ports, Principal, str, Mapping[str, str]], Awaitable[Incident]]
@@ -116,6 +119,21 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
             cursors=cursors,
             query=request.url.query,
             **await _clocks(ports, actor),
+        )
+
+    async def now_events(request: Request, actor: Principal) -> Response:
+        """Server-sent events: 'changed' when an incident of the agency changed on any instance.
+
+        They carry nothing but their name (never an id or health data): the page then fetches the
+        board through the usual reads and checks. 204 tells the browser's EventSource not to retry.
+        """
+        feed = wiring.feed()
+        if feed is None:
+            return Response(status_code=204)
+        return StreamingResponse(
+            _changes(feed, actor.agency_id),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
     async def incident(request: Request, actor: Principal) -> Response:
@@ -235,6 +253,7 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
         Route("/console/session", create_session, methods=["POST"]),
         Route("/console/signout", sign_out, methods=["POST"]),
         Route("/console/now", page(now)),
+        Route("/console/now/events", page(now_events)),
         Route("/console/review", page(review)),
         Route("/console/shifts/{shift_id}", page(shift)),
         Route("/console/shifts/{shift_id}/assign", page(assign, changes=True), methods=["POST"]),
@@ -243,6 +262,19 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
         Route("/console/assets/{name}", vendor_asset),
         Mount("/console/static", StaticFiles(directory=STATIC), name="console-static"),
     ]
+
+
+async def _changes(feed: EventFeed, agency_id: str) -> AsyncIterator[str]:
+    async with feed.subscribe() as queue:
+        yield ": listening\n\n"
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield ": still here\n\n"  # keeps proxies from closing an idle stream
+                continue
+            if event.agency_id == agency_id:
+                yield "event: changed\ndata: \n\n"
 
 
 def _opt(form: Mapping[str, str], name: str) -> str | None:

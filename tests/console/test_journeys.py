@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -111,24 +112,24 @@ async def test_a_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
     context = await browser.new_context(base_url=server)
     page = await context.new_page()
     errors: list[str] = []
+    requested: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: requested.append(r.url))
     try:
         await page.goto("/console/signin")
         assert await serious_accessibility_violations(page) == []
         await sign_in(page, coordinator.email, coordinator.password)
         await page.evaluate("window.__stillTheSamePage = true")
 
-        raw = _flag("journey-a")
-        headers = signed_headers(demo_ids().ai_service, DEMO_WEBHOOK_SECRET, raw, at=int(live_clock.now().timestamp()))
-        async with httpx.AsyncClient(base_url=server, trust_env=False) as webhook:
-            sent = await webhook.post(
-                "/ingest/flags", content=raw, headers={**headers, "Content-Type": "application/json"}
-            )
-        assert sent.status_code == 202, sent.text
-        incident_id = sent.json()["incidentId"]
+        await asyncio.sleep(0.5)  # the events stream is open
+        incident_id = await _send_flag(server, live_clock, _flag("journey-a"))
+        sent_at = time.monotonic()
 
         row = page.locator(f'tr[data-incident="{incident_id}"]')
         await expect(row).to_be_visible(timeout=10_000)
+        shown_after = time.monotonic() - sent_at
+        assert shown_after < 2.0, f"the new incident took {shown_after:.1f} s to appear"
+        assert any(url.endswith("/console/now/events") for url in requested), "Now follows the events stream"
         await expect(row).to_contain_text("step 1")
         assert await page.evaluate("window.__stillTheSamePage === true"), "the page reloaded"
         await page.screenshot(path=str(screenshot_path("journey_a_now")), full_page=True)

@@ -74,6 +74,7 @@ async def _refused_everywhere(
     assert (await client.get("/console/now")).status_code == page_status
     assert (await client.get(f"/console/incidents/{scene.open_id}")).status_code == page_status
     assert (await client.get("/console/review")).status_code == page_status
+    assert (await client.get("/console/now/events")).status_code == page_status
     token = await _token(client)
     for action, fields in ACTIONS.items():
         response = await client.post(
