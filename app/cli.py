@@ -1,4 +1,4 @@
-"""Command line: `python -m app dev|serve|load-demo|token|sdl`."""
+"""Command line: `python -m app dev|serve|load-demo|token|sdl|parked-events`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from app.server import build_app
 from app.settings import Settings
 from carecore.access.principal import Role
 from carecore.clock import SystemClock
+from carecore.events.cleanup import parked_events
 from carecore.storage.database import connect, ensure_indexes
 from carecore.storage.store import Store
 from console.assets import WEB_TOOLS
@@ -90,6 +91,20 @@ def dev(args: argparse.Namespace) -> None:
         _serve(settings, args.host, args.port)
 
 
+async def _parked_events(settings: Settings) -> None:
+    client = connect(settings.mongodb_uri)
+    try:
+        parked = await parked_events(Store(client[settings.database]), limit=1000)
+    finally:
+        await client.close()
+    for p, owed in parked:
+        e = p.event
+        still = f"still owed to {', '.join(owed)}" if owed else "handled since"
+        print(f"{e.id} {e.kind} {e.subject_type} {e.subject_id} at {e.at.isoformat()}", end=" ")
+        print(f"parked {p.parked_at.isoformat()}: {still}")
+    print(f"{len(parked)} parked event(s).")
+
+
 def token(args: argparse.Namespace) -> None:
     accounts = {a.uid: a for a in demo_accounts()}
     account = accounts.get(args.uid)
@@ -115,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = commands.add_parser("token", help="print an ID token of a demo user from the Auth emulator")
     sub.add_argument("uid")
     commands.add_parser("sdl", help="print the GraphQL SDL")
+    commands.add_parser("parked-events", help="list events a consumer left unhandled too long (never deleted)")
     args = parser.parse_args(argv)
     match args.command:
         case "dev":
@@ -127,3 +143,5 @@ def main(argv: list[str] | None = None) -> None:
             token(args)
         case "sdl":
             print(build_schema().as_str())
+        case "parked-events":
+            asyncio.run(_parked_events(Settings.from_env()))

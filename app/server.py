@@ -14,12 +14,14 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from app.alerts import start_alert_delivery, webhook_routes
 from app.background import background
 from app.firebase import FirebaseGateway
 from app.ingest import flag_endpoint
+from app.live import live_handler, sign_in
 from app.settings import Settings
 from carecore.alerts.acknowledgement import register_acknowledger
 from carecore.clock import Clock, SystemClock
@@ -29,7 +31,6 @@ from carecore.incidents.service import acknowledge_incident
 from carecore.ports import Ports
 from carecore.storage.database import connect, ensure_indexes, ping
 from carecore.storage.store import Store
-from carecore.users.service import authenticate_token
 from console.config import ConsoleConfig, Wiring
 from console.graphiql import graphiql_page
 from console.routes import console_routes
@@ -53,7 +54,15 @@ class Runtime:
 class CareGraphQL(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
         limits = SchemaLimits(introspection=settings.introspection)
-        super().__init__(build_schema(limits), graphql_ide="graphiql" if settings.graphiql else None)
+        super().__init__(
+            build_schema(limits),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            # DESIGN: graphql-transport-ws only; the legacy graphql-ws has no identity checks here.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+        self.graphql_transport_ws_handler_class = live_handler(
+            keep_alive_seconds=settings.ws_keep_alive_seconds, recheck_seconds=settings.ws_recheck_seconds
+        )
         self.runtime = runtime
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -68,10 +77,10 @@ class CareGraphQL(GraphQL[Context, None]):
         if token is None:
             return Context(ports=ports, principal_or_none=None, feed=feed)
         try:
-            principal = await authenticate_token(ports, token)
+            principal, expires = await sign_in(ports, token)
         except Unauthenticated as exc:
             return Context(ports=ports, principal_or_none=None, auth_error=exc.message, feed=feed)
-        return Context(ports=ports, principal_or_none=principal, feed=feed)
+        return Context(ports=ports, principal_or_none=principal, feed=feed, token_expires_at=expires)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Browsers cannot set headers on a WebSocket: the token may come in connection_init instead."""
@@ -83,7 +92,7 @@ class CareGraphQL(GraphQL[Context, None]):
         if token is None:
             raise ConnectionRejectionError({"message": "Send `authorization: Bearer <ID token>` in connection_init."})
         try:
-            context.principal_or_none = await authenticate_token(context.ports, token)
+            context.principal_or_none, context.token_expires_at = await sign_in(context.ports, token)
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": exc.message}) from exc
         context.loaders = build_loaders(context.ports, context.principal_or_none)

@@ -42,6 +42,8 @@ class Settings:
     worker_poll_seconds: float = 1.0  # seconds between polls of an idle background loop
     escalation_lease_seconds: float = 15.0  # how late a ladder step can be when its worker dies holding it
     event_poll_seconds: float = 0.25  # how often subscriptions' events are read (DESIGN "Scale")
+    ws_keep_alive_seconds: float = 15.0  # server pings on idle WebSockets, under typical NAT timeouts
+    ws_recheck_seconds: float = 30.0  # a WebSocket's caller is checked again at least this often
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -71,6 +73,8 @@ class Settings:
             "worker_poll_seconds": float(os.environ.get("CARECORE_WORKER_POLL_SECONDS", "1.0")),
             "escalation_lease_seconds": float(os.environ.get("CARECORE_ESCALATION_LEASE_SECONDS", "15")),
             "event_poll_seconds": float(os.environ.get("CARECORE_EVENT_POLL_SECONDS", "0.25")),
+            "ws_keep_alive_seconds": float(os.environ.get("CARECORE_WS_KEEP_ALIVE_SECONDS", "15")),
+            "ws_recheck_seconds": float(os.environ.get("CARECORE_WS_RECHECK_SECONDS", "30")),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

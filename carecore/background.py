@@ -18,6 +18,7 @@ from carecore.alerts.router import route_due
 from carecore.care_plans.service import finish_approvals
 from carecore.events.cleanup import delete_old_events
 from carecore.incidents.escalation import LEASE
+from carecore.incidents.stranded_flags import finish_stranded_flags
 from carecore.incidents.worker import IncidentWorker
 from carecore.ports import Ports
 from carecore.shifts.jobs import run_due_jobs
@@ -39,6 +40,9 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
     async def incidents(ports: Ports, owner: str) -> int:
         return await IncidentWorker(ports, lease=escalation_lease, owner=owner).run_once()
 
+    async def stranded_flags(ports: Ports, owner: str) -> int:
+        return await finish_stranded_flags(ports, owner)
+
     async def shift_checks(ports: Ports, owner: str) -> int:
         return await run_due_jobs(ports, owner=owner)
 
@@ -56,6 +60,7 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
 
     return (
         Job("shift-checks", shift_checks),
+        Job("stranded-flags", stranded_flags),
         Job("incidents", incidents),
         Job("incident-events", incident_events),
         Job("router", router),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -56,6 +58,14 @@ def build_loaders(ports: Ports, principal: Principal | None) -> Loaders:
     )
 
 
+class LiveConnection(Protocol):
+    """A WebSocket whose caller is checked again while it lives (app/live.py)."""
+
+    async def confirm(self) -> bool:
+        """True while the caller's identity holds; else the socket closes and this answers False."""
+        ...
+
+
 @dataclass
 class Context:
     ports: Ports
@@ -63,6 +73,8 @@ class Context:
     auth_error: str | None = None
     feed: EventFeed | None = None  # this instance's reader of the events collection, for subscriptions
     connection_params: dict[str, object] | None = None  # graphql-transport-ws connection_init payload
+    token_expires_at: datetime | None = None  # WebSockets outlive their token: checked while they live
+    live: LiveConnection | None = None  # set on WebSockets; subscriptions confirm before each update
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

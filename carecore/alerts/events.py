@@ -7,11 +7,12 @@ for those itself, and a second path would tell coordinators twice.
 
 from __future__ import annotations
 
+from carecore.events.consumers import consumer
 from carecore.ports import Ports
 
-CONSUMER = "alerts"
 # The incidents module publishes one "incident.updated" per change, with the status it reached.
 INCIDENT_UPDATED = "incident.updated"
+CONSUMER = consumer("alerts", INCIDENT_UPDATED).name
 HANDLED_STATUSES = frozenset({"ACKNOWLEDGED", "RESOLVED", "DISMISSED"})
 
 

@@ -85,6 +85,11 @@ class QuietHours:
     end: time
 
 
+# The agency's night (DESIGN "Escalation": MEDIUM, no night push), in the agency's time zone. It lives
+# in the incident policy; alerts read it through storage, as they read preferences and the agency.
+DEFAULT_NIGHT_WINDOW = QuietHours(time(22, 0), time(7, 0))
+
+
 @dataclass(frozen=True, slots=True)
 class Preferences:
     user_id: str

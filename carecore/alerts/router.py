@@ -14,7 +14,7 @@ from carecore.agencies.models import DEFAULT_TIMEZONE
 from carecore.alerts import texts
 from carecore.alerts.audiences import resolve_audiences
 from carecore.alerts.models import AlertRequest, Notification, Preferences
-from carecore.alerts.rules import initial_state
+from carecore.alerts.rules import Night, initial_state
 from carecore.errors import AlreadyExists
 from carecore.ids import id_for_key
 from carecore.incidents.models import Severity
@@ -22,7 +22,10 @@ from carecore.people.models import Person
 from carecore.ports import Ports
 from carecore.users.models import User
 
-ROUTE_LEASE = timedelta(seconds=60)
+# Routing a request takes well under a second; a router that dies holds a CRITICAL alert back no longer
+# than a dead ladder step holds its incident (carecore.incidents.escalation.LEASE). A router slower than
+# its lease only lets another route the same request again, which the notification ids make a no-op.
+ROUTE_LEASE = timedelta(seconds=15)
 # A CRITICAL alert not acknowledged within this window also goes out by SMS and voice.
 SECOND_CHANNEL_AFTER = timedelta(minutes=2)
 
@@ -36,9 +39,15 @@ def _name(person: Person | None) -> str | None:
 
 
 def _notification(
-    request: AlertRequest, user: User, person: Person | None, prefs: Preferences, zone: ZoneInfo, now: datetime
+    request: AlertRequest,
+    user: User,
+    person: Person | None,
+    prefs: Preferences,
+    zone: ZoneInfo,
+    night: Night,
+    now: datetime,
 ) -> Notification:
-    state, due = initial_state(prefs, request.kind, request.severity, now, zone)
+    state, due = initial_state(prefs, request.kind, request.severity, now, zone, night)
     name = _name(person)
     return Notification(
         id=notification_id(request.id, user.id),
@@ -71,10 +80,11 @@ async def route_request(ports: Ports, request: AlertRequest) -> list[Notificatio
     prefs = await ports.store.notification_preferences.get_many(u.id for u in recipients)
     agency = await ports.store.agencies.get(request.agency_id)
     agency_zone = agency.timezone if agency else DEFAULT_TIMEZONE
+    night = Night(await ports.store.incident_policies.night_window(request.agency_id), ZoneInfo(agency_zone))
     written: list[Notification] = []
     for user in recipients:
         zone = ZoneInfo(prefs[user.id].timezone or agency_zone)
-        notification = _notification(request, user, person, prefs[user.id], zone, now)
+        notification = _notification(request, user, person, prefs[user.id], zone, night, now)
         # Already there when a router died before finishing this request: keep what it wrote.
         with contextlib.suppress(AlreadyExists):
             await ports.store.notifications.insert(notification)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,17 +48,39 @@ def quiet_hours_end(quiet: QuietHours, now: datetime, zone: ZoneInfo) -> datetim
     return end.astimezone(now.tzinfo)
 
 
+@dataclass(frozen=True, slots=True)
+class Night:
+    """The agency's night window and the agency's time zone it is read in."""
+
+    window: QuietHours
+    zone: ZoneInfo
+
+
 def initial_state(
-    prefs: Preferences, kind: AlertKind, severity: Severity, now: datetime, zone: ZoneInfo
+    prefs: Preferences, kind: AlertKind, severity: Severity, now: datetime, zone: ZoneInfo, night: Night | None = None
 ) -> tuple[DeliveryState, datetime | None]:
-    """Where a new notification starts, and when its push is due. CRITICAL is never silenced."""
+    """Where a new notification starts, and when its push is due. CRITICAL is never silenced.
+
+    A push waits for the recipient's quiet hours, and a non-urgent one for the agency's night too,
+    whether or not the recipient set quiet hours: nobody is woken for a MEDIUM alert. It is pushed
+    when the later of the two ends.
+    """
     if severity is Severity.CRITICAL:
         return DeliveryState.QUEUED, now
     if kind in prefs.muted_kinds:
         return DeliveryState.SUPPRESSED, None
+    ends: list[datetime] = []
     quiet = prefs.quiet_hours
     if quiet is not None and in_quiet_hours(quiet, now.astimezone(zone).time()):
-        return DeliveryState.HELD, quiet_hours_end(quiet, now, zone)
+        ends.append(quiet_hours_end(quiet, now, zone))
+    if (
+        night is not None
+        and not is_urgent(severity)
+        and in_quiet_hours(night.window, now.astimezone(night.zone).time())
+    ):
+        ends.append(quiet_hours_end(night.window, now, night.zone))
+    if ends:
+        return DeliveryState.HELD, max(ends)
     return DeliveryState.QUEUED, now
 
 

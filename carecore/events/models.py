@@ -22,3 +22,12 @@ class DomainEvent:
     at: datetime
     person_id: str | None = None
     data: EventData = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedEvent:
+    """An event some consumer left unhandled too long: kept, not deleted, until an operator sees to it."""
+
+    event: DomainEvent
+    parked_at: datetime
+    handled_by: tuple[str, ...]

@@ -121,6 +121,9 @@ async def run_step_now(
     """Runs a just-started ladder's first step in the request, rather than on the worker's next pass.
 
     `announce=False` leaves the event to the caller, who announces the incident once with the step.
+    The owner names this step of this revision: a sender's retry after the process died mid-step is
+    the same owner and takes the claim back at once, rather than leaving the incident silent until
+    the claim lapses (the claim does not change the revision).
     """
     owner = f"inline-{incident.id}-{incident.revision}"
     try:

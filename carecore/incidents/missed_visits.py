@@ -1,14 +1,17 @@
 """SYSTEM incidents from the shift module: no check-in 30 minutes after a shift's start (`shift.missed`).
 
-The incident is opened before the event is claimed: its id derives from the shift, so instances that
-race on one event open one incident, and an instance that dies between the two steps leaves the event
-unclaimed for the next pass rather than a missed visit that nobody hears of.
+The incident is opened before the event is claimed: its id derives from the shift and the booking it
+confirmed, so instances that race on one event open one incident, and an instance that dies between
+the two steps leaves the event unclaimed for the next pass rather than a missed visit that nobody hears
+of. A replacement caregiver who misses the same shift is another booking, and another incident: these
+incidents never merge (I2: every missed booking opens exactly one incident).
 """
 
 from __future__ import annotations
 
 import logging
 
+from carecore.events.consumers import consumer
 from carecore.events.models import DomainEvent
 from carecore.ids import id_for_key
 from carecore.incidents.models import IncidentSource, IncidentType, Opened
@@ -17,8 +20,8 @@ from carecore.incidents.policies import policy_for
 from carecore.incidents.rules import base_severity
 from carecore.ports import Ports
 
-CONSUMER = "incidents"
 SHIFT_MISSED = "shift.missed"
+CONSUMER = consumer("incidents", SHIFT_MISSED).name
 SUMMARY = "No check-in 30 minutes after the shift started: the person may be alone."
 
 logger = logging.getLogger(__name__)
@@ -31,8 +34,11 @@ async def open_missed_visit(ports: Ports, event: DomainEvent) -> Opened | None:
         logger.warning("shift.missed %s names no person of its agency; skipped", event.id)
         return None
     policy = await policy_for(ports, person.agency_id)
+    # Events published before bookings keyed them carry none: their key stays what it was.
+    booking = event.data.get("booking")
+    keys = (event.subject_id,) if booking is None else (event.subject_id, str(booking))
     opening = Opening(
-        key=id_for_key(person.agency_id, SHIFT_MISSED, event.subject_id),
+        key=id_for_key(person.agency_id, SHIFT_MISSED, *keys),
         agency_id=person.agency_id,
         person_id=person.id,
         type=IncidentType.MISSED_VISIT,
@@ -40,7 +46,7 @@ async def open_missed_visit(ports: Ports, event: DomainEvent) -> Opened | None:
         in_review=False,  # nobody may be with the person: never left waiting for review
         source=IncidentSource.SYSTEM,
         summary=SUMMARY,
-        mergeable=True,
+        mergeable=False,
         related_shift_id=event.subject_id,
     )
     return await open_incident(ports, opening, policy, None)

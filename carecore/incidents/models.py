@@ -271,16 +271,35 @@ class AiService:
 
 @dataclass(frozen=True, slots=True)
 class FlagRecord:
-    """One flag as received; `incident_id` is set once it opened or joined an incident."""
+    """One flag as received, triaged; `incident_id` is set once it opened or joined an incident.
+
+    It keeps everything opening needs (type, triaged severity, review decision, summary), so the
+    sweep can finish a flag whose request died before linking it, without its sender's retry.
+    """
 
     id: str
     agency_id: str
     person_id: str
     source: IncidentSource
     received_at: datetime
+    type: IncidentType
+    severity: Severity
+    in_review: bool
+    summary: str
+    related_shift_id: str | None = None
     incident_id: str | None = None
     detection: Detection | None = None
     evidence: Evidence | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityRaise:
+    """What a merged flag more urgent than its incident changes, written in the same update as the merge."""
+
+    severity: Severity
+    entry: TimelineEntry  # its status is the incident's after the raise
+    ladder: Escalation | None  # a restarted ladder; None leaves the escalation as it is
+    report_due: datetime | None
 
 
 class MergeKeyTaken(Exception):

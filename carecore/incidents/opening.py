@@ -5,16 +5,19 @@ For flags (AI and SYSTEM) the order of writes is what makes a crash harmless:
 2. the incident: merged into the one holding the (agency, person, type) merge key if it was flagged
    within the window, else inserted under an id derived from the flag, taking the merge key; of
    racers, the unique merge key lets one insert and sends the others back to merge;
-3. the flag record's link to the incident.
+3. the ladder's first step and the event (the audit entry is written ahead of everything);
+4. the flag record's link to the incident, last: a linked flag has nothing left to do.
 A retry that finds the record without its link resumes at step 2: the incident id derived from the
-flag and the flag ids kept on the incident tell whether step 2 already happened.
+flag and the flag ids kept on the incident tell whether step 2 already happened. A merged flag more
+urgent than its incident raises it in the same write that counts it in, so a flag id on an incident
+means its severity and review decision are applied too. A sender that never retries is covered by
+the sweep (carecore.incidents.stranded_flags), which finishes unlinked records through this code.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from carecore.access.principal import Principal
 from carecore.audit.service import audited
@@ -37,6 +40,7 @@ from carecore.incidents.models import (
     Outcome,
     Safeguarding,
     Severity,
+    SeverityRaise,
     TimelineAction,
     TimelineEntry,
 )
@@ -45,6 +49,8 @@ from carecore.incidents.rules import earliest, report_due_at
 from carecore.ports import Ports
 
 MERGE_ATTEMPTS = 8
+# How long an unlinked flag record is left to its own request before the sweep finishes it.
+FLAG_GRACE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +80,43 @@ class Opening:
     def merge_key(self) -> str:
         return f"{self.agency_id}|{self.person_id}|{self.type.value}"
 
+    def flag_record(self, received_at: datetime) -> FlagRecord:
+        return FlagRecord(
+            id=self.key,
+            agency_id=self.agency_id,
+            person_id=self.person_id,
+            source=self.source,
+            received_at=received_at,
+            type=self.type,
+            severity=self.severity,
+            in_review=self.in_review,
+            summary=self.summary,
+            related_shift_id=self.related_shift_id,
+            detection=self.detection,
+            evidence=self.evidence,
+        )
+
+    @classmethod
+    def of_flag(cls, flag: FlagRecord) -> Opening:
+        """The opening of a stored flag, as triaged when it was received."""
+        return cls(
+            key=flag.id,
+            agency_id=flag.agency_id,
+            person_id=flag.person_id,
+            type=flag.type,
+            severity=flag.severity,
+            in_review=flag.in_review,
+            source=flag.source,
+            summary=flag.summary,
+            mergeable=True,
+            detection=flag.detection,
+            evidence=flag.evidence,
+            related_shift_id=flag.related_shift_id,
+        )
+
 
 async def open_incident(ports: Ports, opening: Opening, policy: IncidentPolicy, actor: Principal | None) -> Opened:
-    """Opens or merges, runs the ladder's first step at once, then links, announces and audits it.
+    """Opens or merges (audited ahead), runs the ladder's first step at once, announces it, links the flag.
 
     The first step comes before the rest: it is what wakes someone, and everything after it is
     either idempotent or found again by a retry (the incident id derives from the flag).
@@ -95,29 +135,18 @@ async def open_incident(ports: Ports, opening: Opening, policy: IncidentPolicy, 
         ran = incident
         if incident.status in UNACKNOWLEDGED and due is not None and due <= now:
             ran = await run_step_now(ports, incident, policy, announce=False)
-        effects = []
-        if not linked:
-            effects.append(ports.store.incident_flags.link(opening.key, incident.id))
         if opened.outcome is not Outcome.DUPLICATE or ran.revision != incident.revision:
-            effects.append(publish_change(ports, ran, created=opened.outcome is Outcome.CREATED))
-        await asyncio.gather(*effects)
+            await publish_change(ports, ran, created=opened.outcome is Outcome.CREATED)
+        if not linked:  # last: until it is linked, a retry or the sweep repeats what came before
+            await ports.store.incident_flags.link(opening.key, incident.id)
         audit.landed(incident.id)
     return Opened(ran, opened.outcome)
 
 
 async def _open_flag(ports: Ports, opening: Opening, policy: IncidentPolicy, now: datetime) -> tuple[Opened, bool]:
     """The incident the flag opened or joined, and whether the flag record already points at it."""
-    record = FlagRecord(
-        id=opening.key,
-        agency_id=opening.agency_id,
-        person_id=opening.person_id,
-        source=opening.source,
-        received_at=now,
-        detection=opening.detection,
-        evidence=opening.evidence,
-    )
     try:
-        await ports.store.incident_flags.insert(record)
+        await ports.store.incident_flags.insert(opening.flag_record(now), finish_due_at=now + FLAG_GRACE)
         fresh = True
     except AlreadyExists:
         fresh = False
@@ -147,18 +176,47 @@ async def _merge_or_create(
             at=now,
             detection=opening.detection,
             evidence=opening.evidence,
+            severity=opening.severity,
+            in_review=opening.in_review,
         )
-        if merged is not None:
-            return Opened(await _raise_if_needed(ports, merged, opening, policy, now), Outcome.MERGED)
+        if merged is not None:  # the common case: no more urgent than its incident, one write
+            return Opened(merged, Outcome.MERGED)
         try:
             return await _create(ports, opening, policy, now, merge_key=opening.merge_key)
         except MergeKeyTaken:
-            # Another incident holds the key: flagged since we looked (merge into it next time round),
-            # or flagged before the window (retire its key, so the next insert can take it).
-            if (taken := await _already_taken(ports, opening)) is not None:
-                return Opened(taken, Outcome.DUPLICATE)
+            pass
+        # Another incident holds the key: one this flag outranks (merge and raise it), one flagged since we
+        # looked or that took this very flag (look again), or one flagged before the window (retire its
+        # key, so the next insert can take it).
+        current = await incidents.merging_into(opening.merge_key, since=since)
+        if current is not None and (raised := await _merge_raising(ports, current, opening, policy, now, since)):
+            return Opened(raised, Outcome.MERGED)
+        if (taken := await _already_taken(ports, opening)) is not None:
+            return Opened(taken, Outcome.DUPLICATE)
+        if current is None:
             await incidents.retire_merge_key(opening.merge_key, flagged_before=since)
     raise RuntimeError(f"flag {opening.key} could neither merge nor open an incident")
+
+
+async def _merge_raising(
+    ports: Ports, current: Incident, opening: Opening, policy: IncidentPolicy, now: datetime, since: datetime
+) -> Incident | None:
+    """Counts in a flag more urgent than `current` and raises it, in one write: a crash keeps both or neither.
+
+    None when the flag needs no raise there, or the incident changed since `current` was read.
+    """
+    raised = _raise_for(current, opening, policy, now)
+    if raised is None:
+        return None
+    return await ports.store.incidents.merge_flag_raising(
+        current,
+        since=since,
+        flag_id=opening.key,
+        at=now,
+        detection=opening.detection,
+        evidence=opening.evidence,
+        raised=raised,
+    )
 
 
 async def _create(
@@ -206,33 +264,19 @@ async def _create(
     return Opened(incident, Outcome.CREATED)
 
 
-async def _raise_if_needed(
-    ports: Ports, current: Incident, opening: Opening, policy: IncidentPolicy, now: datetime
-) -> Incident:
-    """A merged flag that is more urgent raises the severity, or takes a flag out of review.
+def _raise_for(current: Incident, opening: Opening, policy: IncidentPolicy, now: datetime) -> SeverityRaise | None:
+    """What a merged flag more urgent than `current` changes, or a flag not for review; None if nothing.
 
     An unacknowledged incident restarts its ladder under the new severity (its first step reaches
     people the lower one did not); an acknowledged one keeps its responder and only records the change.
     """
-    for _ in range(3):  # merges racing with us change neither status nor severity, so this rarely repeats
-        promote = current.status is IncidentStatus.IN_REVIEW and not opening.in_review
-        if not promote and opening.severity.rank <= current.severity.rank:
-            return current
-        severity = max(current.severity, opening.severity, key=lambda s: s.rank)
-        status = IncidentStatus.OPEN if promote else current.status
-        ladder = None
-        if status in UNACKNOWLEDGED:
-            ladder = restarted(current.escalation, policy.ladder(severity), now)
-        detail = f"{current.severity.value} → {severity.value}" + (", out of review" if promote else "")
-        entry = TimelineEntry(now, TimelineAction.SEVERITY_RAISED, None, status, detail=detail)
-        due = report_due_at(policy, current.type, severity, current.created_at, current.safeguarding)
-        raised = await ports.store.incidents.raise_severity(
-            current, severity, entry=entry, ladder=ladder, report_due=earliest(current.report_due_at, due)
-        )
-        if raised is not None:
-            return raised
-        latest = await ports.store.incidents.get(current.id)
-        if latest is None:
-            return current
-        current = latest
-    return current
+    promote = current.status is IncidentStatus.IN_REVIEW and not opening.in_review
+    if not promote and opening.severity.rank <= current.severity.rank:
+        return None
+    severity = max(current.severity, opening.severity, key=lambda s: s.rank)
+    status = IncidentStatus.OPEN if promote else current.status
+    ladder = restarted(current.escalation, policy.ladder(severity), now) if status in UNACKNOWLEDGED else None
+    detail = f"{current.severity.value} → {severity.value}" + (", out of review" if promote else "")
+    entry = TimelineEntry(now, TimelineAction.SEVERITY_RAISED, None, status, detail=detail)
+    due = report_due_at(policy, current.type, severity, current.created_at, current.safeguarding)
+    return SeverityRaise(severity, entry, ladder, earliest(current.report_due_at, due))

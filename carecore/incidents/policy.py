@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
-from carecore.alerts.models import Audience
+from carecore.alerts.models import DEFAULT_NIGHT_WINDOW, Audience, QuietHours
 from carecore.incidents.models import IncidentType, Severity
 
 
@@ -63,7 +63,7 @@ DEFAULT_LADDERS: Mapping[Severity, tuple[LadderStep, ...]] = MappingProxyType(
             LadderStep(timedelta(0), (_A.ON_SHIFT_CAREGIVERS, _A.COORDINATORS_ON_DUTY)),
             LadderStep(timedelta(minutes=10), (_A.CARE_TEAM, _A.ALL_COORDINATORS, _A.GUARDIANS)),
         ),
-        # Quiet hours hold back non-critical pushes; that is the notification pipeline's rule.
+        # Pushed at once by day; in the agency's night window (`night_window`) they wait in the inbox.
         _S.MEDIUM: (LadderStep(timedelta(0), (_A.COORDINATORS_ON_DUTY,)),),
         _S.LOW: (),  # the review queue only
     }
@@ -81,6 +81,8 @@ class IncidentPolicy:
     ladders: Mapping[Severity, tuple[LadderStep, ...]] = field(default_factory=lambda: DEFAULT_LADDERS)
     report_rules: tuple[ReportRule, ...] = (ReportRule(Severity.HIGH, 24),)
     safeguarding_report_hours: int = 24  # abuse and neglect are always reported
+    # MEDIUM pushes wait until it ends (start == end: no night); CRITICAL and HIGH always push.
+    night_window: QuietHours = DEFAULT_NIGHT_WINDOW
 
     def ladder(self, severity: Severity) -> tuple[LadderStep, ...]:
         return self.ladders.get(severity, ())

@@ -12,6 +12,9 @@ from enum import StrEnum
 CHECK_IN_OPENS_BEFORE = timedelta(minutes=15)
 LATE_AFTER = timedelta(minutes=10)
 MISSED_AFTER = timedelta(minutes=30)
+# A change that tells people (assigned, opened, cancelled) is announced again this long after it by a
+# lease-claimed job, in case the request that made it died before telling them (carecore.shifts.jobs).
+ANNOUNCE_AFTER = timedelta(minutes=1)
 
 
 class ShiftStatus(StrEnum):

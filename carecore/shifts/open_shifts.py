@@ -23,6 +23,7 @@ from carecore.shifts.placement import HOLD_LAPSE, Placement, finish, new_hold, w
 from carecore.shifts.policy import qualifies_for
 from carecore.shifts.rules import check_placement, fits_availability, limits_for, missing_qualifications
 from carecore.shifts.support import (
+    change_key,
     load_caregiver,
     publish_shift_event,
     request_shift_alert,
@@ -44,7 +45,7 @@ async def open_shift(
     require_role(actor, Role.COORDINATOR)
     shift = await shift_in_scope(ports, actor, shift_id)
     if shift.status is ShiftStatus.OPEN:
-        return shift
+        return await finish_release(ports, shift, HistoryAction.OPENED)  # a retry: finish what a crash left
     reason_text = validation.text(reason, "reason", max_len=500, required=True)
     return await _release(ports, actor, shift, HistoryAction.OPENED, reason_text, expected_revision)
 
@@ -54,16 +55,14 @@ async def give_up_shift(ports: Ports, actor: Principal, shift_id: str, *, reason
     """A caregiver hands back a shift that has not started; coordinators hear of it and it is offered."""
     require_role(actor, Role.CAREGIVER)
     shift = await shift_in_scope(ports, actor, shift_id)
+    if _released(shift, HistoryAction.GIVEN_UP) == actor.user_id:
+        return await finish_release(ports, shift, HistoryAction.GIVEN_UP)  # a retry: finish what a crash left
     if shift.caregiver_id != actor.user_id:
         raise NotFound("Shift", shift_id, field="shiftId")
     if shift.start <= ports.clock.now():
         raise StateConflict("A shift that has started cannot be given up; call your coordinator.", field="shiftId")
     reason_text = validation.text(reason, "reason", max_len=500, required=True)
-    released = await _release(ports, actor, shift, HistoryAction.GIVEN_UP, reason_text, None)
-    coordinators = (Audience.COORDINATORS_ON_DUTY,)
-    key = f"given_up:{released.revision}"
-    await request_shift_alert(ports, released, AlertKind.SHIFT_CHANGE, Severity.HIGH, coordinators, key)
-    return released
+    return await _release(ports, actor, shift, HistoryAction.GIVEN_UP, reason_text, None)
 
 
 async def _release(
@@ -88,10 +87,30 @@ async def _release(
     )
     if released is None:
         raise await why_not_held(ports, shift, expected_revision)
-    if shift.caregiver_id is not None:
-        await ports.store.caregiver_schedules.remove(shift.caregiver_id, shift.id)
-    await publish_shift_event(ports, released, "shift.opened", str(released.revision))
-    await tell_caregivers(ports, released, str(released.revision), shift.caregiver_id)
+    return await finish_release(ports, released, action)
+
+
+def _released(shift: Shift, action: HistoryAction) -> str | None:
+    """The caregiver an OPEN shift's latest change released by `action`, if that is what it was."""
+    last = shift.history[-1] if shift.history else None
+    if shift.status is not ShiftStatus.OPEN or last is None or last.action is not action:
+        return None
+    return last.from_caregiver_id
+
+
+async def finish_release(ports: Ports, released: Shift, action: HistoryAction) -> Shift:
+    """Everything after the write that opened the shift, keyed by that change so a retry after a crash
+    repeats none of it: the caregiver's booking freed, the event, who is told, the offers."""
+    previous = _released(released, action)
+    if previous is None:
+        return released  # opened by another change, or changed since: that change announced itself
+    await ports.store.caregiver_schedules.remove(previous, released.id)
+    await publish_shift_event(ports, released, "shift.opened", change_key(released))
+    await tell_caregivers(ports, released, change_key(released), previous)
+    if action is HistoryAction.GIVEN_UP:
+        coordinators = (Audience.COORDINATORS_ON_DUTY,)
+        key = f"given_up:{change_key(released)}"
+        await request_shift_alert(ports, released, AlertKind.SHIFT_CHANGE, Severity.HIGH, coordinators, key)
     await offer_now(ports, released.id)
     return released
 

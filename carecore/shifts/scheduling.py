@@ -10,7 +10,7 @@ from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.models import Agency
 from carecore.agencies.service import get_agency
-from carecore.audit.service import audits
+from carecore.audit.service import audited, audits
 from carecore.errors import AlreadyExists, DomainError, StateConflict, ValidationFailed
 from carecore.events.models import EventData
 from carecore.ids import id_for_key, new_id
@@ -22,11 +22,12 @@ from carecore.shifts.models import (
     PLACEABLE,
     HistoryAction,
     HistoryEntry,
+    Hold,
     QualificationOverride,
     Shift,
     ShiftStatus,
 )
-from carecore.shifts.open_shifts import offer_now
+from carecore.shifts.open_shifts import finish_release, offer_now
 from carecore.shifts.placement import (
     HOLD_LAPSE,
     Placement,
@@ -40,12 +41,15 @@ from carecore.shifts.placement import (
 from carecore.shifts.rules import checked_codes, checked_times, missing_qualifications, weekly_occurrences
 from carecore.shifts.support import (
     Caregiver,
+    change_key,
     load_caregiver,
     publish_shift_event,
     shift_in_scope,
     tell_caregivers,
     zone,
 )
+
+ASSIGNING = (HistoryAction.ASSIGNED, HistoryAction.REASSIGNED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +117,8 @@ async def schedule_shift(
         id_for_key(actor.agency_id, actor.user_id, "schedule_shift", idempotency_key) if idempotency_key else None
     )
     if shift_id is not None and (existing := await ports.store.shifts.get(shift_id)) is not None:
-        return existing  # a retry of a request that already went through, even if its time has passed
+        # A retry of a request that went through (even if its time has passed), or died midway.
+        return await _finish_created(ports, actor, plan, existing, None, keep_on_refusal=False)
     c = await _checked(ports, actor, plan)
     shift_id = shift_id or new_id()
     if c.caregiver is not None:
@@ -158,11 +163,26 @@ async def schedule_weekly_shifts(
     shifts: list[Shift] = []
     for shift_id, (start, end) in zip(ids, times, strict=True):
         if shift_id in existing:
-            shifts.append(existing[shift_id])
+            shifts.append(await _finish_created(ports, actor, plan, existing[shift_id], c, keep_on_refusal=True))
             continue
         one = replace(c, start=start, end=end)
         shifts.append(await _create(ports, actor, one, plan, shift_id, series_id=series_id, keep_on_refusal=True))
     return shifts
+
+
+def _placement_for(actor: Principal, c: _Checked, plan: ShiftPlan, now: datetime) -> Placement | None:
+    if c.caregiver is None:
+        return None
+    day = c.start.astimezone(zone(c.agency)).date()
+    return Placement(
+        caregiver_id=c.caregiver.user.id,
+        start=c.start,
+        end=c.end,
+        limits=c.caregiver.limits,
+        tz=zone(c.agency),
+        history=HistoryEntry(HistoryAction.ASSIGNED, now, actor.user_id, to_caregiver_id=c.caregiver.user.id),
+        override=qualification_override(actor, c.required, c.caregiver, day, plan.override_reason, now),
+    )
 
 
 @audits("shift.create", "Shift", "shift_id")
@@ -179,21 +199,11 @@ async def _create(
     """Inserts the shift OPEN, held for its caregiver if one is named, then places them.
 
     A crash before the placement commits leaves an OPEN shift, which coverage reports: never a shift
-    that seems covered when it is not.
+    that seems covered when it is not. It is inserted due for offers once its hold lapses, so the
+    offer job offers it if the placement never commits; a retry of the request places the caregiver.
     """
     now = ports.clock.now()
-    placement = None
-    if c.caregiver is not None:
-        day = c.start.astimezone(zone(c.agency)).date()
-        placement = Placement(
-            caregiver_id=c.caregiver.user.id,
-            start=c.start,
-            end=c.end,
-            limits=c.caregiver.limits,
-            tz=zone(c.agency),
-            history=HistoryEntry(HistoryAction.ASSIGNED, now, actor.user_id, to_caregiver_id=c.caregiver.user.id),
-            override=qualification_override(actor, c.required, c.caregiver, day, plan.override_reason, now),
-        )
+    placement = _placement_for(actor, c, plan, now)
     hold = new_hold(placement, now) if placement else None
     shift = Shift(
         id=shift_id,
@@ -214,15 +224,20 @@ async def _create(
         hold=hold,
     )
     try:
-        await ports.store.shifts.insert(shift)
+        await ports.store.shifts.insert(shift, offer_unplaced_after=HOLD_LAPSE)
     except AlreadyExists:
         found = await ports.store.shifts.get(shift_id)
         assert found is not None
         return found
     if placement is None or hold is None:
-        await publish_shift_event(ports, shift, "shift.opened", str(shift.revision))
-        await offer_now(ports, shift.id)
+        await _announce_opened(ports, shift)
         return shift
+    return await _place_new(ports, shift, hold, placement, keep_on_refusal=keep_on_refusal)
+
+
+async def _place_new(ports: Ports, shift: Shift, hold: Hold, placement: Placement, *, keep_on_refusal: bool) -> Shift:
+    """Places the named caregiver on a new shift this request holds; a refusal deletes the shift, or
+    leaves it OPEN and offered (a series keeps its other shifts)."""
     try:
         placed = await finish(ports, shift, hold, placement, previous=None, keep_hold_on_refusal=True)
     except DomainError:
@@ -237,10 +252,49 @@ async def _create(
     return placed
 
 
+async def _finish_created(
+    ports: Ports, actor: Principal, plan: ShiftPlan, shift: Shift, c: _Checked | None, *, keep_on_refusal: bool
+) -> Shift:
+    """A retry of a create finishes what the first attempt left if it died midway: the named caregiver
+    not placed yet, or nobody told. Everything it repeats is keyed, so it happens once."""
+    untouched = shift.status is ShiftStatus.OPEN and shift.caregiver_id is None and shift.revision == 1
+    if plan.caregiver_id is None:
+        if untouched:
+            await _announce_opened(ports, shift)
+        return shift
+    if untouched:
+        checked = replace(c or await _checked(ports, actor, plan), start=shift.start, end=shift.end)
+        now = ports.clock.now()
+        placement = _placement_for(actor, checked, plan, now)
+        assert placement is not None
+        hold = new_hold(placement, now)
+        held = await ports.store.shifts.take_hold(
+            shift.id,
+            hold,
+            statuses=(ShiftStatus.OPEN,),
+            lapsed_before=now - HOLD_LAPSE,
+            expected_revision=1,
+            expected_caregiver=(None,),
+        )
+        if held is None:  # the first attempt's placement may still be running: the client tries again
+            raise await why_not_held(ports, shift, 1)
+        async with audited(ports, actor, "shift.create", "Shift", [shift.id]):  # the placement is a change too
+            return await _place_new(ports, held, hold, placement, keep_on_refusal=keep_on_refusal)
+    created = [h for h in shift.history if h.action is HistoryAction.ASSIGNED][:1]
+    if len(shift.history) == 2 and created and created[0].to_caregiver_id == shift.caregiver_id:
+        await _announce_assignment(ports, shift, previous=None)  # placed by the create, nothing since
+    return shift
+
+
+async def _announce_opened(ports: Ports, shift: Shift) -> None:
+    await publish_shift_event(ports, shift, "shift.opened", change_key(shift))
+    await offer_now(ports, shift.id)
+
+
 async def _announce_assignment(ports: Ports, shift: Shift, *, previous: str | None) -> None:
     data: EventData = {"previous_caregiver_id": previous}
-    await publish_shift_event(ports, shift, "shift.assigned", str(shift.revision), data=data)
-    await tell_caregivers(ports, shift, str(shift.revision), shift.caregiver_id, previous)
+    await publish_shift_event(ports, shift, "shift.assigned", change_key(shift), data=data)
+    await tell_caregivers(ports, shift, change_key(shift), shift.caregiver_id, previous)
 
 
 @audits("shift.assign", "Shift", "shift_id")
@@ -261,6 +315,11 @@ async def assign_shift(
     caregiver = await load_caregiver(ports, agency, caregiver_id)
     reason = validation.optional_text(reason, "reason", max_len=500)
     if shift.caregiver_id == caregiver.user.id:
+        last = shift.history[-1] if shift.history else None
+        if last is not None and last.action in ASSIGNING and last.to_caregiver_id == caregiver.user.id:
+            # A retry: tell them again in case a crash came between the placement and the telling
+            # (keyed by the change, so once); a change since then announced itself.
+            await _announce_assignment(ports, shift, previous=last.from_caregiver_id)
         return shift
     if shift.caregiver_id is not None and reason is None:
         raise ValidationFailed("Say why the shift is reassigned; it stays in the shift's history.", field="reason")
@@ -371,7 +430,7 @@ async def cancel_shift(
     reason_text = validation.text(reason, "reason", max_len=500, required=True)
     now = ports.clock.now()
     if shift.status is ShiftStatus.CANCELLED:
-        return shift
+        return await _finish_cancel(ports, shift)  # a retry: finish what a crash after the write left
     cancelled = await ports.store.shifts.release_caregiver(
         shift.id,
         expected_caregiver=shift.caregiver_id,
@@ -385,8 +444,28 @@ async def cancel_shift(
     )
     if cancelled is None:
         raise await why_not_held(ports, shift, expected_revision)
-    if shift.caregiver_id is not None:
-        await ports.store.caregiver_schedules.remove(shift.caregiver_id, shift.id)
+    return await _finish_cancel(ports, cancelled)
+
+
+async def announce_change(ports: Ports, shift: Shift) -> None:
+    """Announces the shift's latest change again: the job's safety net for a request that died after
+    its write and before telling people. Every effect is keyed by the change, so it happens once."""
+    last = shift.history[-1] if shift.history else None
+    if last is None:
+        return
+    if last.action in ASSIGNING and last.to_caregiver_id == shift.caregiver_id:
+        await _announce_assignment(ports, shift, previous=last.from_caregiver_id)
+    elif last.action in (HistoryAction.OPENED, HistoryAction.GIVEN_UP):
+        await finish_release(ports, shift, last.action)
+    elif last.action is HistoryAction.CANCELLED and shift.status is ShiftStatus.CANCELLED:
+        await _finish_cancel(ports, shift)
+
+
+async def _finish_cancel(ports: Ports, cancelled: Shift) -> Shift:
+    """Everything after the write that cancelled the shift (it keeps its caregiver's id), each keyed,
+    so a retry after a crash repeats none of it: the caregiver's time freed, the event, the caregiver told."""
+    if cancelled.caregiver_id is not None:
+        await ports.store.caregiver_schedules.remove(cancelled.caregiver_id, cancelled.id)
     await publish_shift_event(ports, cancelled, "shift.cancelled")
-    await tell_caregivers(ports, cancelled, "cancelled", shift.caregiver_id)
+    await tell_caregivers(ports, cancelled, "cancelled", cancelled.caregiver_id)
     return cancelled

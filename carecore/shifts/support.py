@@ -72,6 +72,12 @@ async def audited(ports: Ports, actor: Principal, action: str, shift: Shift) -> 
     return shift
 
 
+def change_key(shift: Shift) -> str:
+    """Keys the events and alerts of the change a shift's latest history entry records: a retry that
+    announces it again finds the same ids, whatever else (a late mark, a check) bumped the revision."""
+    return f"change:{len(shift.history)}"
+
+
 async def publish_shift_event(
     ports: Ports, shift: Shift, kind: str, *key: str, data: Mapping[str, EventValue] | None = None
 ) -> None:

@@ -8,16 +8,15 @@ from datetime import datetime, timedelta
 from carecore import validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
-from carecore.agencies.service import get_agency
 from carecore.alerts.models import AlertKind, Audience
 from carecore.audit.service import audits, record
 from carecore.care_plans.models import SupportTask
-from carecore.care_plans.schedule import occurrences
 from carecore.errors import NotFound, StateConflict, ValidationFailed
 from carecore.ids import id_for_key, new_id
 from carecore.incidents.models import Severity
 from carecore.people.models import HomeLocation
 from carecore.ports import Ports
+from carecore.shifts.critical_tasks import check_tasks_now, critical_occurrences, tasks_of
 from carecore.shifts.errors import CheckInNotOpen, CriticalTasksUnlogged
 from carecore.shifts.models import (
     Location,
@@ -30,7 +29,7 @@ from carecore.shifts.models import (
 )
 from carecore.shifts.policy import can_see_visit_record
 from carecore.shifts.rules import checked_location, distance_m
-from carecore.shifts.support import publish_shift_event, request_shift_alert, shift_in_scope, zone
+from carecore.shifts.support import publish_shift_event, request_shift_alert, shift_in_scope
 
 # GPS accuracy counts in the caregiver's favour only this far: a fix that vague proves nothing.
 MAX_ACCURACY_CREDIT_M = 100.0
@@ -103,7 +102,7 @@ async def check_out(
     reason: str | None = None,
 ) -> Shift:
     """Ends the visit; refused while a critical task due in the shift has no log entry, unless a reason
-    for the gap is given (then recorded, and published for the incident module)."""
+    for the gap is given (then recorded, and each occurrence published for the incident module)."""
     handover_note = validation.optional_text(handover_note, "handoverNote")
     reason = validation.optional_text(reason, "reason", max_len=500)
     for _ in range(3):  # a task logged while we looked is a new reason to look again
@@ -126,26 +125,18 @@ async def check_out(
         )
         if updated is not None:
             await publish_shift_event(ports, updated, "shift.checked_out")
-            if unlogged:
-                data = {"task_ids": ",".join(t.id for t in unlogged)}
-                await publish_shift_event(ports, updated, "shift.critical_task_missed", data=data)
+            await check_tasks_now(ports, shift.id)  # the check-out made it due: lost here, the job runs it
             await _flag_geofence(ports, updated, check, "check_out")
             return updated
     raise StateConflict("The visit is changing too quickly; try again.", field="shiftId")
 
 
 async def unlogged_critical_tasks(ports: Ports, shift: Shift) -> list[SupportTask]:
-    """Critical tasks of the plan in force whose occurrences in the shift outnumber their log entries."""
-    plan = await ports.store.care_plans.get(shift.plan_id) if shift.plan_id else None
-    if plan is None:
-        return []
-    tz = zone(await get_agency(ports, shift.agency_id))
-    logged = [e.task_id for e in shift.task_log]
-    return [
-        t
-        for t in plan.content.tasks
-        if t.critical and logged.count(t.id) < len(occurrences(t.schedule, shift.start, shift.end, tz))
-    ]
+    """Critical tasks of the plan in force with an occurrence in the shift that nothing was logged for
+    (entries count for the occurrence they were logged near: carecore.shifts.critical_tasks)."""
+    tasks, tz = await tasks_of(ports, shift)
+    unlogged = {o.task.id for o in critical_occurrences(tasks, shift, tz) if not o.entries}
+    return [t for t in tasks if t.id in unlogged]
 
 
 @audits("shift.log_task", "Shift", "shift_id")
@@ -177,6 +168,8 @@ async def log_task(
     updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry)
     if updated is None or all(e.id != entry_id for e in updated.task_log):
         raise StateConflict("The visit has ended; ask your coordinator to add it.", field="shiftId")
+    if outcome is not TaskOutcome.DONE:
+        await check_tasks_now(ports, shift.id)  # a critical task refused or not done raises its incident
     return updated
 
 

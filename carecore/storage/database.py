@@ -57,7 +57,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("agency_id", ASCENDING), ("report_due_at", ASCENDING)]),
         IndexModel([("escalation_due_at", ASCENDING)]),
     ],
-    "incident_flags": [IndexModel([("incident_id", ASCENDING)])],
+    "incident_flags": [IndexModel([("incident_id", ASCENDING)]), IndexModel([("finish_due_at", ASCENDING)])],
     "shifts": [
         IndexModel([("agency_id", ASCENDING), ("start", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("caregiver_id", ASCENDING), ("start", ASCENDING)]),
@@ -67,6 +67,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("late_check_at", ASCENDING)]),
         IndexModel([("missed_check_at", ASCENDING)]),
         IndexModel([("offer_due_at", ASCENDING)]),
+        IndexModel([("task_check_at", ASCENDING)]),
+        IndexModel([("announce_due_at", ASCENDING)]),
     ],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
-from carecore.events.models import DomainEvent
+from carecore.events.models import DomainEvent, ParkedEvent
 from carecore.storage.codec import insert_new
 from carecore.storage.database import Db, Document
 
@@ -63,7 +64,41 @@ class EventStore:
         cursor = self._c.find(query).sort([("at", 1), ("_id", 1)]).limit(limit)
         return [event_from_doc(d) async for d in cursor]
 
-    async def delete_before(self, before: datetime) -> int:
-        """The clean-up job: TTL indexes may help in production, but nothing depends on them."""
-        result = await self._c.delete_many({"at": {"$lt": before}})
+    async def delete_handled_before(self, before: datetime, consumers: Mapping[str, frozenset[str]]) -> int:
+        """Deletes the events older than `before` that every consumer of their kind has handled.
+
+        The condition is in the delete itself: a claim only ever adds a consumer, so no event a
+        consumer has yet to handle can be deleted by a clean-up that read it a moment earlier. (A TTL
+        index would delete unhandled events too: nothing may rely on one here.)
+        """
+        done: list[Document] = [{"kind": {"$nin": sorted(consumers)}}]
+        done += [{"kind": kind, "handled_by": {"$all": sorted(names)}} for kind, names in consumers.items()]
+        result = await self._c.delete_many({"at": {"$lt": before}, "$or": done})
         return result.deleted_count
+
+    async def park_unhandled_before(
+        self, before: datetime, consumers: Mapping[str, frozenset[str]], *, now: datetime, limit: int = 500
+    ) -> list[ParkedEvent]:
+        """Marks `parked_at` on events older than `before` that a consumer of their kind has not handled.
+
+        Returns the events this call parked (each is parked once). Consumers still see parked events.
+        """
+        pending = [{"kind": kind, "handled_by": {"$ne": name}} for kind, names in consumers.items() for name in names]
+        if not pending:
+            return []
+        query: Document = {"at": {"$lt": before}, "parked_at": None, "$or": pending}
+        parked: list[ParkedEvent] = []
+        async for d in self._c.find(query).sort([("at", 1), ("_id", 1)]).limit(limit):
+            result = await self._c.update_one({"_id": d["_id"], "parked_at": None}, {"$set": {"parked_at": now}})
+            if result.modified_count == 1:
+                parked.append(_parked(d, now))
+        return parked
+
+    async def parked(self, *, limit: int = 100) -> list[ParkedEvent]:
+        """Parked events, oldest first, with the consumers that handled them so far."""
+        cursor = self._c.find({"parked_at": {"$ne": None}}).sort([("at", 1), ("_id", 1)]).limit(limit)
+        return [_parked(d, d["parked_at"]) async for d in cursor]
+
+
+def _parked(d: Document, parked_at: datetime) -> ParkedEvent:
+    return ParkedEvent(event_from_doc(d), parked_at=parked_at, handled_by=tuple(d.get("handled_by", ())))

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from carecore.alerts.models import Audience
+from carecore.alerts.models import DEFAULT_NIGHT_WINDOW, Audience, QuietHours
 from carecore.incidents.models import IncidentType, Severity
 from carecore.incidents.policy import IncidentPolicy, LadderStep, ReportRule
+from carecore.storage.codec import time_from_str, time_to_str
 from carecore.storage.database import Db, Document
 
 
@@ -34,7 +35,13 @@ def policy_to_doc(p: IncidentPolicy) -> Document:
             for r in p.report_rules
         ],
         "safeguarding_report_hours": p.safeguarding_report_hours,
+        "night_window": {"start": time_to_str(p.night_window.start), "end": time_to_str(p.night_window.end)},
     }
+
+
+def _night_window(d: Document) -> QuietHours:
+    night = d.get("night_window")  # absent from policies saved before the window existed
+    return QuietHours(time_from_str(night["start"]), time_from_str(night["end"])) if night else DEFAULT_NIGHT_WINDOW
 
 
 def policy_from_doc(d: Document) -> IncidentPolicy:
@@ -59,6 +66,7 @@ def policy_from_doc(d: Document) -> IncidentPolicy:
             for r in d["report_rules"]
         ),
         safeguarding_report_hours=d["safeguarding_report_hours"],
+        night_window=_night_window(d),
     )
 
 
@@ -69,6 +77,11 @@ class IncidentPolicyStore:
     async def get(self, agency_id: str) -> IncidentPolicy | None:
         d = await self._c.find_one({"_id": agency_id})
         return policy_from_doc(d) if d else None
+
+    async def night_window(self, agency_id: str) -> QuietHours:
+        """The agency's night window: what the alerts pipeline needs of the policy, without the rest."""
+        d = await self._c.find_one({"_id": agency_id}, {"night_window": 1})
+        return _night_window(d) if d else DEFAULT_NIGHT_WINDOW
 
     async def get_with_revision(self, agency_id: str) -> tuple[IncidentPolicy | None, int]:
         """The stored policy and its revision; (None, 0) while the agency keeps the defaults."""

@@ -25,6 +25,7 @@ from carecore.incidents.models import (
     IncidentStatus,
     MergeKeyTaken,
     Severity,
+    SeverityRaise,
     TimelineEntry,
     Verdict,
 )
@@ -54,6 +55,21 @@ def _escalation_fields(e: Escalation) -> Document:
         "escalation_started_at": e.started_at,
         "escalation_due_at": e.due_at,
     }
+
+
+def _merge_update(flag_id: str, at: datetime, detection: Detection | None, evidence: Evidence | None) -> Document:
+    """Counts one more flag: the latest evidence and detection, its detector, and its id kept on the incident."""
+    changes: Document = {"evidence": evidence_to_doc(evidence), "updated_at": at}
+    update: Document = {
+        "$set": changes,
+        "$max": {"last_flagged_at": at},
+        "$inc": {"flag_count": 1, "revision": 1},
+        "$push": {"recent_flag_ids": {"$each": [flag_id], "$slice": -RECENT_FLAGS}},
+    }
+    if detection is not None:
+        changes["detection"] = detection_to_doc(detection)
+        update["$addToSet"] = {"detectors": {"detector": detection.detector, "model_version": detection.model_version}}
+    return update
 
 
 class IncidentStore(IncidentQueries):
@@ -92,23 +108,65 @@ class IncidentStore(IncidentQueries):
         at: datetime,
         detection: Detection | None,
         evidence: Evidence | None,
+        severity: Severity,
+        in_review: bool,
     ) -> Incident | None:
-        """Counts a repeated flag into the incident of `merge_key` flagged since `since`; None when there is none."""
-        changes: Document = {"evidence": evidence_to_doc(evidence), "updated_at": at}
-        add: Document = {}
-        if detection is not None:
-            changes["detection"] = detection_to_doc(detection)
-            add["detectors"] = {"detector": detection.detector, "model_version": detection.model_version}
-        update: Document = {
-            "$set": changes,
-            "$max": {"last_flagged_at": at},
-            "$inc": {"flag_count": 1, "revision": 1},
-            "$push": {"recent_flag_ids": {"$each": [flag_id], "$slice": -RECENT_FLAGS}},
+        """Counts a repeated flag into the incident of `merge_key` flagged since `since`, if the flag needs
+        no raise there: the incident is at least `severity`, and out of review unless the flag is for review.
+
+        None when there is no such incident; `merging_into` and `merge_flag_raising` handle the rest.
+        """
+        query: Document = {
+            "merge_key": merge_key,
+            "last_flagged_at": {"$gte": since},
+            "recent_flag_ids": {"$ne": flag_id},
+            "severity_rank": {"$gte": severity.rank},
         }
-        if add:
-            update["$addToSet"] = add
+        if not in_review:
+            query["status"] = {"$ne": IncidentStatus.IN_REVIEW.value}
         d = await self._c.find_one_and_update(
-            {"merge_key": merge_key, "last_flagged_at": {"$gte": since}, "recent_flag_ids": {"$ne": flag_id}},
+            query, _merge_update(flag_id, at, detection, evidence), return_document=ReturnDocument.AFTER
+        )
+        return incident_from_doc(d) if d else None
+
+    async def merging_into(self, merge_key: str, *, since: datetime) -> Incident | None:
+        """The incident that flags of `merge_key` merge into, if it was flagged since `since`."""
+        d = await self._c.find_one({"merge_key": merge_key, "last_flagged_at": {"$gte": since}})
+        return incident_from_doc(d) if d else None
+
+    async def merge_flag_raising(
+        self,
+        current: Incident,
+        *,
+        since: datetime,
+        flag_id: str,
+        at: datetime,
+        detection: Detection | None,
+        evidence: Evidence | None,
+        raised: SeverityRaise,
+    ) -> Incident | None:
+        """Counts the flag in and raises the incident in one write, so no crash can keep the one without
+        the other; a compare-and-set on status and severity. None when either changed since `current`."""
+        update = _merge_update(flag_id, at, detection, evidence)
+        changes: Document = {
+            "severity": raised.severity.value,
+            "severity_rank": raised.severity.rank,
+            "status": raised.entry.status.value,
+            "report_due_at": raised.report_due,
+        }
+        if raised.ladder is not None:
+            changes.update(_escalation_fields(raised.ladder))
+        update["$set"].update(changes)
+        update["$push"]["timeline"] = entry_to_doc(raised.entry)
+        d = await self._c.find_one_and_update(
+            {
+                "_id": current.id,
+                "merge_key": {"$exists": True},
+                "last_flagged_at": {"$gte": since},
+                "recent_flag_ids": {"$ne": flag_id},
+                "status": current.status.value,
+                "severity_rank": current.severity.rank,
+            },
             update,
             return_document=ReturnDocument.AFTER,
         )
@@ -144,32 +202,6 @@ class IncidentStore(IncidentQueries):
             return_document=ReturnDocument.AFTER,
         )
         return incident_from_doc(d) if d else None
-
-    async def raise_severity(
-        self,
-        current: Incident,
-        severity: Severity,
-        *,
-        entry: TimelineEntry,
-        ladder: Escalation | None,
-        report_due: datetime | None,
-    ) -> Incident | None:
-        """Compare-and-set on status and severity; `ladder` restarts the escalation (None leaves it)."""
-        changes: Document = {
-            "severity": severity.value,
-            "severity_rank": severity.rank,
-            "status": entry.status.value,
-            "report_due_at": report_due,
-        }
-        if ladder is not None:
-            changes.update(_escalation_fields(ladder))
-        return await self._change(
-            current.id,
-            statuses=[current.status],
-            entry=entry,
-            changes=changes,
-            extra={"severity_rank": current.severity.rank},
-        )
 
     async def acknowledge(self, incident_id: str, entry: TimelineEntry) -> Incident | None:
         changes = {
@@ -254,11 +286,20 @@ class IncidentStore(IncidentQueries):
     async def claim_step(
         self, *, now: datetime, owner: str, lease: timedelta, incident_id: str | None = None
     ) -> Incident | None:
-        """Claims the earliest due ladder step of an unacknowledged incident (or of `incident_id`)."""
+        """Claims the earliest due ladder step of an unacknowledged incident (or of `incident_id`, whose
+        owner names the step, so a retry takes back the claim its dead first attempt left)."""
         extra: Document = {"status": _values(UNACKNOWLEDGED)}
         if incident_id is not None:
             extra["_id"] = incident_id
-        d = await claim_due(self._c, due_field="escalation_due_at", now=now, owner=owner, lease=lease, extra=extra)
+        d = await claim_due(
+            self._c,
+            due_field="escalation_due_at",
+            now=now,
+            owner=owner,
+            lease=lease,
+            extra=extra,
+            retake=incident_id is not None,
+        )
         return incident_from_doc(d) if d else None
 
     async def finish_step(

@@ -24,13 +24,17 @@ async def claim_due(
     owner: str,
     lease: timedelta,
     extra: dict[str, Any] | None = None,
+    retake: bool = False,
 ) -> Document | None:
-    """Claims the earliest due document for `owner` until now + lease; None when nothing is due."""
-    query: Document = {
-        **(extra or {}),
-        due_field: {"$lte": now},
-        "$or": [{"lease_until": {"$exists": False}}, {"lease_until": None}, {"lease_until": {"$lte": now}}],
-    }
+    """Claims the earliest due document for `owner` until now + lease; None when nothing is due.
+
+    `retake` lets `owner` take back a claim it still holds: for an owner named after one piece of work,
+    whose retry after its process died is the same worker (never for a loop, which would spin on it).
+    """
+    free: list[Document] = [{"lease_until": {"$exists": False}}, {"lease_until": None}, {"lease_until": {"$lte": now}}]
+    if retake:
+        free.append({"lease_owner": owner})
+    query: Document = {**(extra or {}), due_field: {"$lte": now}, "$or": free}
     return await collection.find_one_and_update(
         query,
         {"$set": {"lease_until": now + lease, "lease_owner": owner}},

@@ -2,7 +2,7 @@
 
 Besides the shift itself a document carries the placement protocol's `hold` and `booking_token`
 (carecore.shifts.placement) and the due times of its background checks (`late_check_at`,
-`missed_check_at`, `offer_due_at`, claimed with leases).
+`missed_check_at`, `offer_due_at`, `task_check_at`, `announce_due_at`, claimed with leases).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from carecore.errors import ValidationFailed
 from carecore.pagination import Page, PageRequest
 from carecore.shifts.models import (
+    ANNOUNCE_AFTER,
     LATE_AFTER,
     MISSED_AFTER,
     OPEN_SWAP,
@@ -178,7 +179,13 @@ def check_times(start: datetime) -> Document:
 NO_CHECKS: Document = {"late_check_at": None, "missed_check_at": None, "offer_due_at": None}
 
 
-def shift_to_doc(s: Shift) -> Document:
+def shift_to_doc(s: Shift, offer_unplaced_after: timedelta | None = None) -> Document:
+    offer_due_at = None
+    if s.status is ShiftStatus.OPEN:
+        # An open shift is offered to free, qualified caregivers by a background job; one held for a
+        # placement only if that placement has not committed `offer_unplaced_after` later (it died).
+        unplaced_at = s.hold.at + offer_unplaced_after if s.hold and offer_unplaced_after is not None else None
+        offer_due_at = s.created_at if s.hold is None else unplaced_at
     return {
         "_id": s.id,
         "agency_id": s.agency_id,
@@ -210,8 +217,8 @@ def shift_to_doc(s: Shift) -> Document:
         "booking_token": s.booking_token,
         "hold": hold_doc(s.hold) if s.hold else None,
         **check_times(s.start),
-        # An open shift is offered to free, qualified caregivers by a background job.
-        "offer_due_at": s.created_at if s.status is ShiftStatus.OPEN and s.hold is None else None,
+        "task_check_at": None,  # set by check-in: the critical tasks of a visit (carecore.shifts.critical_tasks)
+        "offer_due_at": offer_due_at,
     }
 
 
@@ -240,8 +247,8 @@ class ShiftStore:
     async def get_many(self, ids: Iterable[str]) -> dict[str, Shift]:
         return {d["_id"]: shift_from_doc(d) async for d in self._c.find({"_id": {"$in": list(set(ids))}})}
 
-    async def insert(self, shift: Shift) -> None:
-        await insert_new(self._c, shift_to_doc(shift))
+    async def insert(self, shift: Shift, *, offer_unplaced_after: timedelta | None = None) -> None:
+        await insert_new(self._c, shift_to_doc(shift, offer_unplaced_after))
 
     async def _update(self, query: Document, update: Document) -> Shift | None:
         d = await self._c.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
@@ -314,6 +321,7 @@ class ShiftStore:
             "late_at": None,
             "missed_at": None,
             "offer_due_at": None,
+            "announce_due_at": now + ANNOUNCE_AFTER,
             # A replacement placed after the start gets its own ten and thirty minutes.
             **check_times(max(hold["start"], now)),
             **_details(required, notes),
@@ -353,7 +361,13 @@ class ShiftStore:
         }
         if expected_revision is not None:
             query["revision"] = expected_revision
-        changes: Document = {"status": to_status.value, "booking_token": None, "hold": None, "updated_at": now}
+        changes: Document = {
+            "status": to_status.value,
+            "booking_token": None,
+            "hold": None,
+            "updated_at": now,
+            "announce_due_at": now + ANNOUNCE_AFTER,
+        }
         if to_status is ShiftStatus.OPEN:
             changes.update(caregiver_id=None, offer_due_at=now if offer else None)
         else:
@@ -423,6 +437,7 @@ class ShiftStore:
                     "hold": None,
                     "updated_at": now,
                     **NO_CHECKS,
+                    "task_check_at": now,  # the check works out when the first critical task falls due
                 },
                 "$inc": {"revision": 1},
             },
@@ -454,13 +469,18 @@ class ShiftStore:
                     "handover_note": handover_note,
                     "unlogged_critical_reason": unlogged_critical_reason,
                     "updated_at": now,
+                    "task_check_at": now,  # every critical task left unlogged is missed now
                 },
                 "$inc": {"revision": 1},
             },
         )
 
     async def add_task_entry(self, shift_id: str, caregiver_id: str, entry: TaskLogEntry) -> Shift | None:
-        """Appends once per entry id, so a retried request logs one entry."""
+        """Appends once per entry id, so a retried request logs one entry. A task refused or not done
+        makes the critical-task check due in the same update, so no crash can lose it."""
+        changes: Document = {"updated_at": entry.at}
+        if entry.outcome is not TaskOutcome.DONE:
+            changes["task_check_at"] = entry.at
         await self._c.update_one(
             {
                 "_id": shift_id,
@@ -468,7 +488,7 @@ class ShiftStore:
                 "status": ShiftStatus.IN_PROGRESS.value,
                 "task_log.id": {"$ne": entry.id},
             },
-            {"$push": {"task_log": task_entry_doc(entry)}, "$set": {"updated_at": entry.at}, "$inc": {"revision": 1}},
+            {"$push": {"task_log": task_entry_doc(entry)}, "$set": changes, "$inc": {"revision": 1}},
         )
         return await self.get(shift_id)
 
@@ -524,6 +544,19 @@ class ShiftStore:
 
     async def finish_check(self, shift_id: str, due_field: str, *, owner: str) -> bool:
         return await release(self._c, shift_id, owner=owner, changes={due_field: None})
+
+    async def finish_check_of(
+        self, shift_id: str, due_field: str, *, owner: str, revision: int, next_at: datetime | None, now: datetime
+    ) -> bool:
+        """Sets the check's next due time if the shift is still the one the check read; a shift that
+        changed meanwhile (a task logged, the visit ended, another change) is due again at once instead."""
+        lease: Document = {"lease_until": None, "lease_owner": None}
+        same = await self._c.update_one(
+            {"_id": shift_id, "lease_owner": owner, "revision": revision}, {"$set": {due_field: next_at, **lease}}
+        )
+        if same.modified_count == 1:
+            return True
+        return await release(self._c, shift_id, owner=owner, changes={due_field: now})
 
     async def mark_late(self, shift_id: str, now: datetime) -> Shift | None:
         return await self._update(

@@ -8,8 +8,10 @@ from datetime import timedelta
 import strawberry
 
 from carecore.alerts.models import Audience as DomainAudience
+from carecore.alerts.models import QuietHours
 from carecore.incidents import models as m
 from carecore.incidents import policy as p
+from schema.inputs.alerts import QuietHoursInput
 from schema.types.care_plans import IncidentType
 from schema.types.incident_policy import Audience
 from schema.types.incidents import Severity
@@ -54,6 +56,9 @@ class UpdateIncidentPolicyInput:
     )
     report_rules: list[ReportRuleInput] | None = strawberry.field(default=None, description="Replaces every rule.")
     safeguarding_report_hours: int | None = None
+    night_window: QuietHoursInput | None = strawberry.field(
+        default=None, description="The agency's night, in its time zone; start = end: no night."
+    )
 
     def applied_to(self, current: p.IncidentPolicy) -> p.IncidentPolicy:
         policy = current
@@ -77,6 +82,8 @@ class UpdateIncidentPolicyInput:
             policy = replace(policy, report_rules=rules)
         if self.safeguarding_report_hours is not None:
             policy = replace(policy, safeguarding_report_hours=self.safeguarding_report_hours)
+        if self.night_window is not None:
+            policy = replace(policy, night_window=QuietHours(self.night_window.start, self.night_window.end))
         return policy
 
 

@@ -28,8 +28,13 @@ class IncidentSubscription:
         async with ctx.feed.subscribe() as queue:
             while True:
                 event = await queue.get()
+                # A connection lives long: the caller is checked again (and re-resolved) before each
+                # update, so a deactivated user, a changed role or an expired token stops it here.
+                if ctx.live is not None and not await ctx.live.confirm():
+                    return
+                principal = ctx.principal
                 incident = await incident_for_update(ctx.ports, principal, event, person_id)
                 if incident is not None:
-                    # A connection lives long: fresh loaders, so a person's name is never days old.
+                    # Fresh loaders too, so a person's name is never days old.
                     ctx.loaders = build_loaders(ctx.ports, principal)
                     yield Incident.from_domain(incident)

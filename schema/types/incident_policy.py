@@ -6,6 +6,7 @@ import strawberry
 
 from carecore.alerts.models import Audience as DomainAudience
 from carecore.incidents.policy import IncidentPolicy as DomainPolicy
+from schema.types.alerts import QuietHours
 from schema.types.care_plans import IncidentType
 from schema.types.incidents import Severity
 
@@ -47,6 +48,10 @@ class IncidentPolicy:
     ladders: list[Ladder]
     report_rules: list[ReportRule]
     safeguarding_report_hours: int
+    night_window: QuietHours = strawberry.field(
+        description="The agency's night, in its time zone: MEDIUM pushes wait in the inbox until it ends; "
+        "CRITICAL and HIGH always push. start = end: no night."
+    )
 
     @classmethod
     def from_domain(cls, p: DomainPolicy) -> IncidentPolicy:
@@ -71,4 +76,5 @@ class IncidentPolicy:
                 ReportRule(min_severity=r.min_severity, hours=r.hours, types=list(r.types)) for r in p.report_rules
             ],
             safeguarding_report_hours=p.safeguarding_report_hours,
+            night_window=QuietHours(start=p.night_window.start, end=p.night_window.end),
         )

@@ -7,21 +7,24 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from app.server import build_app
 from app.settings import Settings
 from carecore.access.principal import Role
 from carecore.agencies.models import Agency
+from carecore.clock import Clock, SystemClock
 from carecore.ids import new_id
 from carecore.storage.store import Store
+from carecore.users.models import User
 from tests.app.conftest import MakeAccount
-from tests.app.servers import serving, subscribe
+from tests.app.servers import Subscription, serving, subscribe
 from tests.support import ALL_PERMISSIONS, FakeClock, link, person
 
 UPDATES = "subscription ($personId: ID) { incidentUpdates(personId: $personId) { id personId status severity } }"
@@ -34,6 +37,7 @@ REPORT = """mutation ($input: ReportIncidentInput!) {
 class Family:
     agency: Agency
     coordinator_token: str
+    guardian: User
     guardian_token: str
     minji: str
     jiho: str
@@ -49,13 +53,15 @@ async def family(store: Store, clock: FakeClock, make_account: MakeAccount) -> F
     for p in (minji, jiho):
         await store.people.insert(p)
     await link(store, minji, guardian, ALL_PERMISSIONS, clock.now())
-    return Family(agency, coordinator_token, guardian_token, minji.id, jiho.id)
+    return Family(agency, coordinator_token, guardian, guardian_token, minji.id, jiho.id)
 
 
 @contextlib.asynccontextmanager
-async def two_instances(settings: Settings) -> AsyncIterator[tuple[str, str]]:
-    fast = dataclasses.replace(settings, event_poll_seconds=0.05, background_workers=False)
-    async with serving(build_app(fast)) as a, serving(build_app(fast)) as b:
+async def two_instances(
+    settings: Settings, *, clock: Clock | None = None, **overrides: Any
+) -> AsyncIterator[tuple[str, str]]:
+    fast = dataclasses.replace(settings, event_poll_seconds=0.05, background_workers=False, **overrides)
+    async with serving(build_app(fast, clock=clock)) as a, serving(build_app(fast)) as b:
         yield a, b
 
 
@@ -123,3 +129,91 @@ async def test_a_websocket_without_a_valid_token_is_closed_before_any_subscripti
             await asyncio.wait_for(ws.recv(), 5)
 
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def closed_with(updates: Subscription, wait: float = 5.0) -> tuple[int, str]:
+    """Reads until the server closes the socket; fails on any update delivered before that."""
+    with pytest.raises(ConnectionClosed) as closed:
+        message = await updates.next(wait=wait)
+        pytest.fail(f"delivered after the identity lapsed: {message}")
+    assert closed.value.rcvd is not None, "the socket was not closed by the server"
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+@pytest.mark.parametrize("change", [{"active": False}, {"role": Role.CAREGIVER.value}], ids=["deactivated", "role"])
+async def test_a_subscriber_whose_user_is_deactivated_or_changes_role_is_cut_off_within_the_recheck(
+    settings: Settings, family: Family, store: Store, change: dict[str, Any]
+) -> None:
+    async with (
+        two_instances(settings, ws_recheck_seconds=0.5) as (a, b),
+        subscribe(a, family.guardian_token, UPDATES) as updates,
+    ):
+        await asyncio.sleep(0.2)
+        await report(b, family.coordinator_token, family.minji, "민지 낙상")
+        assert (await updates.next())["type"] == "next"
+
+        g = family.guardian
+        await store.users.update(g.id, change, expected_revision=g.revision, now=SystemClock().now())
+
+        code, reason = await closed_with(updates)
+
+    assert code == 4403 and reason
+
+
+async def test_each_update_checks_the_subscriber_again_before_it_goes_out(
+    settings: Settings, family: Family, store: Store
+) -> None:
+    async with (
+        two_instances(settings, ws_recheck_seconds=600) as (a, b),  # no periodic check within the test
+        subscribe(a, family.guardian_token, UPDATES) as updates,
+    ):
+        await asyncio.sleep(0.2)
+        g = family.guardian
+        await store.users.update(g.id, {"active": False}, expected_revision=g.revision, now=SystemClock().now())
+
+        await report(b, family.coordinator_token, family.minji, "민지 낙상")
+
+        code, _ = await closed_with(updates)
+
+    assert code == 4403
+
+
+async def test_a_subscription_whose_token_expires_is_closed_with_4401(settings: Settings, family: Family) -> None:
+    clock = FakeClock(SystemClock().now())
+    async with (
+        two_instances(settings, clock=clock, ws_recheck_seconds=0.3) as (a, _),
+        subscribe(a, family.guardian_token, UPDATES) as updates,
+    ):
+        await asyncio.sleep(0.5)
+        assert updates.ws.close_code is None  # still valid: nothing closed it
+        clock.advance(timedelta(hours=1, minutes=1))  # emulator ID tokens live an hour
+
+        code, _ = await closed_with(updates)
+
+    assert code == 4401
+
+
+async def test_an_idle_socket_is_kept_alive_with_pings(settings: Settings, family: Family) -> None:
+    async with (
+        two_instances(settings, ws_keep_alive_seconds=0.2) as (a, _),
+        subscribe(a, family.guardian_token, UPDATES) as updates,
+    ):
+        message = json.loads(await asyncio.wait_for(updates.ws.recv(), 5))
+        await updates.ws.send(json.dumps({"type": "pong"}))
+
+        assert message == {"type": "ping"}
+        await asyncio.sleep(0.5)
+        assert updates.ws.close_code is None
+
+
+async def test_only_the_graphql_transport_ws_subprotocol_is_accepted(settings: Settings, family: Family) -> None:
+    async with two_instances(settings) as (a, _):
+        try:
+            async with connect(f"ws://{a}/graphql", subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 5)
+                refused = closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+        except InvalidHandshake:
+            refused = True
+
+    assert refused

@@ -90,6 +90,7 @@ async def test_the_clean_up_job_deletes_week_old_events_and_keeps_recent_ones(po
     old, recent = event(8), event(1)
     for e in (old, recent):
         await publish(ports, e)
+        await ports.store.events.claim(e.id, "alerts")  # the consumer of incident.updated (I7)
 
     assert await delete_old_events(ports) == 1
     assert [e.id for e in await ports.store.events.since(clock.now() - timedelta(days=30))] == [recent.id]

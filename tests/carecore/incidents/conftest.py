@@ -47,6 +47,10 @@ async def _give_ref(ports: Ports, person: Person, ref: str, *protocols: Protocol
 
 @pytest.fixture
 async def ai(ports: Ports, world: World, clock: FakeClock) -> AiService:
+    return await configure_ai(ports, world, clock)
+
+
+async def configure_ai(ports: Ports, world: World, clock: FakeClock) -> AiService:
     """The world's AI service account, configured, and references for minji and jiho."""
     seizure = Protocol(IncidentType.SEIZURE, "Time it; call 119 after 5 minutes", call_emergency_after_minutes=5)
     await _give_ref(ports, world.minji, MINJI_REF, seizure)
