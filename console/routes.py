@@ -27,6 +27,7 @@ from carecore.incidents.models import CLOSED, LIVE, UNACKNOWLEDGED, Incident, In
 from carecore.incidents.reads import detector_stats, get_incident_or_raise, review_queue
 from carecore.incidents.service import (
     acknowledge_incident_at_desk,
+    assign_incident,
     confirm_incident,
     dismiss_incident,
     mark_incident_reported,
@@ -147,6 +148,7 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
             return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
         people = await load_people(ports, actor, [found.person_id])
         deliveries = await deliveries_of(ports, actor, [found.id])
+        users = (await list_users(ports, actor, PageRequest(first=MAX_PAGE_SIZE))).items
         return render(
             request,
             wiring,
@@ -156,6 +158,8 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
             incident=found,
             person=people.get(found.person_id),
             deliveries=deliveries.get(found.id, []),
+            names={u.id: u.display_name for u in users},
+            assignees=[u for u in users if u.active and u.role in (Role.COORDINATOR, Role.CAREGIVER)],
             error=error,
             can_confirm=found.status is IncidentStatus.IN_REVIEW,
             can_acknowledge=found.status in UNACKNOWLEDGED,
@@ -284,6 +288,7 @@ def _opt(form: Mapping[str, str], name: str) -> str | None:
 _ACTIONS: dict[str, Action] = {
     "confirm": lambda p, a, i, f: confirm_incident(p, a, i, severity=_severity(f), note=_opt(f, "note")),
     "acknowledge": lambda p, a, i, f: acknowledge_incident_at_desk(p, a, i, note=_opt(f, "note")),
+    "assign": lambda p, a, i, f: assign_incident(p, a, i, assignee_id=f.get("assignee_id", ""), note=_opt(f, "note")),
     "resolve": lambda p, a, i, f: resolve_incident(p, a, i, outcome=f.get("outcome", ""), note=_opt(f, "note")),
     "dismiss": lambda p, a, i, f: dismiss_incident(p, a, i, reason=f.get("reason", "")),
     "reopen": lambda p, a, i, f: reopen_incident(p, a, i, note=_opt(f, "note")),

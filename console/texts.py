@@ -104,6 +104,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "history": ("이력", "History"),
     "conflicting_shift": ("겹치는 근무", "Conflicting shift"),
     "missing_qualifications": ("부족한 자격", "Missing qualifications"),
+    "assignee": ("담당자", "Assignee"),
+    "coordinator": ("코디네이터", "coordinator"),
     "graphiql_loading": ("GraphiQL 불러오는 중…", "Loading GraphiQL…"),
 }
 

@@ -1,6 +1,6 @@
 """A real browser for the console's journeys: Playwright driving Debian's chromium (no browser download).
 
-The project's set-up installs the `chromium` package with apt when it is missing; Playwright is told
+The project's set-up installs the `chromium` and `fonts-nanum` packages with apt when missing; Playwright is told
 its path. Screenshots go to .artifacts/browser/ (gitignored), where a person can look at them.
 """
 
@@ -18,20 +18,21 @@ from playwright.async_api import Browser, Page, async_playwright
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".artifacts" / "browser"
 CHROMIUM = Path(os.environ.get("CARECORE_CHROMIUM", "/usr/bin/chromium"))
+NANUM = Path("/usr/share/fonts/truetype/nanum")  # Korean glyphs: without them screenshots show boxes
 
 
 def ensure_chromium() -> Path:
-    """Debian's chromium, installed with apt-get on first use (CI and a fresh machine run as root)."""
-    if CHROMIUM.exists():
+    """Debian's chromium, and a Korean font for its screenshots, installed with apt-get on first use."""
+    wanted = {"chromium": CHROMIUM.exists(), "fonts-nanum": NANUM.is_dir()}
+    missing = [package for package, present in wanted.items() if not present]
+    if not missing:
         return CHROMIUM
     apt = shutil.which("apt-get")
     if apt is None:
-        raise RuntimeError(f"{CHROMIUM} is missing and there is no apt-get to install chromium")
+        raise RuntimeError(f"{', '.join(missing)} missing and there is no apt-get to install them")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([apt, "update", "-qq"], check=True, env=env, stdin=subprocess.DEVNULL, timeout=600)
-    subprocess.run(
-        [apt, "install", "-y", "-qq", "chromium"], check=True, env=env, stdin=subprocess.DEVNULL, timeout=900
-    )
+    subprocess.run([apt, "install", "-y", "-qq", *missing], check=True, env=env, stdin=subprocess.DEVNULL, timeout=900)
     if not CHROMIUM.exists():
         raise RuntimeError(f"apt-get installed chromium but {CHROMIUM} is not there")
     return CHROMIUM

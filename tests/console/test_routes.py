@@ -23,6 +23,7 @@ from tests.schema.incident_scene import IncidentScene, incident_scene
 
 ACTIONS: dict[str, dict[str, str]] = {
     "confirm": {"severity": "HIGH", "note": "Seen on camera"},
+    "assign": {"assignee_id": "0" * 24},
     "acknowledge": {"note": "Called her; she is fine"},
     "resolve": {"outcome": "Seizure over, GP informed"},
     "dismiss": {"reason": "Sensor worn by a visitor"},
@@ -131,6 +132,13 @@ async def test_the_coordinator_resolves_reopens_dismisses_and_reports(
     stored = await store.incidents.get(scene.resolved_id)
     assert stored is not None and stored.status.value == "DISMISSED"
     assert stored.dismissal_reason == ACTIONS["dismiss"]["reason"]
+    assign = f"/console/incidents/{scene.open_id}/assign"
+    to_parent = await client.post(assign, data={"csrf_token": token, "assignee_id": world.guardian.id})
+    assert to_parent.status_code == 400 and "cannot follow up" in to_parent.text
+    data = {"csrf_token": token, "assignee_id": world.caregiver_on_team.id, "note": "Goes by at 9"}
+    assert (await client.post(assign, data=data)).status_code == 303
+    page = await client.get(f"/console/incidents/{scene.open_id}")
+    assert f'<dd id="assignee">{world.caregiver_on_team.display_name}</dd>' in page.text
     seizure = f"/console/incidents/{scene.open_id}/report"
     assert (await client.post(seizure, data={"csrf_token": token, "reference": "REF-1"})).status_code == 303
     reported = await store.incidents.get(scene.open_id)
