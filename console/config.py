@@ -27,7 +27,9 @@ class ConsoleConfig:
     firebase_api_key: str
     auth_emulator_host: str | None  # the sign-in page talks to the emulator instead of Google
     session_lifetime: timedelta = timedelta(hours=8)  # a working day; firebase-admin allows 5 min to 14 days
-    poll_seconds: int = 3  # how often an open Now page refreshes itself (a new incident shows within it)
+    # How often an open Now page refreshes itself besides the events feed's changes (late visits, new gaps);
+    # each refresh is an audited read of everything shown, so not every few seconds. Countdowns tick in the page.
+    poll_seconds: int = 30
 
     @property
     def identity_toolkit(self) -> str:

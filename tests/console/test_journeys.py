@@ -130,6 +130,8 @@ async def test_a_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
         shown_after = time.monotonic() - sent_at
         assert shown_after < 2.0, f"the new incident took {shown_after:.1f} s to appear"
         assert any(url.endswith("/console/now/events") for url in requested), "Now follows the events stream"
+        countdown = row.locator("time.countdown")
+        await expect(countdown).not_to_have_text(await countdown.text_content() or "", timeout=3_000)  # it ticks
         await expect(row).to_contain_text("step 1")
         assert await page.evaluate("window.__stillTheSamePage === true"), "the page reloaded"
         await page.screenshot(path=str(screenshot_path("journey_a_now")), full_page=True)
