@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
 from carecore.alerts.deliveries import deliveries_of
+from carecore.care_plans.service import approve_plan, get_plan_or_raise, list_versions
 from carecore.errors import DomainError, Forbidden, NotFound, StateConflict, Unauthenticated
 from carecore.events.feed import EventFeed
 from carecore.incidents.models import CLOSED, LIVE, UNACKNOWLEDGED, Incident, IncidentStatus, Severity
@@ -35,7 +36,7 @@ from carecore.incidents.service import (
     resolve_incident,
 )
 from carecore.pagination import MAX_PAGE_SIZE, PageRequest
-from carecore.people.service import load_people
+from carecore.people.service import get_person_or_raise, list_people, load_people
 from carecore.ports import Ports
 from carecore.shifts.errors import MissingQualifications, ShiftOverlap
 from carecore.shifts.queries import get_shift
@@ -251,6 +252,59 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
             return await _shift_page(request, actor, error=exc)
         return RedirectResponse(f"/console/shifts/{shift_id}", status_code=303)
 
+    async def people(request: Request, actor: Principal) -> Response:
+        ports = wiring.ports()
+        search = request.query_params.get("search") or None
+        found = await list_people(ports, actor, PageRequest(after=request.query_params.get("after") or None), search)
+        return render(
+            request,
+            wiring,
+            "people.html",
+            locale=actor.locale,
+            page=found,
+            search=search,
+            **await _clocks(ports, actor),
+        )
+
+    async def person(request: Request, actor: Principal) -> Response:
+        return await _person_page(request, actor, request.path_params["person_id"], error=None)
+
+    async def _person_page(
+        request: Request, actor: Principal, person_id: str, *, error: DomainError | None
+    ) -> Response:
+        ports = wiring.ports()
+        try:
+            found = await get_person_or_raise(ports, actor, person_id)
+        except NotFound:
+            return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
+        users = (await list_users(ports, actor, PageRequest(first=MAX_PAGE_SIZE))).items
+        return render(
+            request,
+            wiring,
+            "person.html",
+            locale=actor.locale,
+            status_code=_status_of(error),
+            person=found,
+            error=error,
+            plans=await list_versions(ports, actor, found, PageRequest()),
+            names={u.id: u.display_name for u in users},
+            **await _clocks(ports, actor),
+        )
+
+    async def approve(request: Request, actor: Principal) -> Response:
+        ports = wiring.ports()
+        form = await form_fields(request)
+        revision = form.get("expected_revision", "")
+        try:
+            plan, _ = await get_plan_or_raise(ports, actor, request.path_params["plan_id"])
+        except NotFound:
+            return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
+        try:
+            await approve_plan(ports, actor, plan.id, expected_revision=int(revision) if revision.isdigit() else -1)
+        except DomainError as exc:
+            return await _person_page(request, actor, plan.person_id, error=exc)
+        return RedirectResponse(f"/console/people/{plan.person_id}", status_code=303)
+
     return [
         Route("/console", home),
         Route("/console/signin", sign_in_page),
@@ -259,6 +313,9 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
         Route("/console/now", page(now)),
         Route("/console/now/events", page(now_events)),
         Route("/console/review", page(review)),
+        Route("/console/people", page(people)),
+        Route("/console/people/{person_id}", page(person)),
+        Route("/console/plans/{plan_id}/approve", page(approve, changes=True), methods=["POST"]),
         Route("/console/shifts/{shift_id}", page(shift)),
         Route("/console/shifts/{shift_id}/assign", page(assign, changes=True), methods=["POST"]),
         Route("/console/incidents/{incident_id}", page(incident)),

@@ -197,6 +197,12 @@ async def test_c_a_low_confidence_flag_confirmed_in_the_review_queue_becomes_an_
         await page.goto("/console/now")
         await expect(page.locator(f'tr[data-incident="{incident_id}"]')).to_be_visible()
         await page.screenshot(path=str(screenshot_path("journey_c_now")), full_page=True)
+        await page.goto("/console/people")  # the People screens pass the accessibility check too
+        assert await serious_accessibility_violations(page) == []
+        await page.locator("tr.person a").first.click()
+        await expect(page.locator("#h-plans")).to_be_visible()
+        assert await serious_accessibility_violations(page) == []
+        await page.screenshot(path=str(screenshot_path("person")), full_page=True)
     finally:
         await context.close()
     confirmed = await store.incidents.get(incident_id)

@@ -12,6 +12,7 @@ import pytest
 
 from carecore.access.principal import Role
 from carecore.alerts.router import route_due
+from carecore.care_plans.service import create_draft
 from carecore.ports import Ports
 from carecore.shifts.scheduling import ShiftPlan, schedule_shift
 from carecore.storage.store import Store
@@ -76,6 +77,7 @@ async def _refused_everywhere(
     assert (await client.get(f"/console/incidents/{scene.open_id}")).status_code == page_status
     assert (await client.get("/console/review")).status_code == page_status
     assert (await client.get("/console/now/events")).status_code == page_status
+    assert (await client.get("/console/people")).status_code == page_status
     token = await _token(client)
     for action, fields in ACTIONS.items():
         response = await client.post(
@@ -301,3 +303,36 @@ async def test_a_refused_assignment_shows_its_detail_and_an_accepted_one_the_his
     assert shift is not None and shift.caregiver_id == world.caregiver_off_team.id
     assert shift.history[-1].reason == "Sick today"
     assert "Sick today" in (await client.get(f"/console/shifts/{visit}")).text
+
+
+async def test_people_list_and_a_persons_page_with_guardians_team_and_plans(
+    browser: SignedIn, world: World, store: Store
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    listing = await client.get("/console/people", params={"search": world.minji.name[1:]})
+    assert listing.status_code == 200 and f"/console/people/{world.minji.id}" in listing.text
+    assert world.jiho.name not in listing.text
+    page = await client.get(f"/console/people/{world.minji.id}")
+    assert page.status_code == 200
+    assert world.guardian.display_name in page.text and world.caregiver_on_team.display_name in page.text
+    assert "ACTIVE" in page.text
+    other, _ = await browser(Role.COORDINATOR, world.other_agency_coordinator.agency_id)
+    assert (await other.get(f"/console/people/{world.minji.id}")).status_code == 404
+    assert world.minji.name not in (await other.get("/console/people")).text
+    family, _ = await browser(Role.FAMILY, world.agency.id)
+    assert (await family.get(f"/console/people/{world.minji.id}")).status_code == 403
+
+
+async def test_a_draft_is_approved_from_the_persons_page(browser: SignedIn, world: World, ports: Ports) -> None:
+    plan = await create_draft(ports, world.coordinator.principal(), world.minji.id, None)
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    page = await client.get(f"/console/people/{world.minji.id}")
+    assert f'data-plan="{plan.id}"' in page.text
+    url = f"/console/plans/{plan.id}/approve"
+    assert (await client.post(url, data={"expected_revision": str(plan.revision)})).status_code == 403
+    stale = await client.post(url, data={"csrf_token": csrf_of(page.text), "expected_revision": "999"})
+    assert stale.status_code in (400, 409), stale.text
+    done = await client.post(url, data={"csrf_token": csrf_of(page.text), "expected_revision": str(plan.revision)})
+    assert done.status_code == 303 and done.headers["location"] == f"/console/people/{world.minji.id}"
+    approved = await ports.store.care_plans.get(plan.id)
+    assert approved is not None and approved.status.value == "ACTIVE"
