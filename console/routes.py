@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
@@ -22,7 +24,7 @@ from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
 from carecore.alerts.deliveries import deliveries_of
 from carecore.care_plans.service import approve_plan, get_plan_or_raise, list_versions
-from carecore.errors import DomainError, Forbidden, NotFound, StateConflict, Unauthenticated
+from carecore.errors import DomainError, Forbidden, NotFound, StateConflict, Unauthenticated, ValidationFailed
 from carecore.events.feed import EventFeed
 from carecore.incidents.models import CLOSED, LIVE, UNACKNOWLEDGED, Incident, IncidentStatus, Severity
 from carecore.incidents.reads import detector_stats, get_incident_or_raise, review_queue
@@ -40,12 +42,14 @@ from carecore.people.service import get_person_or_raise, list_people, load_peopl
 from carecore.ports import Ports
 from carecore.shifts.errors import MissingQualifications, ShiftOverlap
 from carecore.shifts.queries import get_shift
-from carecore.shifts.scheduling import assign_shift
+from carecore.shifts.scheduling import ShiftPlan, assign_shift, schedule_shift
 from carecore.shifts.support import zone
+from carecore.shifts.swaps import decide_swap
 from carecore.users.service import list_users
 from console.assets import vendor_asset
 from console.auth import CsrfRefused, check_csrf, end_session, form_fields, principal_of, start_session
 from console.config import Wiring
+from console.coverage import coverage_week, week_of
 from console.now import CURSOR_PARAMS, now_board
 from console.texts import locale_of
 from console.views import clock_text, countdown_text, render
@@ -305,6 +309,57 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
             return await _person_page(request, actor, plan.person_id, error=exc)
         return RedirectResponse(f"/console/people/{plan.person_id}", status_code=303)
 
+    async def coverage(request: Request, actor: Principal) -> Response:
+        return await _coverage_page(request, actor, error=None)
+
+    async def _coverage_page(request: Request, actor: Principal, *, error: DomainError | None) -> Response:
+        ports = wiring.ports()
+        cursors = {k: v for k, v in request.query_params.items() if k in ("shifts", "gaps")}
+        week = await coverage_week(ports, actor, _day(request.query_params.get("week")), cursors)
+        users = (await list_users(ports, actor, PageRequest(first=MAX_PAGE_SIZE))).items
+        return render(
+            request,
+            wiring,
+            "coverage.html",
+            locale=actor.locale,
+            status_code=_status_of(error),
+            week=week,
+            error=error,
+            previous=week.monday - timedelta(days=7),
+            following=week.monday + timedelta(days=7),
+            names={u.id: u.display_name for u in users},
+            people=(await list_people(ports, actor, PageRequest(first=MAX_PAGE_SIZE))).items,
+            **await _clocks(ports, actor),
+        )
+
+    async def open_a_shift(request: Request, actor: Principal) -> Response:
+        ports = wiring.ports()
+        form = await form_fields(request)
+        try:
+            tz = zone(await get_agency(ports, actor.agency_id))
+            start = _local_time(form.get("start", ""), tz)
+            hours = int(form.get("hours", "0")) if form.get("hours", "").isdigit() else 0
+            quals = tuple(q.strip() for q in form.get("qualifications", "").split(",") if q.strip())
+            plan = ShiftPlan(form.get("person_id", ""), start, start + timedelta(hours=hours), None, quals)
+            opened = await schedule_shift(ports, actor, plan)
+        except DomainError as exc:
+            return await _coverage_page(request, actor, error=exc)
+        week = week_of(opened.start.astimezone(tz).date())
+        return RedirectResponse(f"/console/coverage?week={week.isoformat()}", status_code=303)
+
+    async def swap_decision(request: Request, actor: Principal) -> Response:
+        form = await form_fields(request)
+        try:
+            await decide_swap(
+                wiring.ports(), actor, request.path_params["shift_id"], approve=form.get("decision") == "approve"
+            )
+        except NotFound:
+            return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
+        except DomainError as exc:
+            return await _coverage_page(request, actor, error=exc)
+        week = form.get("week", "")
+        return RedirectResponse(f"/console/coverage?week={week}" if _day(week) else "/console/coverage", 303)
+
     return [
         Route("/console", home),
         Route("/console/signin", sign_in_page),
@@ -313,6 +368,9 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
         Route("/console/now", page(now)),
         Route("/console/now/events", page(now_events)),
         Route("/console/review", page(review)),
+        Route("/console/coverage", page(coverage)),
+        Route("/console/coverage/open", page(open_a_shift, changes=True), methods=["POST"]),
+        Route("/console/shifts/{shift_id}/swap", page(swap_decision, changes=True), methods=["POST"]),
         Route("/console/people", page(people)),
         Route("/console/people/{person_id}", page(person)),
         Route("/console/plans/{plan_id}/approve", page(approve, changes=True), methods=["POST"]),
@@ -351,6 +409,21 @@ _ACTIONS: dict[str, Action] = {
     "reopen": lambda p, a, i, f: reopen_incident(p, a, i, note=_opt(f, "note")),
     "report": lambda p, a, i, f: mark_incident_reported(p, a, i, reference=_opt(f, "reference"), note=_opt(f, "note")),
 }
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _local_time(text: str, tz: ZoneInfo) -> datetime:
+    """A datetime-local field's value, in the agency's time zone."""
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=tz)
+    except ValueError as exc:
+        raise ValidationFailed("Give the start as a date and a time.", field="start") from exc
 
 
 def _severity(form: Mapping[str, str]) -> Severity | None:

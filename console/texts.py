@@ -121,6 +121,16 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "approved": ("승인", "approved"),
     "approve": ("승인", "Approve"),
     "critical_task": ("필수", "critical"),
+    "coverage": ("근무 현황", "Coverage"),
+    "previous_week": ("지난주", "Previous week"),
+    "next_week": ("다음 주", "Next week"),
+    "week": ("이번 주 대상자별", "The week per person"),
+    "shifts_and_gaps": ("근무와 공백", "Shifts and gaps"),
+    "swaps": ("승인을 기다리는 교대", "Swaps awaiting approval"),
+    "refuse": ("거절", "Refuse"),
+    "open_a_shift": ("근무 열기", "Open a shift"),
+    "starts": ("시작", "Starts"),
+    "hours": ("시간", "Hours"),
     "graphiql_loading": ("GraphiQL 불러오는 중…", "Loading GraphiQL…"),
 }
 

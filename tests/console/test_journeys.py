@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -259,6 +260,11 @@ async def test_b_a_late_visit_is_reassigned_after_a_busy_caregiver_is_refused(
         await expect(page.locator("#history li")).to_have_count(3)  # created, assigned, reassigned
         await expect(page.locator("#history")).to_contain_text("REASSIGNED")
         await page.screenshot(path=str(screenshot_path("journey_b_reassigned")), full_page=True)
+        monday = (start.astimezone(ZoneInfo("Asia/Seoul")).date()).isoformat()
+        await page.goto(f"/console/coverage?week={monday}")  # the week shows the shift with its new caregiver
+        await expect(page.locator(f'a[href="/console/shifts/{late.id}"]')).to_be_visible()
+        assert await serious_accessibility_violations(page) == []
+        await page.screenshot(path=str(screenshot_path("coverage")), full_page=True)
     finally:
         await context.close()
     shift = await store.shifts.get(late.id)

@@ -22,6 +22,7 @@ from tests.conftest import World
 from tests.console.conftest import SignedIn, csrf_of
 from tests.schema.incident_scene import IncidentScene, incident_scene
 
+OPEN_SHIFT = {"start": "2026-11-27T10:00", "hours": "2", "qualifications": ""}
 ACTIONS: dict[str, dict[str, str]] = {
     "confirm": {"severity": "HIGH", "note": "Seen on camera"},
     "assign": {"assignee_id": "0" * 24},
@@ -78,6 +79,7 @@ async def _refused_everywhere(
     assert (await client.get("/console/review")).status_code == page_status
     assert (await client.get("/console/now/events")).status_code == page_status
     assert (await client.get("/console/people")).status_code == page_status
+    assert (await client.get("/console/coverage")).status_code == page_status
     token = await _token(client)
     for action, fields in ACTIONS.items():
         response = await client.post(
@@ -89,6 +91,11 @@ async def _refused_everywhere(
         f"/console/shifts/{visit}/assign", data={"caregiver_id": scene.open_id, "reason": "x", "csrf_token": token}
     )
     assert assign.status_code == action_status
+    shifts = await store.db["shifts"].count_documents({})
+    opened = await client.post("/console/coverage/open", data={**OPEN_SHIFT, "csrf_token": token})
+    swap = await client.post(f"/console/shifts/{visit}/swap", data={"decision": "approve", "csrf_token": token})
+    assert opened.status_code == swap.status_code == action_status
+    assert await store.db["shifts"].count_documents({}) == shifts, "a refused request opened a shift"
     assert await store.db["shifts"].find_one({"_id": visit}) == shift_before, "a refused request wrote to the shift"
 
 
@@ -336,3 +343,28 @@ async def test_a_draft_is_approved_from_the_persons_page(browser: SignedIn, worl
     assert done.status_code == 303 and done.headers["location"] == f"/console/people/{world.minji.id}"
     approved = await ports.store.care_plans.get(plan.id)
     assert approved is not None and approved.status.value == "ACTIVE"
+
+
+async def test_the_coverage_week_shows_shifts_and_opens_one(
+    browser: SignedIn, world: World, visit: str, store: Store
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    week = await client.get("/console/coverage")
+    assert week.status_code == 200 and f"/console/shifts/{visit}" in week.text
+    assert world.caregiver_on_team.display_name in week.text
+    token = csrf_of(week.text)
+    no_swap = await client.post(f"/console/shifts/{visit}/swap", data={"decision": "approve", "csrf_token": token})
+    assert no_swap.status_code == 409, no_swap.text
+    opened = await client.post(
+        "/console/coverage/open", data={**OPEN_SHIFT, "person_id": world.minji.id, "csrf_token": token}
+    )
+    assert opened.status_code == 303 and opened.headers["location"] == "/console/coverage?week=2026-11-23"
+    assert await store.db["shifts"].count_documents({"person_id": world.minji.id, "status": "OPEN"}) == 1
+    other, _ = await browser(Role.COORDINATOR, world.other_agency_coordinator.agency_id)
+    page = await other.get("/console/coverage?week=2026-11-23")
+    assert page.status_code == 200 and world.minji.name not in page.text and visit not in page.text
+    refused = await other.post(
+        "/console/coverage/open", data={**OPEN_SHIFT, "person_id": world.minji.id, "csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code in (400, 404) and world.minji.name not in refused.text
+    assert await store.db["shifts"].count_documents({"person_id": world.minji.id, "status": "OPEN"}) == 1
