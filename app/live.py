@@ -21,6 +21,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 
 from carecore.access.principal import Principal
 from carecore.errors import Unauthenticated
+from carecore.loops import stop_if_cancelled
 from carecore.ports import Ports
 from carecore.users.service import authenticate
 from schema.context import Context
@@ -111,6 +112,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 if not await self.confirm():
                     return
             except Exception:  # the database away for a moment: the next check, or the next event, decides
+                stop_if_cancelled()  # unless the error was a swallowed cancellation (carecore.loops)
                 logger.exception("identity re-check of a WebSocket failed")
 
 

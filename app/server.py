@@ -23,12 +23,11 @@ from app.firebase import FirebaseGateway
 from app.ingest import flag_endpoint
 from app.live import live_handler, sign_in
 from app.settings import Settings
-from carecore.alerts.acknowledgement import register_acknowledger
 from carecore.clock import Clock, SystemClock
 from carecore.errors import Unauthenticated
 from carecore.events.feed import EventFeed
-from carecore.incidents.service import acknowledge_incident
-from carecore.ports import Ports
+from carecore.incidents.service import acknowledge_incident_alert
+from carecore.ports import Ports, SubjectAcknowledger
 from carecore.storage.database import connect, ensure_indexes, ping
 from carecore.storage.store import Store
 from console.config import ConsoleConfig, Wiring
@@ -106,10 +105,16 @@ def _bearer_token(header: str) -> str | None:
     return token.strip()
 
 
+def subject_acknowledgers() -> dict[str, SubjectAcknowledger]:
+    """The alerts core acknowledges what a notification was about through the domain that owns it.
+
+    Alerts about shifts have no acknowledger: acknowledging one silences only the recipient's own.
+    """
+    return {"Incident": acknowledge_incident_alert}
+
+
 def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     runtime = Runtime()
-    # The alerts core acknowledges what a notification was about through the domain that owns it.
-    register_acknowledger("Incident", acknowledge_incident)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -117,7 +122,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         db = client[settings.database]
         await ensure_indexes(db)
         firebase = FirebaseGateway(settings.firebase_project_id)
-        runtime.ports = Ports(store=Store(db), clock=clock or SystemClock(), claims=firebase, tokens=firebase)
+        runtime.ports = Ports(
+            store=Store(db),
+            clock=clock or SystemClock(),
+            claims=firebase,
+            tokens=firebase,
+            acknowledgers=subject_acknowledgers(),
+        )
         runtime.firebase = firebase
         delivery = start_alert_delivery(settings, runtime.ports)
         logger.info("carecore ready (%s, database %s)", settings.environment, settings.database)

@@ -48,7 +48,7 @@ def twilio_routes(ports_of: Callable[[], Ports], config: TwilioConfig) -> list[R
         notification_id = request.query_params.get("notification", "")
         n = await ports.store.notifications.get(notification_id)
         if n is None:
-            return Response(thanks_twiml("ko"), media_type=TWIML)
+            return Response(thanks_twiml("ko", acknowledged=False), media_type=TWIML)
         if form.get("Digits") != "1":
             # Any other key: read the message again and wait for 1.
             about = texts.body(n.locale, n.severity, n.kind, n.person_name)
@@ -56,10 +56,11 @@ def twilio_routes(ports_of: Callable[[], Ports], config: TwilioConfig) -> list[R
             action = webhook_url(config.public_url, GATHER_PATH, n.id)
             return Response(voice_twiml(callout, action), media_type=TWIML)
         try:
-            await acknowledge_by_call(ports, notification_id)
+            acknowledged = (await acknowledge_by_call(ports, notification_id)).subject_acknowledged
         except NotFound:
             logger.warning("press 1 for notification %s whose recipient is gone", notification_id)
-        return Response(thanks_twiml(n.locale), media_type=TWIML)
+            acknowledged = False
+        return Response(thanks_twiml(n.locale, acknowledged=acknowledged), media_type=TWIML)
 
     async def status(request: Request) -> Response:
         form = await verified_form(request)

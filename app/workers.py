@@ -13,12 +13,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NoReturn
 
 from carecore.alerts.dispatcher import Dispatcher
 from carecore.alerts.ports import PushSender, SecondChannel
 from carecore.alerts.second_channel import call_out_due
 from carecore.background import core_jobs
 from carecore.incidents.escalation import LEASE
+from carecore.loops import repeat
 from carecore.ports import Ports
 
 logger = logging.getLogger("carecore.workers")
@@ -26,7 +28,7 @@ logger = logging.getLogger("carecore.workers")
 
 @dataclass
 class Workers:
-    tasks: list[asyncio.Task[None]]
+    tasks: list[asyncio.Task[NoReturn]]
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -34,17 +36,6 @@ class Workers:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-async def _loop(name: str, step: Callable[[], Awaitable[int]], idle: float) -> None:
-    """Runs `step` again at once while it finds work, else after `idle` seconds."""
-    while True:
-        try:
-            done = await step()
-        except Exception:
-            logger.exception("background loop %s failed; retrying", name)
-            done = 0
-        await asyncio.sleep(0 if done else idle)
 
 
 def start_workers(
@@ -66,7 +57,7 @@ def start_workers(
     if second is not None:
         steps["second-channel"] = (lambda: call_out_due(ports, second, owner=f"callout-{instance}"), interval)
     tasks = [
-        asyncio.create_task(_loop(name, step, idle), name=f"carecore-{name}") for name, (step, idle) in steps.items()
+        asyncio.create_task(repeat(name, step, idle), name=f"carecore-{name}") for name, (step, idle) in steps.items()
     ]
     logger.info("background loops started: %s", ", ".join(steps))
     return Workers(tasks)

@@ -92,9 +92,12 @@ def voice_twiml(callout: Callout, action_url: str) -> str:
     return str(response)
 
 
-def thanks_twiml(locale: str) -> str:
+def thanks_twiml(locale: str, *, acknowledged: bool = True) -> str:
+    """The answer to a key press: thanks, or that the team is still being alerted when it acknowledged nothing."""
+    lang = texts.supported(locale)
+    words = (texts.CALL_THANKS if acknowledged else texts.CALL_STILL_ALERTING)[lang]
     response = VoiceResponse()
-    response.say(texts.CALL_THANKS[texts.supported(locale)], language=VOICE_LANGUAGE[texts.supported(locale)])
+    response.say(words, language=VOICE_LANGUAGE[lang])
     return str(response)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from pymongo import AsyncMongoClient
 
+from app.server import subject_acknowledgers
 from carecore.access.principal import Role
 from carecore.agencies.models import Agency
 from carecore.ids import new_id
@@ -89,7 +90,10 @@ def claims() -> RecordingClaims:
 
 @pytest.fixture
 def ports(store: Store, clock: FakeClock, claims: RecordingClaims) -> Ports:
-    return Ports(store=store, clock=clock, claims=claims, tokens=RefusingTokens())
+    """Wired like the app's (app/server.py), the incidents' acknowledger included."""
+    return Ports(
+        store=store, clock=clock, claims=claims, tokens=RefusingTokens(), acknowledgers=subject_acknowledgers()
+    )
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from pymongo import AsyncMongoClient
 
+from app.server import subject_acknowledgers
 from carecore.alerts.dispatcher import Dispatcher
 from carecore.alerts.ports import PushSender, SecondChannel
 from carecore.alerts.second_channel import call_out_due
@@ -173,7 +174,9 @@ def crash_points_for(client: AsyncMongoClient[Document]) -> CrashPoints:
             store = Store(cast(Db, FaultyDb(db, faults)))
             clock = FakeClock()
             claims = _FaultyClaims(faults=faults)
-            ports = Ports(store=store, clock=clock, claims=claims, tokens=RefusingTokens())
+            ports = Ports(
+                store=store, clock=clock, claims=claims, tokens=RefusingTokens(), acknowledgers=subject_acknowledgers()
+            )
             run = CrashRun(position, store, ports, clock, claims, faults)
             try:
                 yield run

@@ -47,3 +47,12 @@ def test_the_console_is_a_thin_layer_over_the_core_services() -> None:
     for path, names in imported_modules("console").items():
         bad = {n for n in names if n.startswith("carecore.storage") or n.split(".")[0] in ("schema", "app")}
         assert not bad, f"{path} imports {bad}"
+
+
+def test_access_is_decided_for_principals_from_the_one_resolver() -> None:
+    """`User.principal()` lacks the people a caregiver serves through shifts; `principal_for` adds them."""
+    for package in ("carecore", "app", "schema", "notifications", "fixtures", "console"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path.relative_to(ROOT) == Path("carecore/users/service.py"):
+                continue
+            assert ".principal()" not in path.read_text(encoding="utf-8"), f"{path}: use users.service.principal_for"

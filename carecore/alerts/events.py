@@ -1,6 +1,10 @@
 """Subjects handled elsewhere need nobody called about them: an incident acknowledged, resolved or
 dismissed in its own screen stops the second channel for its notifications.
 
+Only staff reach those statuses (a guardian's acknowledgement leaves the incident OPEN), so this path
+keeps invariant I4 as the inbox does. It also finishes an inbox acknowledgement that died after the
+incident's change was published but before the notifications were marked.
+
 Shift facts (late visits, geofence exceptions) are not turned into alerts here: the shifts module asks
 for those itself, and a second path would tell coordinators twice.
 """
@@ -22,7 +26,8 @@ async def alert_on_events(ports: Ports, *, limit: int = 100) -> int:
     for event in await ports.store.events.unclaimed(CONSUMER, [INCIDENT_UPDATED], limit=limit):
         # Effect first, claim second: a crash in between repeats an idempotent effect.
         if event.data.get("status") in HANDLED_STATUSES:
-            await ports.store.notifications.mark_subject_acknowledged(event.subject_id, event.at)
+            # Only alerts sent by then: read late, after a reopening, it must not silence the new round.
+            await ports.store.notifications.mark_subject_acknowledged(event.subject_id, event.at, created_by=event.at)
         if await ports.store.events.claim(event.id, CONSUMER):
             taken += 1
     return taken

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from carecore.access.principal import Principal
-from carecore.alerts.acknowledgement import acknowledger_for
 from carecore.alerts.models import Notification
 from carecore.audit.service import audits, record
-from carecore.errors import Forbidden, NotFound, StateConflict
+from carecore.errors import NotFound
 from carecore.ids import is_valid_id
 from carecore.pagination import Page, PageRequest
 from carecore.ports import Ports
@@ -17,7 +16,7 @@ from carecore.ports import Ports
 @dataclass(frozen=True, slots=True)
 class Acknowledgement:
     notification: Notification
-    # True when the subject (e.g. the incident) counts as acknowledged: by this call or earlier.
+    # True when an eligible responder acknowledged the subject (e.g. the incident): by this call or earlier.
     subject_acknowledged: bool
 
 
@@ -54,16 +53,15 @@ async def acknowledge_notification(ports: Ports, actor: Principal, notification_
 
 
 async def _acknowledge_subject(ports: Ports, actor: Principal, notification: Notification) -> bool:
-    acknowledge = acknowledger_for(notification.subject_type)
+    """Only the subject's own domain says whether this acknowledgement stopped its ladder (invariant I4).
+
+    An unknown subject type acknowledges nothing (fail closed): a recipient's word then silences
+    only their own notification, and everyone else's second channel still runs.
+    """
+    acknowledge = ports.acknowledgers.get(notification.subject_type)
     if acknowledge is None:
-        return True  # nothing else to acknowledge: the recipient's word is the acknowledgement
-    try:
-        await acknowledge(ports, actor, notification.subject_id)
-    except StateConflict:
-        return True  # already acknowledged (or resolved) by someone else: nobody needs waking
-    except (Forbidden, NotFound):
-        return False  # told, but not an eligible responder (e.g. a guardian of a CRITICAL incident)
-    return True
+        return False
+    return await acknowledge(ports, actor, notification.subject_id)
 
 
 def _valid(notification_id: str) -> str:

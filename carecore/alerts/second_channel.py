@@ -17,6 +17,7 @@ from carecore.alerts.inbox import Acknowledgement, acknowledge_notification
 from carecore.alerts.ports import Callout, SecondChannel
 from carecore.errors import NotFound
 from carecore.ports import Ports
+from carecore.users.service import principal_for
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +69,16 @@ async def _call_out(
 
 
 async def acknowledge_by_call(ports: Ports, notification_id: str) -> Acknowledgement:
-    """The callee pressed 1: acknowledge on their behalf, as if they had tapped the button."""
+    """The callee pressed 1: acknowledge on their behalf, as if they had tapped the button.
+
+    The caller tells the callee whether the subject is now acknowledged (`subject_acknowledged`): a
+    guardian's key press, or a caregiver no longer serving the person, leaves the ladder running.
+    """
     n = await ports.store.notifications.get(notification_id)
     user = await ports.store.users.get(n.user_id) if n else None
     if n is None or user is None or not user.active:
         raise NotFound("Notification", notification_id)
-    return await acknowledge_notification(ports, user.principal(), n.id)
+    return await acknowledge_notification(ports, await principal_for(ports, user), n.id)
 
 
 async def record_call_status(ports: Ports, call_id: str, status: str) -> None:

@@ -61,6 +61,11 @@ CALL = {
     "en": "This is an urgent alert from CareCore. {about} Please check the app. Press 1 to acknowledge.",
 }
 CALL_THANKS = {"ko": "확인되었습니다. 감사합니다.", "en": "Acknowledged. Thank you."}
+# Pressing 1 acknowledged nothing for the team (a guardian, or someone no longer serving the person).
+CALL_STILL_ALERTING = {
+    "ko": "응답으로 알림이 처리되지 않았습니다. 담당 팀에 계속 알리고 있습니다.",
+    "en": "Your answer could not acknowledge this alert. The care team is still being alerted.",
+}
 SMS = {
     "ko": "[케어코어] {about} 앱에서 확인해 주세요.",
     "en": "[CareCore] {about} Please check the app.",
@@ -97,7 +102,17 @@ def sms_text(locale: str, about: str) -> str:
 
 def every_template() -> list[str]:
     """For the privacy test: every fixed text a recipient may see."""
-    tables: list[Mapping[str, object]] = [URGENCY, TITLES, ABOUT_PERSON, ABOUT_SHIFTS, GENERIC, CALL, CALL_THANKS, SMS]
+    tables: list[Mapping[str, object]] = [
+        URGENCY,
+        TITLES,
+        ABOUT_PERSON,
+        ABOUT_SHIFTS,
+        GENERIC,
+        CALL,
+        CALL_THANKS,
+        CALL_STILL_ALERTING,
+        SMS,
+    ]
     found: list[str] = []
     for table in tables:
         for value in table.values():

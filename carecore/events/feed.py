@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from carecore.events.models import DomainEvent
+from carecore.loops import repeat
 from carecore.ports import Ports
 
 logger = logging.getLogger(__name__)
@@ -83,11 +84,11 @@ class EventFeed:
             queue.put_nowait(event)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be away for a moment; the cursor waits for it
-                logger.exception("event feed poll failed")
-            await asyncio.sleep(self.interval)
+        """Polls every `interval` seconds until cancelled; a failed poll (the database away for a
+        moment) is logged and the cursor waits for the next."""
+
+        async def poll() -> int:
+            await self.poll_once()
+            return 0  # never straight again: the interval is what keeps the feed cheap
+
+        await repeat("event-feed", poll, self.interval)

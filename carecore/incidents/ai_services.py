@@ -23,6 +23,7 @@ from carecore.errors import NotFound, Unauthenticated, ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.incidents.models import AiService
 from carecore.ports import Ports
+from carecore.users.service import principal_for
 
 REPLAY_WINDOW = timedelta(minutes=5)
 SIGNATURE_PREFIX = "sha256="
@@ -64,7 +65,7 @@ async def authenticate_webhook(
         raise Unauthenticated(_BAD_SIGNATURE)  # the same answer as a wrong signature: no probing for ids
     if not hmac.compare_digest(sign(service.secret, timestamp, body), signature):
         raise Unauthenticated(_BAD_SIGNATURE)
-    return user.principal(), service
+    return await principal_for(ports, user), service
 
 
 async def service_of(ports: Ports, actor: Principal) -> AiService:

@@ -13,7 +13,7 @@ from carecore import validation
 from carecore.access.policy import can_see_person, require_role
 from carecore.access.principal import Principal, Role
 from carecore.audit.service import audited
-from carecore.errors import NotFound, StateConflict, ValidationFailed
+from carecore.errors import Forbidden, NotFound, StateConflict, ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.incidents.access import stops_the_ladder
 from carecore.incidents.escalation import restarted, run_step_now
@@ -32,6 +32,7 @@ from carecore.incidents.reads import incident_in_scope, incident_with_person
 from carecore.incidents.rules import earliest, report_due_at
 from carecore.people.models import Person
 from carecore.ports import Ports
+from carecore.users.service import principal_for
 
 _WHY = {
     IncidentStatus.IN_REVIEW: "This flag waits for review: confirm or dismiss it first.",
@@ -86,6 +87,22 @@ async def acknowledge_incident(
     return await _changed(
         ports, actor, incident.id, "acknowledge", lambda: ports.store.incidents.acknowledge(incident.id, entry)
     )
+
+
+async def acknowledge_incident_alert(ports: Ports, actor: Principal, incident_id: str) -> bool:
+    """The alerts inbox's acknowledger: True only when an eligible responder has stopped the incident's ladder.
+
+    A guardian's acknowledgement is recorded and answers False, so the staff's alerts and calls go on.
+    A closed incident was closed by staff, which stopped its ladder too; one in review wakes nobody yet.
+    """
+    try:
+        incident = await acknowledge_incident(ports, actor, incident_id)
+    except (Forbidden, NotFound):
+        return False  # told, but not an eligible responder (any more)
+    except StateConflict:
+        latest = await ports.store.incidents.get(incident_id)
+        return latest is not None and latest.status in CLOSED
+    return incident.status is IncidentStatus.ACKNOWLEDGED
 
 
 async def confirm_incident(
@@ -167,7 +184,7 @@ async def _check_assignee(ports: Ports, incident: Incident, person: Person, assi
         raise NotFound("User", assignee_id, field="assigneeId")
     if user.id == incident.alleged_perpetrator_id:
         raise ValidationFailed("The person this report names cannot follow it up.", field="assigneeId")
-    principal = user.principal()
+    principal = await principal_for(ports, user)
     allowed = principal.role is Role.COORDINATOR or (
         principal.role is Role.CAREGIVER and incident.safeguarding is None and can_see_person(principal, person)
     )

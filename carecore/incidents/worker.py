@@ -3,8 +3,6 @@ and missed critical tasks."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,15 +13,12 @@ from carecore.incidents.escalation import LEASE, run_due_steps
 from carecore.incidents.missed_visits import consume_missed_visits
 from carecore.ports import Ports
 
-logger = logging.getLogger(__name__)
-
 
 @dataclass
 class IncidentWorker:
     """Everything it needs is claimed in the database; it holds nothing in memory that a crash could lose."""
 
     ports: Ports
-    interval: float = 1.0
     lease: timedelta = LEASE
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}-{new_id()}")
 
@@ -33,13 +28,3 @@ class IncidentWorker:
         missed = await consume_missed_visits(self.ports)
         tasks = await consume_critical_tasks(self.ports)
         return steps + missed + tasks
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a database hiccup must not end the loop; the next pass retries
-                logger.exception("incident worker pass failed")
-            await asyncio.sleep(self.interval)

@@ -182,10 +182,14 @@ class NotificationStore:
         await self._set_once(notification_id, user_id, {"read_at": now})
         return await self._set_once(notification_id, user_id, {"acknowledged_at": now})
 
-    async def mark_subject_acknowledged(self, subject_id: str, now: datetime) -> int:
-        result = await self._c.update_many(
-            {"subject_id": subject_id, "subject_acknowledged_at": None}, {"$set": {"subject_acknowledged_at": now}}
-        )
+    async def mark_subject_acknowledged(
+        self, subject_id: str, now: datetime, *, created_by: datetime | None = None
+    ) -> int:
+        """`created_by`: only notifications created by then (a reopened incident's later alerts stay armed)."""
+        query: dict[str, Any] = {"subject_id": subject_id, "subject_acknowledged_at": None}
+        if created_by is not None:
+            query["created_at"] = {"$lte": created_by}
+        result = await self._c.update_many(query, {"$set": {"subject_acknowledged_at": now}})
         return result.modified_count
 
     async def _set_once(self, notification_id: str, user_id: str, fields: dict[str, Any]) -> Notification | None:

@@ -29,6 +29,8 @@ class User:
         return {"role": self.role.value, "agency": self.agency_id}
 
     def principal(self) -> Principal:
+        """The bare identity, without the people a caregiver serves through shifts: decide access with
+        `carecore.users.service.principal_for` (tests/test_architecture.py keeps the core to it)."""
         return Principal(
             user_id=self.id,
             firebase_uid=self.firebase_uid,

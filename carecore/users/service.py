@@ -45,6 +45,16 @@ async def authenticate(ports: Ports, firebase_uid: str, claims: Mapping[str, Any
         raise Unauthenticated("No active profile for this account.")
     if claims.get("role") != user.role.value or claims.get("agency") != user.agency_id:
         raise Unauthenticated("Token claims do not match the profile; refresh the token.")
+    return await principal_for(ports, user)
+
+
+async def principal_for(ports: Ports, user: User) -> Principal:
+    """The identity access is decided for: the one resolver behind tokens, key presses and assignees.
+
+    A caregiver also serves the people they have a shift with from 7 days ago to 14 days ahead, not
+    only their care teams; a principal built without them would refuse that caregiver (DESIGN "Users").
+    The caller checks that the profile is active.
+    """
     principal = user.principal()
     if user.role is Role.CAREGIVER:
         now = ports.clock.now()

@@ -41,7 +41,8 @@ class NotificationPayload:
 class AcknowledgeNotificationPayload:
     notification: Notification
     subject_acknowledged: bool = strawberry.field(
-        description="The subject (e.g. the incident) is acknowledged, by you now or by someone before."
+        description="An eligible responder acknowledged the subject (e.g. the incident): you now, or someone "
+        "before. False after a guardian's acknowledgement: it is recorded, and the staff are still alerted."
     )
 
 

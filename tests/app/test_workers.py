@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from app import workers
+from carecore.loops import repeat
 from carecore.ports import Ports
 from carecore.shifts.scheduling import ShiftPlan, schedule_shift
 from tests.conftest import World
@@ -24,7 +25,7 @@ async def test_a_loop_keeps_running_after_a_failing_round() -> None:
             third.set()
         return 0
 
-    task = asyncio.create_task(workers._loop("flaky", flaky, 0.01))
+    task = asyncio.create_task(repeat("flaky", flaky, 0.01))
     await asyncio.wait_for(third.wait(), timeout=5)
     task.cancel()
 
@@ -50,3 +51,22 @@ async def test_the_running_loops_mark_a_late_visit_and_stop_at_shutdown(
         await running.stop()
     assert found is not None and found.late_at == clock.now()
     assert all(task.cancelled() for task in running.tasks)
+
+
+async def test_a_loop_stops_at_shutdown_even_when_a_library_swallows_its_cancellation() -> None:
+    started = asyncio.Event()
+
+    async def swallowing() -> int:
+        started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise ConnectionError("connection closed while cancelled") from None  # as a driver may do
+        return 0
+
+    task = asyncio.create_task(repeat("swallowing", swallowing, 3600))
+    await started.wait()
+    task.cancel()
+    await asyncio.wait([task], timeout=5)
+
+    assert task.cancelled()  # not sleeping for an hour, holding up the shutdown

@@ -24,6 +24,7 @@ from typing import cast
 
 from pymongo import AsyncMongoClient
 
+from app.server import subject_acknowledgers
 from carecore.access.principal import Principal
 from carecore.alerts.inbox import acknowledge_notification
 from carecore.background import core_jobs
@@ -88,7 +89,13 @@ class _Run:
 class Simulation:
     def __init__(self, store: Store, faults: Faults, clock: FakeClock, world: World, seed: int) -> None:
         self.store, self.faults, self.clock, self.world = store, faults, clock, world
-        self.ports = Ports(store=store, clock=clock, claims=RecordingClaims(), tokens=RefusingTokens())
+        self.ports = Ports(
+            store=store,
+            clock=clock,
+            claims=RecordingClaims(),
+            tokens=RefusingTokens(),
+            acknowledgers=subject_acknowledgers(),  # the app's wiring: acknowledging an alert reaches its incident
+        )
         self.rng = random.Random(seed)
         self.outcome = Outcome()
         self.current: _Run | None = None
@@ -147,14 +154,14 @@ class Simulation:
             if self.rng.random() < 0.15:
                 return  # the sender gave up: not accepted, though a stored flag is still finished
 
-    async def _pass(self) -> None:
+    async def _pass(self, *, may_die: bool = True) -> None:
         """One worker cycle; now and then the instance dies in it and the next cycle takes over."""
 
         async def jobs() -> None:
             for job in self.jobs:
                 await job.run(self.ports, "sim")
 
-        await self._crashing(0.1, 8, jobs())
+        await self._crashing(0.1 if may_die else 0.0, 8, jobs())
 
     async def _acknowledge(self, run: _Run, who: str) -> None:
         actor = cast(Principal, getattr(self.world, who).principal())
@@ -206,7 +213,7 @@ class Simulation:
                 who = None
             await self._pass()
             self.clock.advance(TICK)
-        await self._pass()
+        await self._pass(may_die=False)
         self.outcome.violations += await check_run(self.store, run, self.clock.now())
         self.outcome.runs += 1
         self.clock.advance(timedelta(hours=1))
@@ -252,6 +259,8 @@ async def _ladder_on_time(store: Store, incident: Incident, run: _Run, now: date
         for death in sorted(run.deaths):  # each death near the step gives the next process a lease and a cycle
             if due - TICK <= death <= deadline:
                 deadline = death + late
+        if deadline > now:
+            break  # the deaths pushed it past the end of the run
         acknowledged = run.eligible_ack_at
         if acknowledged is not None and acknowledged <= due - TICK:
             if request is not None and k > 0:

@@ -6,31 +6,42 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-import pytest
 
 from carecore.alerts.dispatcher import Dispatcher
+from carecore.alerts.events import alert_on_events
+from carecore.alerts.models import Notification
 from carecore.alerts.router import SECOND_CHANNEL_AFTER, route_due
 from carecore.alerts.second_channel import call_out_due
 from carecore.incidents.escalation import run_due_steps
 from carecore.incidents.ingestion import ingest_flag
 from carecore.incidents.missed_visits import consume_missed_visits
-from carecore.incidents.models import AiService, IncidentSource, IncidentStatus, IncidentType
+from carecore.incidents.models import AiService, Incident, IncidentSource, IncidentStatus, IncidentType
+from carecore.incidents.service import reopen_incident, resolve_incident
 from carecore.ports import Ports
 from carecore.shifts.jobs import run_due_jobs
 from carecore.shifts.scheduling import ShiftPlan, schedule_shift
+from carecore.users.models import User
 from notifications.fcm import FcmSender
 from notifications.twilio_channel import TwilioChannel
 from tests.carecore.incidents.conftest import flag
 from tests.conftest import World
 from tests.notifications.fcm_server import FcmServer
 from tests.notifications.support import check_in, put_device
-from tests.notifications.test_second_channel import press
+from tests.notifications.test_second_channel import call_to, phone_of, press
 from tests.notifications.twilio_server import TwilioServer
 from tests.support import FakeClock
 
 
 async def _incident_requests(ports: Ports, incident_id: str) -> int:
     return len(await ports.store.alert_requests.for_subject(incident_id))
+
+
+async def _notifications_of(ports: Ports, incident_id: str) -> list[Notification]:
+    return [
+        n
+        for request in await ports.store.alert_requests.for_subject(incident_id)
+        for n in await ports.store.notifications.for_request(request.id)
+    ]
 
 
 async def test_a_visit_missed_by_thirty_minutes_opens_one_missed_visit_incident(
@@ -78,7 +89,21 @@ async def test_a_critical_flags_first_alert_reaches_the_caregiver_on_shift_and_t
     assert "SEIZURE" not in str(to_guardian) and "seizure" not in str(to_guardian).lower()
 
 
-@pytest.mark.usefixtures("incidents_acknowledge")
+async def _called_after_step_0(
+    ports: Ports, world: World, ai: AiService, clock: FakeClock, channel: TwilioChannel, *callees: User
+) -> Incident:
+    """A CRITICAL flag whose step-0 alerts nobody acknowledged: the callees' phones ring."""
+    for u in callees:
+        await ports.store.users.update(u.id, {"phone": phone_of(u)}, expected_revision=1, now=ports.clock.now())
+    incident = (await ingest_flag(ports, world.ai_service.principal(), ai, flag())).incident
+    await run_due_steps(ports, "worker")
+    await route_due(ports, owner="router")
+    assert await _incident_requests(ports, incident.id) == 1
+    clock.advance(SECOND_CHANNEL_AFTER)
+    await call_out_due(ports, channel, owner="callouts")
+    return incident
+
+
 async def test_pressing_1_on_the_call_acknowledges_the_incident_and_stops_its_ladder(
     ports: Ports,
     world: World,
@@ -89,21 +114,84 @@ async def test_pressing_1_on_the_call_acknowledges_the_incident_and_stops_its_la
     webhooks: httpx.AsyncClient,
 ) -> None:
     await check_in(ports, world, world.caregiver_on_team)
-    for u in (world.caregiver_on_team, world.guardian):
-        await ports.store.users.update(u.id, {"phone": f"+8210{u.id[:8]}"}, expected_revision=1, now=clock.now())
-    incident = (await ingest_flag(ports, world.ai_service.principal(), ai, flag())).incident
-    await run_due_steps(ports, "worker")
-    await route_due(ports, owner="router")
-    assert await _incident_requests(ports, incident.id) == 1
+    incident = await _called_after_step_0(ports, world, ai, clock, channel, world.caregiver_on_team, world.guardian)
 
-    clock.advance(SECOND_CHANNEL_AFTER)
-    await call_out_due(ports, channel, owner="callouts")
-    call = next(c for c in twilio_server.calls if c["To"].endswith(world.caregiver_on_team.id[:8]))
-    response = await press(webhooks, call, "1")
+    response = await press(webhooks, call_to(twilio_server, world.caregiver_on_team), "1")
 
-    assert response.status_code == 200
+    assert response.status_code == 200 and "확인되었습니다" in response.text
     acknowledged = await ports.store.incidents.get(incident.id)
     assert acknowledged is not None and acknowledged.status is IncidentStatus.ACKNOWLEDGED
     clock.advance(timedelta(minutes=10))
     await run_due_steps(ports, "worker")
     assert await _incident_requests(ports, incident.id) == 1  # no step 1 at 2 minutes, no step 2 at 5
+
+
+async def test_a_caregiver_serving_the_person_through_a_shift_acknowledges_by_pressing_1(
+    ports: Ports,
+    world: World,
+    ai: AiService,
+    clock: FakeClock,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+    webhooks: httpx.AsyncClient,
+) -> None:
+    caregiver = world.caregiver_off_team  # not on minji's care team: serves her through this shift only
+    await check_in(ports, world, caregiver)
+    incident = await _called_after_step_0(ports, world, ai, clock, channel, caregiver)
+
+    response = await press(webhooks, call_to(twilio_server, caregiver), "1")
+
+    assert response.status_code == 200 and "확인되었습니다" in response.text
+    acknowledged = await ports.store.incidents.get(incident.id)
+    assert acknowledged is not None and acknowledged.status is IncidentStatus.ACKNOWLEDGED
+    assert acknowledged.acknowledged_by == caregiver.id
+
+
+async def test_a_guardian_pressing_1_leaves_the_ladder_running_and_hears_so(
+    ports: Ports,
+    world: World,
+    ai: AiService,
+    clock: FakeClock,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+    webhooks: httpx.AsyncClient,
+) -> None:
+    await check_in(ports, world, world.caregiver_on_team)
+    incident = await _called_after_step_0(ports, world, ai, clock, channel, world.caregiver_on_team, world.guardian)
+
+    response = await press(webhooks, call_to(twilio_server, world.guardian), "1")
+
+    assert response.status_code == 200 and "담당 팀에 계속 알리고 있습니다" in response.text
+    still_open = await ports.store.incidents.get(incident.id)
+    assert still_open is not None and still_open.status is IncidentStatus.OPEN
+    await run_due_steps(ports, "worker")  # 2 minutes after step 0: all coordinators again
+    assert await _incident_requests(ports, incident.id) == 2
+
+
+async def test_a_resolution_read_late_does_not_silence_the_alerts_of_the_reopened_incident(
+    ports: Ports,
+    world: World,
+    ai: AiService,
+    clock: FakeClock,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+) -> None:
+    caregiver, coordinator = world.caregiver_on_team, world.coordinator.principal()
+    await check_in(ports, world, caregiver)
+    await ports.store.users.update(caregiver.id, {"phone": phone_of(caregiver)}, expected_revision=1, now=clock.now())
+    incident = (await ingest_flag(ports, world.ai_service.principal(), ai, flag())).incident
+    await run_due_steps(ports, "worker")
+    await route_due(ports, owner="router")
+    clock.advance(timedelta(seconds=30))
+    await resolve_incident(ports, coordinator, incident.id, outcome="Seizure ended")
+    clock.advance(timedelta(seconds=30))
+    await reopen_incident(ports, coordinator, incident.id, note="Another seizure started")
+    await route_due(ports, owner="router")
+
+    await alert_on_events(ports)  # the alerts consumer reads "resolved" only after the reopening
+    clock.advance(SECOND_CHANNEL_AFTER)
+    await call_out_due(ports, channel, owner="callouts")
+
+    reopened_round = [n for n in await _notifications_of(ports, incident.id) if n.created_at > incident.created_at]
+    assert reopened_round and all(n.subject_acknowledged_at is None for n in reopened_round)
+    assert [c["To"] for c in twilio_server.calls] == [phone_of(caregiver)]

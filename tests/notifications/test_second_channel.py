@@ -12,25 +12,26 @@ from starlette.applications import Starlette
 from twilio.request_validator import RequestValidator
 
 from app.twilio_webhooks import twilio_routes
-from carecore.access.principal import Principal
-from carecore.alerts.acknowledgement import register_acknowledger, unregister_acknowledger
 from carecore.alerts.events import alert_on_events
 from carecore.alerts.inbox import acknowledge_notification
 from carecore.alerts.models import Audience, Notification
 from carecore.alerts.router import SECOND_CHANNEL_AFTER, route_request
 from carecore.alerts.second_channel import MAX_ATTEMPTS, RETRY_AFTER, call_out_due
-from carecore.events.models import DomainEvent
-from carecore.events.service import publish
-from carecore.ids import new_id
-from carecore.incidents.models import Severity
+from carecore.incidents.ingestion import ingest_flag
+from carecore.incidents.models import AiService, IncidentStatus, Severity
+from carecore.incidents.service import acknowledge_incident
 from carecore.ports import Ports
-from notifications.twilio_channel import TwilioChannel, TwilioConfig
+from carecore.users.models import User
+from notifications.twilio_channel import TwilioChannel, TwilioConfig, thanks_twiml
+from tests.carecore.incidents.conftest import ai, flag
 from tests.conftest import World
 from tests.notifications.support import incident_alert
 from tests.notifications.twilio_server import ACCOUNT_SID, AUTH_TOKEN, TwilioServer
 from tests.support import FakeClock
 
 PUBLIC_URL = "https://api.carecore.test"
+__all__ = ["ai"]
+
 CARE = (Audience.CARE_TEAM, Audience.GUARDIANS)
 
 
@@ -59,23 +60,23 @@ async def webhooks(ports: Ports, config: TwilioConfig) -> AsyncIterator[httpx.As
         yield client
 
 
-@pytest.fixture
-def incident_acks() -> Iterator[list[tuple[str, str]]]:
-    """Stands in for incidents.acknowledge_incident until the branches meet (see the lead's report)."""
-    calls: list[tuple[str, str]] = []
-
-    async def acknowledge(ports: Ports, actor: Principal, incident_id: str) -> None:
-        calls.append((actor.user_id, incident_id))
-
-    register_acknowledger("Incident", acknowledge)
-    yield calls
-    unregister_acknowledger("Incident")
-
-
-async def critical_alert(ports: Ports, world: World, clock: FakeClock) -> dict[str, Notification]:
+async def critical_alert(ports: Ports, world: World, ai: AiService) -> dict[str, Notification]:
+    """A real CRITICAL incident for minji and its alert to her care team and guardian, who have phones."""
+    now = ports.clock.now()
     for u in (world.caregiver_on_team, world.guardian):
-        await ports.store.users.update(u.id, {"phone": f"+8210{u.id[:8]}"}, expected_revision=1, now=clock.now())
-    return {n.user_id: n for n in await route_request(ports, incident_alert(world, clock.now(), audiences=CARE))}
+        await ports.store.users.update(u.id, {"phone": phone_of(u)}, expected_revision=1, now=now)
+    incident = (await ingest_flag(ports, world.ai_service.principal(), ai, flag())).incident
+    request = incident_alert(world, now, audiences=CARE, subject_id=incident.id)
+    return {n.user_id: n for n in await route_request(ports, request)}
+
+
+def phone_of(u: User) -> str:
+    """Unique per user: ids made in the same second share their first 8 digits, never their last."""
+    return f"+8210{u.id[-8:]}"
+
+
+def call_to(twilio_server: TwilioServer, u: User) -> dict[str, str]:
+    return next(c for c in twilio_server.calls if c["To"] == phone_of(u))
 
 
 async def press(
@@ -93,12 +94,12 @@ async def test_an_unacknowledged_critical_alert_is_texted_and_called_and_pressin
     ports: Ports,
     world: World,
     clock: FakeClock,
+    ai: AiService,
     channel: TwilioChannel,
     twilio_server: TwilioServer,
     webhooks: httpx.AsyncClient,
-    incident_acks: list[tuple[str, str]],
 ) -> None:
-    notes = await critical_alert(ports, world, clock)
+    notes = await critical_alert(ports, world, ai)
     assert await call_out_due(ports, channel, owner="w") == 0  # the window is still open
     clock.advance(SECOND_CHANNEL_AFTER)
 
@@ -107,12 +108,9 @@ async def test_an_unacknowledged_critical_alert_is_texted_and_called_and_pressin
     assert (
         {c["To"] for c in twilio_server.calls}
         == {m["To"] for m in twilio_server.messages}
-        == {
-            f"+8210{world.caregiver_on_team.id[:8]}",
-            f"+8210{world.guardian.id[:8]}",
-        }
+        == {phone_of(world.caregiver_on_team), phone_of(world.guardian)}
     )
-    call = next(c for c in twilio_server.calls if c["To"].endswith(world.caregiver_on_team.id[:8]))
+    call = call_to(twilio_server, world.caregiver_on_team)
     assert "<Gather" in call["Twiml"] and 'language="ko-KR"' in call["Twiml"] and "1번을 눌러" in call["Twiml"]
     assert "최민지 님 관련 긴급 알림" in call["Twiml"]
     response = await press(webhooks, call, "1")
@@ -120,20 +118,48 @@ async def test_an_unacknowledged_critical_alert_is_texted_and_called_and_pressin
     assert response.status_code == 200 and "확인되었습니다" in response.text
     mine = await ports.store.notifications.get(notes[world.caregiver_on_team.id].id)
     assert mine is not None and mine.acknowledged_at == clock.now()
-    assert incident_acks == [(world.caregiver_on_team.id, notes[world.caregiver_on_team.id].subject_id)]
+    incident = await ports.store.incidents.get(mine.subject_id)
+    assert incident is not None and incident.status is IncidentStatus.ACKNOWLEDGED
+    assert incident.acknowledged_by == world.caregiver_on_team.id
     theirs = await ports.store.notifications.get(notes[world.guardian.id].id)
     assert theirs is not None and theirs.subject_acknowledged_at is not None  # the ladder's subject is handled
+
+
+async def test_a_guardian_pressing_1_hears_that_the_team_is_still_alerted_and_acknowledges_only_their_own(
+    ports: Ports,
+    world: World,
+    clock: FakeClock,
+    ai: AiService,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+    webhooks: httpx.AsyncClient,
+) -> None:
+    notes = await critical_alert(ports, world, ai)
+    clock.advance(SECOND_CHANNEL_AFTER)
+    await call_out_due(ports, channel, owner="w")
+
+    response = await press(webhooks, call_to(twilio_server, world.guardian), "1")
+
+    assert response.status_code == 200 and "확인되었습니다" not in response.text
+    assert "담당 팀에 계속 알리고 있습니다" in response.text and 'language="ko-KR"' in response.text
+    theirs = await ports.store.notifications.get(notes[world.guardian.id].id)
+    assert theirs is not None and theirs.acknowledged_at == clock.now()
+    incident = await ports.store.incidents.get(theirs.subject_id)
+    assert incident is not None and incident.status is IncidentStatus.OPEN
+    caregivers = await ports.store.notifications.get(notes[world.caregiver_on_team.id].id)
+    assert caregivers is not None and caregivers.subject_acknowledged_at is None
 
 
 async def test_another_key_repeats_the_message_and_acknowledges_nothing(
     ports: Ports,
     world: World,
     clock: FakeClock,
+    ai: AiService,
     channel: TwilioChannel,
     twilio_server: TwilioServer,
     webhooks: httpx.AsyncClient,
 ) -> None:
-    await critical_alert(ports, world, clock)
+    await critical_alert(ports, world, ai)
     clock.advance(SECOND_CHANNEL_AFTER)
     await call_out_due(ports, channel, owner="w")
 
@@ -147,11 +173,12 @@ async def test_a_forged_key_press_is_refused(
     ports: Ports,
     world: World,
     clock: FakeClock,
+    ai: AiService,
     channel: TwilioChannel,
     twilio_server: TwilioServer,
     webhooks: httpx.AsyncClient,
 ) -> None:
-    await critical_alert(ports, world, clock)
+    await critical_alert(ports, world, ai)
     clock.advance(SECOND_CHANNEL_AFTER)
     await call_out_due(ports, channel, owner="w")
 
@@ -165,11 +192,11 @@ async def test_nobody_is_called_once_an_eligible_responder_acknowledged_in_the_a
     ports: Ports,
     world: World,
     clock: FakeClock,
+    ai: AiService,
     channel: TwilioChannel,
     twilio_server: TwilioServer,
-    incident_acks: list[tuple[str, str]],
 ) -> None:
-    notes = await critical_alert(ports, world, clock)
+    notes = await critical_alert(ports, world, ai)
     clock.advance(timedelta(seconds=50))
     caregiver = world.caregiver_on_team
     await acknowledge_notification(ports, caregiver.principal(), notes[caregiver.id].id)
@@ -178,6 +205,25 @@ async def test_nobody_is_called_once_an_eligible_responder_acknowledged_in_the_a
     await call_out_due(ports, channel, owner="w")
 
     assert twilio_server.calls == [] and twilio_server.messages == []
+
+
+async def test_a_guardians_acknowledgement_in_the_app_still_calls_the_staff(
+    ports: Ports,
+    world: World,
+    clock: FakeClock,
+    ai: AiService,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+) -> None:
+    notes = await critical_alert(ports, world, ai)
+    clock.advance(timedelta(seconds=50))
+    await acknowledge_notification(ports, world.guardian.principal(), notes[world.guardian.id].id)
+    clock.advance(SECOND_CHANNEL_AFTER)
+
+    await call_out_due(ports, channel, owner="w")
+
+    assert [c["To"] for c in twilio_server.calls] == [phone_of(world.caregiver_on_team)]  # not the guardian
+    assert [m["To"] for m in twilio_server.messages] == [phone_of(world.caregiver_on_team)]
 
 
 async def test_non_critical_alerts_use_no_second_channel(
@@ -190,9 +236,9 @@ async def test_non_critical_alerts_use_no_second_channel(
 
 
 async def test_a_failing_provider_is_tried_again_then_given_up_and_recorded(
-    ports: Ports, world: World, clock: FakeClock, channel: TwilioChannel, twilio_server: TwilioServer
+    ports: Ports, world: World, clock: FakeClock, ai: AiService, channel: TwilioChannel, twilio_server: TwilioServer
 ) -> None:
-    notes = await critical_alert(ports, world, clock)
+    notes = await critical_alert(ports, world, ai)
     twilio_server.failing = True
     clock.advance(SECOND_CHANNEL_AFTER)
 
@@ -206,23 +252,21 @@ async def test_a_failing_provider_is_tried_again_then_given_up_and_recorded(
 
 
 async def test_an_incident_acknowledged_in_its_own_screen_calls_nobody(
-    ports: Ports, world: World, clock: FakeClock, channel: TwilioChannel, twilio_server: TwilioServer
+    ports: Ports, world: World, clock: FakeClock, ai: AiService, channel: TwilioChannel, twilio_server: TwilioServer
 ) -> None:
-    notes = await critical_alert(ports, world, clock)
-    incident_id = notes[world.guardian.id].subject_id
-    acknowledged = DomainEvent(
-        id=new_id(),
-        agency_id=world.agency.id,
-        kind="incident.updated",
-        subject_type="Incident",
-        subject_id=incident_id,
-        at=clock.now(),
-        data={"status": "ACKNOWLEDGED", "revision": 2},
-    )
-    await publish(ports, acknowledged)
-    await alert_on_events(ports)
+    notes = await critical_alert(ports, world, ai)
+    clock.advance(timedelta(seconds=30))
+    await acknowledge_incident(ports, world.coordinator.principal(), notes[world.guardian.id].subject_id)
+    await alert_on_events(ports)  # the incidents module's incident.updated, followed to its effect
     clock.advance(SECOND_CHANNEL_AFTER)
 
     await call_out_due(ports, channel, owner="w")
 
     assert twilio_server.calls == [] and twilio_server.messages == []
+
+
+def test_the_answer_to_a_key_press_says_whether_the_team_is_still_alerted_in_korean_and_english() -> None:
+    assert "확인되었습니다" in thanks_twiml("ko") and "Acknowledged" in thanks_twiml("en")
+    still = {lang: thanks_twiml(lang, acknowledged=False) for lang in ("ko", "en")}
+    assert "담당 팀에 계속 알리고 있습니다" in still["ko"] and 'language="ko-KR"' in still["ko"]
+    assert "The care team is still being alerted" in still["en"] and 'language="en-US"' in still["en"]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from carecore.alerts.acknowledgement import acknowledger_for, register_acknowledger
 from carecore.alerts.models import Audience
 from carecore.incidents import service
 from carecore.incidents.escalation import run_due_step, run_due_steps
 from carecore.incidents.ingestion import ingest_flag
 from carecore.incidents.models import AiService, Incident, IncidentStatus, IncidentType
-from carecore.incidents.service import acknowledge_incident
+from carecore.incidents.service import acknowledge_incident_alert
 from carecore.ports import Ports
 from tests.carecore.incidents.conftest import flag
 from tests.conftest import World
@@ -166,12 +165,28 @@ async def test_acknowledging_an_incidents_notification_stops_its_ladder(
     ports: Ports, world: World, ai: AiService, clock: FakeClock
 ) -> None:
     incident = await _critical(ports, world, ai)
-    register_acknowledger("Incident", acknowledge_incident)
 
-    acknowledge = acknowledger_for("Incident")
-    assert acknowledge is not None
-    await acknowledge(ports, world.coordinator.principal(), incident.id)
+    acknowledged = await ports.acknowledgers["Incident"](ports, world.coordinator.principal(), incident.id)
 
+    assert acknowledged
     clock.advance(timedelta(minutes=10))
     await _race(ports)
     assert len(await _audiences(ports, incident)) == 1
+
+
+async def test_the_alerts_acknowledger_answers_true_only_once_an_eligible_responder_stopped_the_ladder(
+    ports: Ports, world: World, ai: AiService
+) -> None:
+    incident = await _critical(ports, world, ai)
+    in_review = (
+        await ingest_flag(ports, world.ai_service.principal(), ai, flag("low", type=IncidentType.FALL, confidence=0.3))
+    ).incident
+
+    assert not await acknowledge_incident_alert(ports, world.guardian.principal(), incident.id)
+    assert not await acknowledge_incident_alert(ports, world.caregiver_off_team.principal(), incident.id)
+    assert not await acknowledge_incident_alert(ports, world.other_guardian.principal(), incident.id)
+    assert not await acknowledge_incident_alert(ports, world.coordinator.principal(), in_review.id)
+    assert await acknowledge_incident_alert(ports, world.caregiver_on_team.principal(), incident.id)
+    assert await acknowledge_incident_alert(ports, world.guardian.principal(), incident.id)  # staff already did
+    await service.resolve_incident(ports, world.coordinator.principal(), incident.id, outcome="Seizure ended")
+    assert await acknowledge_incident_alert(ports, world.coordinator.principal(), incident.id)  # closed by staff

@@ -25,6 +25,7 @@ from carecore.incidents.models import (
 )
 from carecore.pagination import PageRequest
 from carecore.ports import Ports
+from carecore.shifts.scheduling import ShiftPlan, schedule_shift
 from carecore.users.models import User
 from tests.carecore.incidents.conftest import JIHO_REF, flag
 from tests.conftest import World
@@ -177,6 +178,22 @@ async def test_an_incident_is_assigned_to_staff_who_may_follow_it_up(ports: Port
 
     assert assigned.assignee_id == world.caregiver_on_team.id
     assert assigned.timeline[-1].action is TimelineAction.ASSIGNED
+
+
+async def test_a_caregiver_serving_the_person_through_a_shift_may_be_assigned(
+    ports: Ports, world: World, ai: AiService, clock: FakeClock
+) -> None:
+    """The assignee's identity is resolved like a signed-in caller's: shifts count, not only care teams."""
+    incident = await _fall(ports, world, ai)
+    start = clock.now() + timedelta(days=2)
+    plan = ShiftPlan(world.minji.id, start, start + timedelta(hours=4), caregiver_id=world.caregiver_off_team.id)
+    await schedule_shift(ports, world.coordinator.principal(), plan)
+
+    assigned = await service.assign_incident(
+        ports, world.coordinator.principal(), incident.id, assignee_id=world.caregiver_off_team.id
+    )
+
+    assert assigned.assignee_id == world.caregiver_off_team.id
 
 
 async def test_a_reportable_incident_is_due_in_24_hours_and_shows_overdue_until_reported(
