@@ -14,11 +14,13 @@ import uvicorn
 
 from app.server import build_app
 from app.settings import Settings
+from carecore.access.principal import Role
 from carecore.clock import SystemClock
 from carecore.events.cleanup import parked_events
 from carecore.storage.database import connect, ensure_indexes
 from carecore.storage.store import Store
-from devtools.auth_emulator import AuthEmulator, create_user, ensure_installed, sign_in
+from console.assets import WEB_TOOLS
+from devtools.auth_emulator import AuthEmulator, create_user, ensure_installed, ensure_npm_packages, sign_in
 from devtools.devdb import DevDatabase, ensure_classpath
 from fixtures.demo import DEMO_PASSWORD, demo_accounts, load_demo
 from schema.build import build_schema
@@ -50,6 +52,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 def _print_tokens_help(host: str, port: int) -> None:
     print(f"\nGraphQL and GraphiQL: http://{host}:{port}/graphql")
+    coordinator = next(a for a in demo_accounts() if a.role is Role.COORDINATOR)
+    print(f"Coordinator console: http://{host}:{port}/console")
+    print(f"  sign in as {coordinator.email} / {coordinator.password} ({coordinator.display_name})")
     print("An ID token for a demo user (send it as `Authorization: Bearer <token>`):")
     for account in demo_accounts():
         print(f"  .venv/bin/python -m app token {account.uid:<22} # {account.role.value}, {account.display_name}")
@@ -66,6 +71,7 @@ def dev(args: argparse.Namespace) -> None:
             database = stack.enter_context(DevDatabase(backend=str(ROOT / ".data" / "dev.h2"), port=DEV_DB_PORT))
             os.environ["MONGODB_URI"] = database.start()
         ensure_installed(ROOT)
+        ensure_npm_packages(WEB_TOOLS)  # htmx, GraphiQL and React, served by the app itself
         emulator = stack.enter_context(AuthEmulator(project_id=DEV_PROJECT_ID, port=DEV_EMULATOR_PORT))
         os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emulator.start()
         os.environ.setdefault("FIREBASE_PROJECT_ID", DEV_PROJECT_ID)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import timedelta
 from typing import Any
 
 import firebase_admin
@@ -43,6 +44,35 @@ class FirebaseGateway:
             await asyncio.to_thread(auth.set_custom_user_claims, firebase_uid, claims, app=self._app)
         except auth.UserNotFoundError as exc:
             raise ValidationFailed("No Firebase account has this uid.", field="firebaseUid") from exc
+
+    async def create_session(self, id_token: str, lifetime: timedelta) -> str:
+        """The console's session cookie for a freshly signed-in ID token (firebase-admin checks the token)."""
+        try:
+            cookie = await asyncio.to_thread(auth.create_session_cookie, id_token, lifetime, app=self._app)
+        except (ValueError, auth.InvalidIdTokenError, exceptions.FirebaseError) as exc:
+            raise Unauthenticated("Sign in again.") from exc
+        return cookie.decode() if isinstance(cookie, bytes) else str(cookie)
+
+    async def verify_session(self, cookie: str) -> tuple[str, dict[str, Any]]:
+        """A session cookie's uid and claims; revoked, expired or disabled sessions are refused."""
+        try:
+            decoded: dict[str, Any] = await asyncio.to_thread(
+                auth.verify_session_cookie, cookie, check_revoked=True, app=self._app
+            )
+        except (
+            ValueError,
+            auth.InvalidSessionCookieError,
+            auth.RevokedSessionCookieError,
+            auth.UserDisabledError,
+        ) as exc:
+            raise Unauthenticated("The session has ended; sign in again.") from exc
+        except exceptions.FirebaseError as exc:
+            raise Unauthenticated("The session could not be verified right now.") from exc
+        return str(decoded["uid"]), decoded
+
+    async def revoke_sessions(self, firebase_uid: str) -> None:
+        """Signs the account out everywhere: every session cookie and refresh token issued so far stops working."""
+        await asyncio.to_thread(auth.revoke_refresh_tokens, firebase_uid, app=self._app)
 
     def close(self) -> None:
         firebase_admin.delete_app(self._app)

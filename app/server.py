@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -33,6 +33,9 @@ from carecore.ports import Ports, SubjectAcknowledger
 from carecore.storage.database import connect, ensure_indexes, ping
 from carecore.storage.store import Store
 from carecore.users.service import authenticate_token
+from console.config import ConsoleConfig, Wiring
+from console.graphiql import graphiql_page
+from console.routes import console_routes
 from schema.build import SchemaLimits, build_schema
 from schema.context import Context, build_loaders
 
@@ -43,6 +46,7 @@ logger = logging.getLogger("carecore")
 class Runtime:
     ports: Ports | None = None
     feed: EventFeed | None = None
+    firebase: FirebaseGateway | None = None  # the console's session cookies
 
     def started_ports(self) -> Ports:
         assert self.ports is not None, "lifespan has not started"
@@ -62,6 +66,10 @@ class CareGraphQL(GraphQL[Context, None]):
             keep_alive_seconds=settings.ws_keep_alive_seconds, recheck_seconds=settings.ws_recheck_seconds
         )
         self.runtime = runtime
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the app's own npm assets: Strawberry's page loads React from a CDN."""
+        return graphiql_page()
 
     async def get_context(self, request: Request | WebSocket, response: object = None) -> Context:
         ports = self.runtime.ports
@@ -119,6 +127,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             tokens=firebase,
             acknowledgers=subject_acknowledgers(),
         )
+        runtime.firebase = firebase
         delivery = start_alert_delivery(settings, runtime.ports)
         logger.info("carecore ready (%s, database %s)", settings.environment, settings.database)
         try:
@@ -126,7 +135,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
                 yield
         finally:
             await delivery.stop()
-            runtime.ports = runtime.feed = None
+            runtime.ports = runtime.feed = runtime.firebase = None
             firebase.close()
             await client.close()
 
@@ -139,6 +148,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
 
     graphql = CareGraphQL(runtime, settings)
     door = GraphQLDoor(graphql, lambda token: authenticate_token(runtime.started_ports(), token), ide=settings.graphiql)
+    console = console_routes(_console_wiring(settings, runtime))
     return Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -148,6 +158,22 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/ingest/flags", flag_endpoint(runtime.started_ports), methods=["POST"]),
             Route("/ingest/observations", observation_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),
+            *console,
         ],
         lifespan=lifespan,
     )
+
+
+def _console_wiring(settings: Settings, runtime: Runtime) -> Wiring:
+    """The coordinators' console at /console (console/), on the same ports and Firebase app as GraphQL."""
+
+    def sessions() -> FirebaseGateway:
+        assert runtime.firebase is not None, "lifespan has not started"
+        return runtime.firebase
+
+    config = ConsoleConfig(
+        secure_cookies=settings.environment != "development",
+        firebase_api_key=settings.firebase_web_api_key,
+        auth_emulator_host=settings.auth_emulator_host,
+    )
+    return Wiring(config=config, ports=runtime.started_ports, sessions=sessions, feed=lambda: runtime.feed)

@@ -35,6 +35,8 @@ class Settings:
     twilio_from_number: str | None = None
     twilio_api_base: str | None = None  # tests and local runs only
     public_url: str | None = None  # where Twilio reaches our webhooks
+    # The Firebase Web API key the console's sign-in page uses (the Auth emulator accepts any).
+    firebase_web_api_key: str = "fake-api-key"
     # Background work (ladder steps, visits, alert delivery) on this instance; any number may run it at once.
     background_workers: bool = True
     worker_poll_seconds: float = 1.0  # seconds between polls of an idle background loop
@@ -66,6 +68,7 @@ class Settings:
             "twilio_from_number": os.environ.get("TWILIO_FROM_NUMBER") or None,
             "twilio_api_base": os.environ.get("CARECORE_TWILIO_API_BASE") or None,
             "public_url": os.environ.get("CARECORE_PUBLIC_URL") or None,
+            "firebase_web_api_key": os.environ.get("FIREBASE_WEB_API_KEY", "fake-api-key" if dev else ""),
             "background_workers": _flag("CARECORE_BACKGROUND_WORKERS", True),
             "worker_poll_seconds": float(os.environ.get("CARECORE_WORKER_POLL_SECONDS", "1.0")),
             "escalation_lease_seconds": float(os.environ.get("CARECORE_ESCALATION_LEASE_SECONDS", "15")),

@@ -6,7 +6,16 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-from benchmarks import database_uri, devdb_durability, incidents, notifications, people_list, pipeline_crashes, shifts
+from benchmarks import (
+    console_now,
+    database_uri,
+    devdb_durability,
+    incidents,
+    notifications,
+    people_list,
+    pipeline_crashes,
+    shifts,
+)
 
 BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "people_list": people_list.run,
@@ -15,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "notifications": notifications.run,
     "pipeline_crashes": pipeline_crashes.run,
     "devdb_durability": devdb_durability.run,
+    "console_now": console_now.run,
 }
 
 

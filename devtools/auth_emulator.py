@@ -80,13 +80,13 @@ def _tools_dir(root: Path) -> Path:
     return root / TOOLS_SUBDIR
 
 
-def _pinned_version(tools_dir: Path) -> str:
+def _pinned_versions(tools_dir: Path) -> dict[str, str]:
     manifest = json.loads((tools_dir / "package.json").read_text(encoding="utf-8"))
-    return str(manifest["dependencies"]["firebase-tools"])
+    return {str(name): str(version) for name, version in manifest["dependencies"].items()}
 
 
-def _installed_version(tools_dir: Path) -> str | None:
-    manifest = tools_dir / "node_modules" / "firebase-tools" / "package.json"
+def _installed_version(tools_dir: Path, package: str) -> str | None:
+    manifest = tools_dir / "node_modules" / package / "package.json"
     try:
         return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
     except (OSError, ValueError, KeyError):
@@ -95,9 +95,9 @@ def _installed_version(tools_dir: Path) -> str | None:
 
 def _is_installed(tools_dir: Path) -> bool:
     # The version check makes a bump in package.json reinstall instead of
-    # silently running the old CLI out of a stale node_modules.
-    binary = tools_dir / "node_modules" / ".bin" / "firebase"
-    return binary.exists() and _installed_version(tools_dir) == _pinned_version(tools_dir)
+    # silently running the old packages out of a stale node_modules.
+    pinned = _pinned_versions(tools_dir)
+    return all(_installed_version(tools_dir, name) == version for name, version in pinned.items())
 
 
 @contextlib.contextmanager
@@ -106,7 +106,7 @@ def _install_lock(tools_dir: Path) -> Iterator[None]:
     # node_modules first, so two concurrent runs would break each other. The
     # lock lives in the temp dir so the work tree gets no stray file.
     digest = hashlib.sha256(str(tools_dir.resolve()).encode()).hexdigest()[:16]
-    lock_path = Path(tempfile.gettempdir()) / f"carecore-firebase-npm-{digest}.lock"
+    lock_path = Path(tempfile.gettempdir()) / f"carecore-npm-{digest}.lock"
     with lock_path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -115,24 +115,23 @@ def _install_lock(tools_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_installed(root: Path) -> Path:
-    """Install the pinned firebase-tools with ``npm ci`` unless already there.
+def ensure_npm_packages(tools_dir: Path) -> None:
+    """Install the packages pinned in ``tools_dir``'s lockfile with ``npm ci`` unless already there.
 
-    Returns the path of the ``firebase`` executable.
+    Used for firebase-tools (tools/firebase) and the browser assets the app serves (tools/web).
     """
-    tools_dir = _tools_dir(root)
-    binary = tools_dir / "node_modules" / ".bin" / "firebase"
     if _is_installed(tools_dir):
-        return binary
+        return
     with _install_lock(tools_dir):
         if _is_installed(tools_dir):
-            return binary
+            return
         npm = shutil.which("npm")
         if npm is None:
             raise AuthEmulatorError("npm is not on PATH; Node.js 20+ and npm are required")
         # --ignore-scripts: the Auth emulator needs no install script, and the
         # one optional native module (re2, used only by Hosting) would
         # otherwise try to download a prebuilt binary or compile with node-gyp.
+        # The browser assets are plain files and need none either.
         command = [
             npm,
             "ci",
@@ -155,11 +154,23 @@ def ensure_installed(root: Path) -> Path:
             )
         except subprocess.TimeoutExpired as exc:
             raise AuthEmulatorError(f"npm ci in {tools_dir} timed out") from exc
-        if result.returncode != 0 or not binary.exists():
+        if result.returncode != 0 or not _is_installed(tools_dir):
             raise AuthEmulatorError(
                 f"npm ci in {tools_dir} failed (exit {result.returncode}):\n"
                 f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
             )
+
+
+def ensure_installed(root: Path) -> Path:
+    """Install the pinned firebase-tools with ``npm ci`` unless already there.
+
+    Returns the path of the ``firebase`` executable.
+    """
+    tools_dir = _tools_dir(root)
+    binary = tools_dir / "node_modules" / ".bin" / "firebase"
+    ensure_npm_packages(tools_dir)
+    if not binary.exists():
+        raise AuthEmulatorError(f"npm ci in {tools_dir} installed no firebase binary")
     return binary
 
 

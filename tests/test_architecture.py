@@ -23,12 +23,12 @@ def imported_modules(package: str) -> dict[Path, set[str]]:
 
 def test_the_core_imports_neither_schema_nor_notifications_nor_the_app() -> None:
     for path, names in imported_modules("carecore").items():
-        bad = {n for n in names if n.split(".")[0] in ("schema", "notifications", "app", "strawberry")}
+        bad = {n for n in names if n.split(".")[0] in ("schema", "notifications", "app", "strawberry", "console")}
         assert not bad, f"{path} imports {bad}"
 
 
 def test_only_core_storage_imports_the_database_driver() -> None:
-    for package in ("carecore", "schema", "notifications"):
+    for package in ("carecore", "schema", "notifications", "console"):
         for path, names in imported_modules(package).items():
             if path.parts[:2] == ("carecore", "storage"):
                 continue
@@ -42,9 +42,16 @@ def test_the_graphql_layer_does_not_reach_into_storage() -> None:
         assert not bad, f"{path} imports {bad}"
 
 
+def test_the_console_is_a_thin_layer_over_the_core_services() -> None:
+    """No second path to the data: the console reads and changes through the core's services only."""
+    for path, names in imported_modules("console").items():
+        bad = {n for n in names if n.startswith("carecore.storage") or n.split(".")[0] in ("schema", "app")}
+        assert not bad, f"{path} imports {bad}"
+
+
 def test_access_is_decided_for_principals_from_the_one_resolver() -> None:
     """`User.principal()` lacks the people a caregiver serves through shifts; `principal_for` adds them."""
-    for package in ("carecore", "app", "schema", "notifications", "fixtures"):
+    for package in ("carecore", "app", "schema", "notifications", "fixtures", "console"):
         for path in (ROOT / package).rglob("*.py"):
             if path.relative_to(ROOT) == Path("carecore/users/service.py"):
                 continue

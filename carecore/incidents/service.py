@@ -28,7 +28,7 @@ from carecore.incidents.models import (
     TimelineEntry,
 )
 from carecore.incidents.policies import policy_for
-from carecore.incidents.reads import incident_with_person
+from carecore.incidents.reads import incident_in_scope, incident_with_person
 from carecore.incidents.rules import earliest, report_due_at
 from carecore.people.models import Person
 from carecore.ports import Ports
@@ -225,3 +225,19 @@ async def mark_incident_reported(
         "report_to_authority",
         lambda: ports.store.incidents.mark_reported(incident.id, reference, entry),
     )
+
+
+async def acknowledge_incident_at_desk(
+    ports: Ports, actor: Principal, incident_id: str, *, note: str | None
+) -> Incident:
+    """Coordinators at the console, one incident at a time: a CRITICAL one's acknowledgement says what was done.
+
+    Phones acknowledge from a notification, where typing is no option; at a desk a CRITICAL incident
+    waits for a note, so the timeline tells the next person what happened (issue 11).
+    """
+    require_role(actor, Role.COORDINATOR)
+    incident = await incident_in_scope(ports, actor, incident_id)
+    text = _note(note)
+    if incident.severity is Severity.CRITICAL and text is None:
+        raise ValidationFailed("A note is required to acknowledge a CRITICAL incident.", field="note")
+    return await acknowledge_incident(ports, actor, incident_id, note=text)

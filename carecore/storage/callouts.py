@@ -6,12 +6,14 @@ a lease like every background job, so a call is placed once however many instanc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from carecore.storage.codec import find_by_ids
 from carecore.storage.database import Db, Document
 from carecore.storage.leases import claim_due, release
 
@@ -61,6 +63,9 @@ class CalloutStore:
     async def get(self, notification_id: str) -> CalloutJob | None:
         d = await self._c.find_one({"_id": notification_id})
         return _from_doc(d) if d else None
+
+    async def get_many(self, notification_ids: Iterable[str]) -> dict[str, CalloutJob]:
+        return await find_by_ids(self._c, notification_ids, _from_doc)
 
     async def claim(self, *, now: datetime, owner: str, lease: timedelta) -> CalloutJob | None:
         d = await claim_due(self._c, due_field="due_at", now=now, owner=owner, lease=lease)

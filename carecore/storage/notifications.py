@@ -7,6 +7,7 @@ still holds the lease; a crashed dispatcher's claims lapse and another instance 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,6 +115,11 @@ class NotificationStore:
 
     async def for_request(self, request_id: str) -> list[Notification]:
         cursor = self._c.find({"request_id": request_id}).sort("_id", 1)
+        return [notification_from_doc(d) async for d in cursor]
+
+    async def for_subjects(self, subject_ids: Sequence[str]) -> list[Notification]:
+        """Every recipient's copy of the alerts about these subjects, in one query (indexed on subject_id)."""
+        cursor = self._c.find({"subject_id": {"$in": list(subject_ids)}}).sort([("created_at", 1), ("_id", 1)])
         return [notification_from_doc(d) async for d in cursor]
 
     async def claim_due(self, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Notification]:
