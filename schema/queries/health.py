@@ -38,4 +38,4 @@ class HealthQuery:
             )
         except NotFound:
             page = Page(edges=[], has_next_page=False)  # out of scope answers like a person with no readings
-        return connection(page, Observation.from_domain)
+        return connection(page, Observation.from_domain, after=after)
