@@ -121,7 +121,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         client = connect(settings.mongodb_uri, timeout_seconds=settings.database_timeout_seconds)
         db = client[settings.database]
         await ensure_indexes(db)
-        firebase = FirebaseGateway(settings.firebase_project_id)
+        firebase = FirebaseGateway(settings.firebase_project_id, http_timeout_seconds=settings.request_timeout_seconds)
         runtime.ports = Ports(
             store=Store(db),
             clock=clock or SystemClock(),

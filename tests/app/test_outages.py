@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -14,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 
@@ -31,7 +35,7 @@ from devtools.devdb import DevDatabase
 from schema.build import build_schema
 from schema.context import Context
 from tests.app.conftest import sign_up
-from tests.app.test_alert_delivery import eventually
+from tests.app.test_alert_delivery import app_settings, eventually
 from tests.conftest import PROJECT_ID, World, build_world
 from tests.notifications.support import incident_alert
 from tests.support import FakeClock, RecordingClaims, RefusingTokens, user
@@ -202,3 +206,52 @@ async def test_an_outage_during_execution_is_a_graphql_error_coded_unavailable(
     [error] = result.errors
     assert error.extensions == {"code": "UNAVAILABLE"}
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.WARNING)
+
+
+def service_account_file(directory: Path, project_id: str) -> Path:
+    """Credentials as production has them (they are never used here: no call needs a grant)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    account = {
+        "type": "service_account",
+        "project_id": project_id,
+        "private_key_id": "outage-test",
+        "private_key": pem,
+        "client_email": f"carecore@{project_id}.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    path = directory / "service-account.json"
+    path.write_text(json.dumps(account))
+    return path
+
+
+def signed_id_token(project_id: str) -> str:
+    """An ID token shaped like Firebase's (RS256, a key id): checking it needs Google's public keys."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(datetime.now(UTC).timestamp())
+    claims = {
+        "iss": f"https://securetoken.google.com/{project_id}",
+        "aud": project_id,
+        "sub": "uid-outage",
+        "iat": now,
+        "exp": now + 3600,
+        "auth_time": now,
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "key-of-the-day"})
+
+
+async def test_firebase_keys_out_of_reach_answer_unavailable_not_unauthenticated(
+    mongo_uri: str, database_name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An app told UNAUTHENTICATED signs its user out; during an Auth outage it must wait and retry instead."""
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)  # real verification: keys are fetched
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(service_account_file(tmp_path, PROJECT_ID)))
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{free_port()}")  # nothing listens: the fetch fails
+    app = build_app(app_settings(mongo_uri, database_name, firebase_project_id=PROJECT_ID))
+    async with serve(app) as http:
+        assert_unavailable(await me(http, signed_id_token(PROJECT_ID)))
+        unsigned = await me(http, "not-a-token")
+        assert unsigned.status_code == 401  # a token that is plainly bad is still refused as such
