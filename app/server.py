@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -24,13 +25,14 @@ from app.graphql_http import GraphQLDoor, bearer_token, principal_of
 from app.ingest import flag_endpoint
 from app.ingest_observations import observation_endpoint
 from app.live import live_handler, sign_in
+from app.outages import RequestDeadline
 from app.settings import Settings
 from carecore.clock import Clock, SystemClock
 from carecore.errors import Unauthenticated
 from carecore.events.feed import EventFeed
 from carecore.incidents.service import acknowledge_incident_alert
 from carecore.ports import Ports, SubjectAcknowledger
-from carecore.storage.database import connect, ensure_indexes, ping
+from carecore.storage.database import connect, ensure_indexes, is_outage, ping
 from carecore.storage.store import Store
 from carecore.users.service import authenticate_token
 from console.config import ConsoleConfig, Wiring
@@ -57,7 +59,7 @@ class CareGraphQL(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
         limits = SchemaLimits(introspection=settings.introspection)
         super().__init__(
-            build_schema(limits),
+            build_schema(limits, is_outage=is_outage),
             graphql_ide="graphiql" if settings.graphiql else None,
             # DESIGN: graphql-transport-ws only; the legacy graphql-ws has no identity checks here.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -116,10 +118,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        client = connect(settings.mongodb_uri)
+        client = connect(settings.mongodb_uri, timeout_seconds=settings.database_timeout_seconds)
         db = client[settings.database]
         await ensure_indexes(db)
-        firebase = FirebaseGateway(settings.firebase_project_id)
+        firebase = FirebaseGateway(settings.firebase_project_id, http_timeout_seconds=settings.request_timeout_seconds)
         runtime.ports = Ports(
             store=Store(db),
             clock=clock or SystemClock(),
@@ -143,7 +145,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        ready = runtime.ports is not None and await ping(runtime.ports.store.db)
+        ports = runtime.ports
+        ready = ports is not None and await ping(ports.store.db, timeout_seconds=settings.readiness_timeout_seconds)
         return JSONResponse({"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503)
 
     graphql = CareGraphQL(runtime, settings)
@@ -160,6 +163,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             *webhook_routes(settings, runtime.started_ports),
             *console,
         ],
+        middleware=[Middleware(RequestDeadline, seconds=settings.request_timeout_seconds, exempt=("/readyz",))],
         lifespan=lifespan,
     )
 

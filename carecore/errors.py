@@ -45,5 +45,17 @@ class Forbidden(DomainError):
     """The caller's role may never do this, whatever the object."""
 
 
+class Unavailable(Exception):
+    """A service the request needs (the database, Firebase Auth) did not answer in time: retry later.
+
+    Not a DomainError: nothing is wrong with the request or the caller, and a client must not sign
+    its user out or show a validation message for it.
+    """
+
+    def __init__(self, message: str = "The service is unavailable right now; try again shortly.") -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class AlreadyExists(Exception):
     """An insert hit an existing id: with idempotency keys, the earlier request already created it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
@@ -14,6 +15,7 @@ from carecore.errors import (
     NotFound,
     StateConflict,
     Unauthenticated,
+    Unavailable,
     ValidationFailed,
     VersionConflict,
 )
@@ -85,15 +87,36 @@ _CODES: dict[type[DomainError], str] = {
 }
 
 
+IsOutage = Callable[[BaseException], bool]
+
+
+def raised_unavailable(exc: BaseException) -> bool:
+    """The schema's own view of an outage; the app adds the database driver's (carecore.storage.database.is_outage)."""
+    return isinstance(exc, Unavailable)
+
+
 class MaskUnexpectedErrors(MaskErrors):
     """Masks unexpected exceptions; a domain error raised by a query resolver keeps its message
-    and gains an `extensions.code` (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND or BAD_USER_INPUT)."""
+    and gains an `extensions.code` (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND or BAD_USER_INPUT).
+    A service that did not answer (`is_outage`) is UNAVAILABLE: the client retries later and keeps
+    its user signed in; it is logged in one line, without a traceback."""
 
-    def __init__(self) -> None:
+    def __init__(self, is_outage: IsOutage = raised_unavailable) -> None:
         super().__init__(should_mask_error=should_mask)
+        self._is_outage = is_outage
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if original is not None and self._is_outage(original):
+            logger.warning("Unavailable in %s (%s)", error.path, type(original).__name__)
+            return GraphQLError(
+                "The service is unavailable right now; try again shortly.",
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": "UNAVAILABLE"},
+            )
         if isinstance(original, DomainError):
             code = _CODES.get(type(original), "BAD_USER_INPUT")
             return GraphQLError(
