@@ -28,6 +28,7 @@ from carecore.health.models import (
     RuleFamily,
     component_codes,
 )
+from carecore.health.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from carecore.incidents.models import Severity
 
 CONFIRM_WITHIN = timedelta(minutes=10)
@@ -38,13 +39,8 @@ BASELINE_Z = 3.0  # two readings in a row this far out raise a baseline finding
 CUSUM_K, CUSUM_H = 0.5, 5.0
 CUSUM_CLIP = 3.0  # one outlier adds at most 2.5: a trend takes several readings, a spike is the others' job
 WEIGHT_WINDOW = timedelta(days=7)
-WEIGHT_GAIN_KG = 2.0
 MIN_WEIGHT_READINGS = 3
 HISTORY = BASELINE_WINDOW * 2  # what detection needs before a reading: the CUSUM's baselines reach this far
-
-CRISIS_SYSTOLIC, CRISIS_DIASTOLIC, LOW_SYSTOLIC = 180.0, 120.0, 90.0
-LOW_SPO2, LOW_SPO2_CO2_RETAINER = 91.0, 83.0
-LOW_HEART_RATE, HIGH_HEART_RATE = 40.0, 131.0
 
 # Floors on the MAD so a very steady series does not turn a trivial change into a large z.
 MAD_FLOOR: dict[str, float] = {
@@ -87,6 +83,7 @@ class Person:
     tz: ZoneInfo
     co2_retainer: bool = False
     first_measured_at: datetime | None = None  # their first accepted reading of this metric
+    thresholds: Thresholds = DEFAULT_THRESHOLDS  # the agency's, or the person's own where a coordinator set them
 
 
 def _day(at: datetime, tz: ZoneInfo) -> date:
@@ -109,18 +106,19 @@ def baseline_at(points: Sequence[Point], at: datetime, person: Person, floor: fl
 def guideline_families(reading: Reading, person: Person) -> list[tuple[RuleFamily, str, str]]:
     """The safety rules a reading breaks: (family, series, what it means)."""
     found: list[tuple[RuleFamily, str, str]] = []
+    t = person.thresholds
     systolic, diastolic = reading.value(SYSTOLIC), reading.value(DIASTOLIC)
     if systolic is not None and diastolic is not None:
-        if systolic > CRISIS_SYSTOLIC or diastolic > CRISIS_DIASTOLIC:
+        if systolic > t.crisis_systolic or diastolic > t.crisis_diastolic:
             found.append((RuleFamily.BP_CRISIS, SYSTOLIC, f"Blood pressure {systolic:g}/{diastolic:g} mmHg: crisis"))
-        if systolic <= LOW_SYSTOLIC:
+        if systolic <= t.low_systolic:
             found.append((RuleFamily.BP_LOW, SYSTOLIC, f"Blood pressure {systolic:g}/{diastolic:g} mmHg: low"))
     spo2 = reading.value(Metric.SPO2.value)
-    limit = LOW_SPO2_CO2_RETAINER if person.co2_retainer else LOW_SPO2
+    limit = t.low_spo2_co2_retainer if person.co2_retainer else t.low_spo2
     if spo2 is not None and spo2 <= limit:
         found.append((RuleFamily.SPO2_LOW, Metric.SPO2.value, f"SpO2 {spo2:g}% (at or under {limit:g}%)"))
     rate = reading.value(Metric.HEART_RATE.value)
-    if rate is not None and (rate <= LOW_HEART_RATE or rate >= HIGH_HEART_RATE):
+    if rate is not None and (rate <= t.low_heart_rate or rate >= t.high_heart_rate):
         found.append((RuleFamily.HEART_RATE, Metric.HEART_RATE.value, f"Resting heart rate {rate:g}/min"))
     return found
 
@@ -209,7 +207,7 @@ def _weight(points: Sequence[Point], person: Person) -> list[Finding]:
     if base is None or len(recent) < MIN_WEIGHT_READINGS:
         return []
     gain = statistics.median(recent) - base.median
-    if gain < WEIGHT_GAIN_KG:
+    if gain < person.thresholds.weight_gain_kg:
         return []
     summary = f"Weight up {gain:.1f} kg: the last 7 days' median over the 28 days' ({base.median:.1f} kg)."
     return [Finding(RuleFamily.WEIGHT_GAIN, Metric.BODY_WEIGHT.value, Severity.MEDIUM, summary)]

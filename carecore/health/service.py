@@ -33,6 +33,7 @@ from carecore.health.models import (
     ObservationStatus,
     Reading,
 )
+from carecore.health.personal_thresholds import thresholds_for
 from carecore.health.rules import SAME_MOMENT, checked_reading, quality_gate, same_moment
 from carecore.ids import id_for_key, is_valid_id
 from carecore.incidents.models import (
@@ -189,13 +190,11 @@ async def evaluate(ports: Ports, observation: Observation, person: Person) -> Ob
         r.effective_at + detection.CONFIRM_WITHIN,
     )
     first = await ports.store.observations.first_accepted_at(observation.agency_id, r.person_id, r.metric)
-    subject = detection.Person(ZoneInfo(agency.timezone), person.profile.co2_retainer, first)
+    policy = await policy_for(ports, observation.agency_id)
+    thresholds = await thresholds_for(ports, person, policy)  # read for every reading: a change applies at once
+    subject = detection.Person(ZoneInfo(agency.timezone), person.profile.co2_retainer, first, thresholds)
     findings = detection.detect(history, observation, subject)
-    incident_ids: list[str] = []
-    if findings:
-        policy = await policy_for(ports, observation.agency_id)
-        for finding in findings:
-            incident_ids.append(await _open(ports, observation, finding, policy))
+    incident_ids = [await _open(ports, observation, finding, policy) for finding in findings]
     await ports.store.observations.finish(observation.id, findings, tuple(incident_ids))
     return dataclasses.replace(observation, evaluated=True, findings=findings, incident_ids=tuple(incident_ids))
 

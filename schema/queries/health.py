@@ -6,11 +6,12 @@ import strawberry
 
 from carecore.errors import NotFound
 from carecore.health.models import Metric
+from carecore.health.personal_thresholds import get_health_thresholds
 from carecore.health.service import list_observations
 from carecore.pagination import Page
 from schema.context import Info
 from schema.types.connections import Connection, connection, page_request
-from schema.types.health import Observation, VitalMetric
+from schema.types.health import Observation, PersonHealthThresholds, VitalMetric
 
 
 @strawberry.type
@@ -39,3 +40,15 @@ class HealthQuery:
         except NotFound:
             page = Page(edges=[], has_next_page=False)  # out of scope answers like a person with no readings
         return connection(page, Observation.from_domain)
+
+    @strawberry.field(
+        description="Coordinators and caregivers who serve the person: the agency's default thresholds, the "
+        "person's own and those in force; null for a person outside your scope."
+    )
+    async def health_thresholds(self, info: Info, person_id: strawberry.ID) -> PersonHealthThresholds | None:
+        ctx = info.context
+        try:
+            view = await get_health_thresholds(ctx.ports, ctx.principal, person_id)
+        except NotFound:
+            return None
+        return PersonHealthThresholds.from_domain(view)

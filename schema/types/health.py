@@ -7,6 +7,8 @@ from datetime import datetime
 import strawberry
 
 from carecore.health import models as m
+from carecore.health.personal_thresholds import ThresholdsView
+from carecore.health.thresholds import NAMES, PersonalThresholds, Thresholds
 from schema.types.incidents import Severity
 
 VitalMetric = strawberry.enum(m.Metric, name="VitalMetric", description="By LOINC code (`code` on a reading).")
@@ -84,4 +86,59 @@ class Observation:
                 for f in o.findings
             ],
             incident_ids=[strawberry.ID(i) for i in o.incident_ids],
+        )
+
+
+@strawberry.type(description="Where the always-on safety rules fire: crisis above its limits, lows at or under.")
+class HealthThresholds:
+    crisis_systolic: float
+    crisis_diastolic: float
+    low_systolic: float
+    low_spo2: float
+    low_spo2_co2_retainer: float
+    low_heart_rate: float = strawberry.field(description="Resting heart rate at or under it alerts.")
+    high_heart_rate: float = strawberry.field(description="Resting heart rate at or over it alerts.")
+    weight_gain_kg: float = strawberry.field(description="The 7-day median weight this far above the 28-day one.")
+
+    @classmethod
+    def from_domain(cls, t: Thresholds) -> HealthThresholds:
+        return cls(**{name: getattr(t, name) for name in NAMES})
+
+
+@strawberry.type(description="The thresholds a coordinator set for this person; null: the agency's default.")
+class PersonalHealthThresholds:
+    crisis_systolic: float | None
+    crisis_diastolic: float | None
+    low_systolic: float | None
+    low_spo2: float | None
+    low_spo2_co2_retainer: float | None
+    low_heart_rate: float | None
+    high_heart_rate: float | None
+    weight_gain_kg: float | None
+    reason: str
+    set_by_id: strawberry.ID
+    set_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, p: PersonalThresholds) -> PersonalHealthThresholds:
+        values = {name: p.overrides.get(name) for name in NAMES}
+        return cls(**values, reason=p.reason, set_by_id=strawberry.ID(p.set_by), set_at=p.set_at)
+
+
+@strawberry.type(description="A person's thresholds: the agency's defaults, the person's own, and what is in force.")
+class PersonHealthThresholds:
+    person_id: strawberry.ID
+    agency_defaults: HealthThresholds = strawberry.field(description="From the agency's incident policy.")
+    personal: PersonalHealthThresholds | None = strawberry.field(description="Null: the person has none of their own.")
+    effective: HealthThresholds = strawberry.field(description="What detection uses from the next reading on.")
+    revision: int = strawberry.field(description="Give it as expectedRevision when you change them (0: never set).")
+
+    @classmethod
+    def from_domain(cls, v: ThresholdsView) -> PersonHealthThresholds:
+        return cls(
+            person_id=strawberry.ID(v.person_id),
+            agency_defaults=HealthThresholds.from_domain(v.agency_defaults),
+            personal=PersonalHealthThresholds.from_domain(v.personal) if v.personal else None,
+            effective=HealthThresholds.from_domain(v.effective),
+            revision=v.personal.revision if v.personal else 0,
         )

@@ -679,6 +679,26 @@ HEALTH_OPS = [
         },
         mutation=True,
     ),
+    Op(
+        "healthThresholds",
+        "query ($id: ID!) { healthThresholds(personId: $id) { effective { crisisSystolic } } }",
+        lambda s: {"id": s.world.minji.id},
+        STAFF_IN_SCOPE,
+    ),
+    Op(
+        "setHealthThresholds",
+        mutation("setHealthThresholds", "SetHealthThresholdsInput"),
+        lambda s: {
+            "input": {
+                "personId": s.world.minji.id,
+                "thresholds": {"crisisSystolic": 190},
+                "reason": "Her usual",
+                "expectedRevision": 0,
+            }
+        },
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
 ]
 OPS += HEALTH_OPS
 

@@ -104,3 +104,53 @@ async def test_the_co2_retainer_flag_shows_only_to_those_who_may_see_health(
         "guardian": {"co2Retainer": True},
         "guardian_visits_only": {"co2Retainer": None},
     }
+
+
+THRESHOLDS = """query ($id: ID!) {
+  healthThresholds(personId: $id) {
+    agencyDefaults { crisisSystolic lowSpo2 }
+    personal { crisisSystolic lowSpo2 reason setById }
+    effective { crisisSystolic lowSpo2 }
+    revision
+  }
+}"""
+SET_THRESHOLDS = """mutation ($input: SetHealthThresholdsInput!) {
+  setHealthThresholds(input: $input) {
+    __typename
+    ... on SetHealthThresholdsPayload { thresholds { revision effective { crisisSystolic } } }
+    ... on VersionConflictError { currentRevision }
+    ... on UserError { message field }
+  }
+}"""
+
+
+async def test_a_coordinator_sets_a_persons_thresholds_beside_the_agency_defaults_of_the_policy(
+    execute: Execute, world: World
+) -> None:
+    variables = {
+        "input": {
+            "personId": world.minji.id,
+            "thresholds": {"crisisSystolic": 190},
+            "reason": "Her cardiologist's target",
+            "expectedRevision": 0,
+        }
+    }
+    first = await execute(SET_THRESHOLDS, variables, as_user=world.coordinator)
+    stale = await execute(SET_THRESHOLDS, variables, as_user=world.coordinator)
+    seen = await execute(THRESHOLDS, {"id": world.minji.id}, as_user=world.caregiver_on_team)
+    policy = await execute("{ incidentPolicy { healthThresholds { crisisSystolic } } }", as_user=world.coordinator)
+
+    assert first.data["setHealthThresholds"]["thresholds"] == {"revision": 1, "effective": {"crisisSystolic": 190}}
+    assert stale.data["setHealthThresholds"]["__typename"] == "VersionConflictError"
+    assert seen.data["healthThresholds"] == {
+        "agencyDefaults": {"crisisSystolic": 180, "lowSpo2": 91},
+        "personal": {
+            "crisisSystolic": 190,
+            "lowSpo2": None,
+            "reason": "Her cardiologist's target",
+            "setById": world.coordinator.id,
+        },
+        "effective": {"crisisSystolic": 190, "lowSpo2": 91},
+        "revision": 1,
+    }
+    assert policy.data["incidentPolicy"]["healthThresholds"] == {"crisisSystolic": 180}
