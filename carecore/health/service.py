@@ -220,6 +220,7 @@ async def _open(ports: Ports, observation: Observation, finding: Finding, policy
         evidence=Evidence(finding.summary, signals),
         merge_scope=f"health:{finding.key}",  # one incident per (person, rule family), kept on the flag
         merge_window=HEALTH_MERGE_WINDOW,
+        raise_reopens=True,  # a higher severity re-escalates; nothing else re-notifies
     )
     opened = await open_incident(ports, opening, policy, None)
     return opened.incident.id

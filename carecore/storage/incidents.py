@@ -156,6 +156,8 @@ class IncidentStore(IncidentQueries):
         }
         if raised.ladder is not None:
             changes.update(_escalation_fields(raised.ladder))
+        if raised.entry.status in UNACKNOWLEDGED:  # a raise that reopened an acknowledged incident
+            changes.update({"acknowledged_by": None, "acknowledged_at": None})
         update["$set"].update(changes)
         update["$push"]["timeline"] = entry_to_doc(raised.entry)
         d = await self._c.find_one_and_update(
