@@ -37,6 +37,7 @@ from carecore.health.personal_thresholds import thresholds_for
 from carecore.health.rules import SAME_MOMENT, checked_reading, quality_gate, same_moment
 from carecore.ids import id_for_key, is_valid_id
 from carecore.incidents.models import (
+    HEALTH_DETECTOR_SERVICE,
     AiService,
     Detection,
     Evidence,
@@ -57,7 +58,7 @@ EVALUATION_LEASE = timedelta(minutes=1)
 # A health incident takes every later finding of its rule family while it is open (resolving or
 # dismissing it retires its merge key), not only those of the flag merge window.
 HEALTH_MERGE_WINDOW = timedelta(days=28)
-DETECTOR_SERVICE = "carecore-health"
+DETECTOR_SERVICE = HEALTH_DETECTOR_SERVICE
 RULES_VERSION = "1"
 
 

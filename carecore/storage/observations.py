@@ -163,6 +163,28 @@ class ObservationStore:
             },
         )
 
+    async def measured_days(self, agency_id: str, start: datetime, end: datetime) -> set[tuple[str, str]]:
+        """(person id, UTC day as YYYY-MM-DD) with an accepted reading in [start, end): who was monitored when."""
+        pipeline: list[Document] = [
+            {
+                "$match": {
+                    "agency_id": agency_id,
+                    "status": ObservationStatus.ACCEPTED.value,
+                    "effective_at": {"$gte": start, "$lt": end},
+                }
+            },
+            {
+                "$group": {
+                    "_id": {
+                        "person": "$person_id",
+                        "day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$effective_at"}},
+                    }
+                }
+            },
+        ]
+        cursor = await self._c.aggregate(pipeline)
+        return {(d["_id"]["person"], d["_id"]["day"]) async for d in cursor}
+
     async def claim_unevaluated(self, now: datetime, owner: str, lease: timedelta) -> Observation | None:
         d = await claim_due(self._c, due_field="evaluate_due_at", now=now, owner=owner, lease=lease)
         return observation_from_doc(d) if d else None

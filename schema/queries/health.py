@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from carecore.errors import NotFound
 from carecore.health.models import Metric
 from carecore.health.personal_thresholds import get_health_thresholds
 from carecore.health.service import list_observations
+from carecore.health.stats import health_rule_stats
 from carecore.pagination import Page
 from schema.context import Info
 from schema.types.connections import Connection, connection, page_request
-from schema.types.health import Observation, PersonHealthThresholds, VitalMetric
+from schema.types.health import HealthRuleStats, Observation, PersonHealthThresholds, VitalMetric
 
 
 @strawberry.type
@@ -52,3 +55,13 @@ class HealthQuery:
         except NotFound:
             return None
         return PersonHealthThresholds.from_domain(view)
+
+    @strawberry.field(
+        description="Coordinators: per health rule of the agency, alerts, the share actionable (PPV) and alerts "
+        "per person-week, over [since, until) (default: the last 90 days)."
+    )
+    async def health_rule_stats(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None
+    ) -> HealthRuleStats:
+        ctx = info.context
+        return HealthRuleStats.from_domain(await health_rule_stats(ctx.ports, ctx.principal, start=since, end=until))

@@ -8,6 +8,7 @@ import strawberry
 
 from carecore.health import models as m
 from carecore.health.personal_thresholds import ThresholdsView
+from carecore.health.stats import HealthRuleStats as DomainRuleStats
 from carecore.health.thresholds import NAMES, PersonalThresholds, Thresholds
 from schema.types.incidents import Severity
 
@@ -141,4 +142,41 @@ class PersonHealthThresholds:
             personal=PersonalHealthThresholds.from_domain(v.personal) if v.personal else None,
             effective=HealthThresholds.from_domain(v.effective),
             revision=v.personal.revision if v.personal else 0,
+        )
+
+
+@strawberry.type(description="One health rule's record over the period.")
+class HealthRuleStat:
+    rule: str = strawberry.field(description='The rule: a family ("bp_crisis") or family and series ("trend:8480-6").')
+    alerts: int = strawberry.field(description="Incidents it opened; readings joining an open one are not new alerts.")
+    dispositioned: int = strawberry.field(description="Of those, closed with a say on whether actionable.")
+    actionable: int
+    ppv: float | None = strawberry.field(description="actionable / dispositioned; null before any disposition.")
+    alerts_per_person_week: float | None
+
+
+@strawberry.type(description="Per health rule: alerts, the share actionable (PPV) and alerts per person-week.")
+class HealthRuleStats:
+    since: datetime
+    until: datetime
+    person_weeks: int = strawberry.field(description="Weeks of the period in which each person was measured.")
+    rules: list[HealthRuleStat]
+
+    @classmethod
+    def from_domain(cls, s: DomainRuleStats) -> HealthRuleStats:
+        return cls(
+            since=s.start,
+            until=s.end,
+            person_weeks=s.person_weeks,
+            rules=[
+                HealthRuleStat(
+                    rule=r.rule,
+                    alerts=r.alerts,
+                    dispositioned=r.dispositioned,
+                    actionable=r.actionable,
+                    ppv=r.ppv,
+                    alerts_per_person_week=s.alerts_per_person_week(r),
+                )
+                for r in s.rules
+            ],
         )

@@ -699,6 +699,12 @@ HEALTH_OPS = [
         {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
         mutation=True,
     ),
+    Op(
+        "healthRuleStats",
+        "{ healthRuleStats { personWeeks rules { rule } } }",
+        lambda s: {},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},  # each their own agency's
+    ),
 ]
 OPS += HEALTH_OPS
 

@@ -154,3 +154,42 @@ async def test_a_coordinator_sets_a_persons_thresholds_beside_the_agency_default
         "revision": 1,
     }
     assert policy.data["incidentPolicy"]["healthThresholds"] == {"crisisSystolic": 180}
+
+
+async def test_resolving_a_health_incident_without_saying_whether_it_was_actionable_is_a_typed_error(
+    execute: Execute, world: World, ports: Ports
+) -> None:
+    await execute(RECORD, bp(world, "2026-11-25T00:00:00Z", 186, 104), as_user=world.caregiver_on_team)
+    [incident] = await ports.store.db["incidents"].find().to_list()
+    resolve = """mutation ($input: ResolveIncidentInput!) {
+      resolveIncident(input: $input) {
+        __typename ... on IncidentPayload { incident { actionable } } ... on UserError { field }
+      }
+    }"""
+    stats = "{ healthRuleStats { personWeeks rules { rule alerts dispositioned actionable ppv alertsPerPersonWeek } } }"
+
+    missing = await execute(
+        resolve, {"input": {"id": incident["_id"], "outcome": "재측정 정상"}}, as_user=world.coordinator
+    )
+    given = await execute(
+        resolve,
+        {"input": {"id": incident["_id"], "outcome": "재측정 정상", "actionable": True}},
+        as_user=world.coordinator,
+    )
+    seen = await execute(stats, as_user=world.coordinator)
+
+    assert missing.data["resolveIncident"] == {"__typename": "DispositionRequiredError", "field": "actionable"}
+    assert given.data["resolveIncident"] == {"__typename": "IncidentPayload", "incident": {"actionable": True}}
+    assert seen.data["healthRuleStats"] == {
+        "personWeeks": 1,
+        "rules": [
+            {
+                "rule": "bp_crisis",
+                "alerts": 1,
+                "dispositioned": 1,
+                "actionable": 1,
+                "ppv": 1.0,
+                "alertsPerPersonWeek": 1.0,
+            }
+        ],
+    }
