@@ -1,7 +1,7 @@
 """A person's own guideline thresholds, set by a coordinator beside the agency's defaults.
 
 The agency's defaults live in its incident policy; a person's thresholds override some of them and
-apply from the next reading on (detection reads them for every reading, nothing is cached).
+apply from the next reading on (each request reads them afresh; nothing outlives a request).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from carecore.health.models import (
 )
 from carecore.health.personal_thresholds import thresholds_for
 from carecore.health.rules import SAME_MOMENT, checked_reading, quality_gate, same_moment
+from carecore.health.thresholds import Thresholds
 from carecore.ids import id_for_key, is_valid_id
 from carecore.incidents.models import (
     HEALTH_DETECTOR_SERVICE,
@@ -124,13 +125,49 @@ async def _ingest(
         oid = observation_id(agency_id, source, reading)
         observations.append(Observation(oid, agency_id, reading, status, now, actor.user_id, rejection))
     results = []
+    context = Context()
     async with audited(ports, actor, "observation.record", "Observation", [o.id for o in observations]):
         for index, ((person, _), observation) in enumerate(zip(readings, observations, strict=True)):
-            results.append(await _store(ports, index, person, observation))
+            results.append(await _store(ports, index, person, observation, context))
     return results
 
 
-async def _store(ports: Ports, index: int, person: Person, observation: Observation) -> IngestResult:
+@dataclasses.dataclass
+class Context:
+    """What every reading of one request reads alike, read once a request instead of once a reading.
+
+    A change of the agency's policy or a person's thresholds applies from the next request on.
+    """
+
+    timezone: ZoneInfo | None = None
+    policy: IncidentPolicy | None = None
+    thresholds: dict[str, Thresholds] = dataclasses.field(default_factory=dict)
+    first_at: dict[tuple[str, Metric], datetime | None] = dataclasses.field(default_factory=dict)
+
+    async def subject(
+        self, ports: Ports, observation: Observation, person: Person
+    ) -> tuple[detection.Person, IncidentPolicy]:
+        """What detection needs of the person, and the agency's policy the incidents open under."""
+        r = observation.reading
+        if self.timezone is None or self.policy is None:
+            self.timezone = ZoneInfo((await get_agency(ports, observation.agency_id)).timezone)
+            self.policy = await policy_for(ports, observation.agency_id)
+        policy = self.policy
+        if person.id not in self.thresholds:
+            self.thresholds[person.id] = await thresholds_for(ports, person, policy)
+        key = (person.id, r.metric)
+        if key not in self.first_at:
+            self.first_at[key] = await ports.store.observations.first_accepted_at(
+                observation.agency_id, r.person_id, r.metric
+            )
+        first = self.first_at[key]
+        if first is None or r.effective_at < first:  # this reading is stored: it may be the first now
+            self.first_at[key] = first = r.effective_at
+        subject = detection.Person(self.timezone, person.profile.co2_retainer, first, self.thresholds[person.id])
+        return subject, policy
+
+
+async def _store(ports: Ports, index: int, person: Person, observation: Observation, context: Context) -> IngestResult:
     accepted = observation.status is ObservationStatus.ACCEPTED
     due = observation.received_at + EVALUATION_GRACE if accepted else None
     try:
@@ -140,11 +177,11 @@ async def _store(ports: Ports, index: int, person: Person, observation: Observat
         if earlier is None:
             raise
         if not earlier.evaluated and earlier.status is ObservationStatus.ACCEPTED:
-            earlier = await evaluate(ports, earlier, person)  # the first attempt died before finishing
+            earlier = await evaluate(ports, earlier, person, context)  # the first attempt died before finishing
         return IngestResult(index, IngestOutcome.DUPLICATE, earlier)
     if not accepted:
         return IngestResult(index, IngestOutcome.REJECTED, observation)
-    evaluated = await evaluate(ports, observation, person)
+    evaluated = await evaluate(ports, observation, person, context)
     if evaluated.status is ObservationStatus.REJECTED:
         return IngestResult(index, IngestOutcome.DUPLICATE, evaluated)
     return IngestResult(index, IngestOutcome.RECORDED, evaluated)
@@ -155,8 +192,11 @@ def _seniority(o: Observation) -> tuple[bool, datetime, str]:
     return (not o.evaluated, o.received_at, o.id)
 
 
-async def _settle_same_moment(ports: Ports, observation: Observation) -> Observation | None:
-    """Of stored readings that are one measurement, the senior stays accepted; None if that is not this one.
+async def _settle_same_moment(
+    ports: Ports, observation: Observation, near: Sequence[Observation]
+) -> list[Observation] | None:
+    """Of stored readings that are one measurement, the senior stays accepted; None if that is not this one,
+    else the copies it demoted. `near`: the accepted readings of the metric around it, just read.
 
     Without transactions two copies may be stored at once. Each looks after its own insert, so at least
     one of two racers sees the other, and both rank them alike (`_seniority`): the junior yields, or the
@@ -164,36 +204,42 @@ async def _settle_same_moment(ports: Ports, observation: Observation) -> Observa
     joined an incident as evidence already; it is the same measurement, so nothing is counted twice.
     """
     r = observation.reading
-    near = await ports.store.observations.accepted_between(
-        observation.agency_id, r.person_id, r.metric, r.effective_at - SAME_MOMENT, r.effective_at + SAME_MOMENT
-    )
-    copies = [n for n in near if n.id != observation.id and same_moment(r, observation.source, n.reading, n.source)]
+    copies = [
+        n
+        for n in near
+        if n.id != observation.id
+        and abs(n.reading.effective_at - r.effective_at) <= SAME_MOMENT
+        and same_moment(r, observation.source, n.reading, n.source)
+    ]
     senior = min(copies, key=_seniority, default=None)
     if senior is not None and _seniority(senior) < _seniority(observation):
         await ports.store.observations.reject_as_duplicate(observation.id, f"The same reading as {senior.id}.")
         return None
     for junior in copies:
         await ports.store.observations.reject_as_duplicate(junior.id, f"The same reading as {observation.id}.")
-    return observation
+    return copies
 
 
-async def evaluate(ports: Ports, observation: Observation, person: Person) -> Observation:
+async def evaluate(
+    ports: Ports, observation: Observation, person: Person, context: Context | None = None
+) -> Observation:
     """Runs detection on an accepted reading and opens or joins the incident of each finding; idempotent."""
-    if await _settle_same_moment(ports, observation) is None:
-        return await ports.store.observations.get(observation.id) or observation
+    context = context or Context()
     r = observation.reading
-    agency = await get_agency(ports, observation.agency_id)
+    # One read serves the same-moment check (60 s) and detection's history (56 days, 10 minutes ahead).
     history = await ports.store.observations.accepted_between(
         observation.agency_id,
         r.person_id,
         r.metric,
         r.effective_at - detection.HISTORY,
-        r.effective_at + detection.CONFIRM_WITHIN,
+        r.effective_at + max(detection.CONFIRM_WITHIN, SAME_MOMENT),
     )
-    first = await ports.store.observations.first_accepted_at(observation.agency_id, r.person_id, r.metric)
-    policy = await policy_for(ports, observation.agency_id)
-    thresholds = await thresholds_for(ports, person, policy)  # read for every reading: a change applies at once
-    subject = detection.Person(ZoneInfo(agency.timezone), person.profile.co2_retainer, first, thresholds)
+    demoted = await _settle_same_moment(ports, observation, history)
+    if demoted is None:
+        return await ports.store.observations.get(observation.id) or observation
+    gone = {d.id for d in demoted}
+    history = [h for h in history if h.id not in gone]
+    subject, policy = await context.subject(ports, observation, person)
     findings = detection.detect(history, observation, subject)
     incident_ids = [await _open(ports, observation, finding, policy) for finding in findings]
     await ports.store.observations.finish(observation.id, findings, tuple(incident_ids))
