@@ -310,6 +310,44 @@ def _capped(finding: Finding, metric: Metric) -> Finding:
     return finding
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesState:
+    """Where one component stands at a moment, for people to read: the window, its baseline, the trend."""
+
+    code: str
+    readings: int  # in the 28-day window, the person's first day discarded
+    days: int
+    median: float | None
+    mad: float | None  # the raw median absolute deviation, before any floor
+    active: bool  # 12 readings on 4 days: the baseline rules and the trend run
+    cusum: float  # the one-sided CUSUM now (alerts above CUSUM_H)
+    week_change: float | None  # the last 7 days' median minus the window's, in the component's unit
+
+
+def series_state(points: Sequence[Point], person: Person, code: str, at: datetime) -> SeriesState:
+    """The state of a series just after `at` (points oldest first; none marked current)."""
+    series = Series(points, person)
+    lo, hi = bisect_left(series.times, at - BASELINE_WINDOW), bisect_right(series.times, at)
+    kept = [i for i in range(lo, hi) if series.days[i] != series.first_day]
+    values = sorted(series.points[i].value for i in kept)
+    days = len({series.days[i] for i in kept})
+    median = _median(values) if values else None
+    mad = _mad(values, median) if median is not None else None
+    active = len(values) >= MIN_READINGS and days >= MIN_DAYS
+    total = 0.0
+    if active and hi > 0:
+        start = bisect_right(series.times, series.times[hi - 1] - BASELINE_WINDOW)
+        bases = series.baselines(start, hi, MAD_FLOOR[code])
+        for k, base in enumerate(bases):
+            z = _z(base, series.points[start + k].value, code)
+            total = 0.0 if z is None else max(0.0, total + min(z, CUSUM_CLIP) - CUSUM_K)
+            if total > CUSUM_H and k < len(bases) - 1:
+                total = 0.0  # it alerted then and restarted, as detection does
+    week = sorted(series.points[i].value for i in kept if series.times[i] > at - WEIGHT_WINDOW)
+    change = _median(week) - median if week and median is not None else None
+    return SeriesState(code, len(values), days, median, mad, active, total, change)
+
+
 def detect(
     history: Sequence[Observation], current: Observation, person: Person, memo: Memo | None = None
 ) -> tuple[Finding, ...]:

@@ -123,6 +123,19 @@ class ObservationStore:
         docs = await self._c.find(query).sort([("effective_at", 1), ("_id", 1)]).to_list()
         return [observation_from_doc(d) for d in docs]
 
+    async def accepted_for_person(
+        self, agency_id: str, person_id: str, start: datetime, end: datetime
+    ) -> list[Observation]:
+        """The person's accepted readings of every metric in [start, end], oldest first."""
+        query = {
+            "agency_id": agency_id,
+            "person_id": person_id,
+            "effective_at": {"$gte": start, "$lte": end},
+            "status": ObservationStatus.ACCEPTED.value,
+        }
+        docs = await self._c.find(query).sort([("effective_at", 1), ("_id", 1)]).to_list()
+        return [observation_from_doc(d) for d in docs]
+
     async def first_accepted_at(self, agency_id: str, person_id: str, metric: Metric) -> datetime | None:
         query = {
             "agency_id": agency_id,

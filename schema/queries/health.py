@@ -11,10 +11,11 @@ from carecore.health.models import Metric
 from carecore.health.personal_thresholds import get_health_thresholds
 from carecore.health.service import list_observations
 from carecore.health.stats import health_rule_stats
+from carecore.health.summary import health_summary
 from carecore.pagination import Page
 from schema.context import Info
 from schema.types.connections import Connection, connection, page_request
-from schema.types.health import HealthRuleStats, Observation, PersonHealthThresholds, VitalMetric
+from schema.types.health import HealthRuleStats, Observation, PersonHealthThresholds, VitalMetric, VitalSummary
 
 
 @strawberry.type
@@ -65,3 +66,16 @@ class HealthQuery:
     ) -> HealthRuleStats:
         ctx = info.context
         return HealthRuleStats.from_domain(await health_rule_stats(ctx.ports, ctx.principal, start=since, end=until))
+
+    @strawberry.field(
+        description="Per metric measured in the last 28 days: the latest reading, the personal baseline (median, "
+        "MAD, active or not) and the trend. Staff who serve the person, and guardians whose link allows "
+        "`health`; empty for anyone else."
+    )
+    async def health_summary(self, info: Info, person_id: strawberry.ID) -> list[VitalSummary]:
+        ctx = info.context
+        try:
+            found = await health_summary(ctx.ports, ctx.principal, person_id)
+        except NotFound:
+            return []  # out of scope answers like a person with no readings
+        return [VitalSummary.from_domain(m) for m in found]

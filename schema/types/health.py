@@ -7,8 +7,10 @@ from datetime import datetime
 import strawberry
 
 from carecore.health import models as m
+from carecore.health.detection import CUSUM_H, SeriesState
 from carecore.health.personal_thresholds import ThresholdsView
 from carecore.health.stats import HealthRuleStats as DomainRuleStats
+from carecore.health.summary import MetricSummary
 from carecore.health.thresholds import NAMES, PersonalThresholds, Thresholds
 from schema.types.incidents import Severity
 
@@ -179,4 +181,50 @@ class HealthRuleStats:
                 )
                 for r in s.rules
             ],
+        )
+
+
+@strawberry.type(description="One component's baseline and trend: the last 28 days, the person's first day discarded.")
+class VitalSeries:
+    code: str
+    readings: int
+    days: int
+    median: float | None
+    mad: float | None = strawberry.field(description="Median absolute deviation, before the floor detection applies.")
+    baseline_active: bool = strawberry.field(description="12 readings on 4 days: the personal rules are on.")
+    cusum: float = strawberry.field(description="The trend statistic now; a sustained change is flagged above 5.")
+    trend_flagged: bool
+    week_change: float | None = strawberry.field(description="The last 7 days' median minus the 28 days'.")
+
+    @classmethod
+    def from_domain(cls, s: SeriesState) -> VitalSeries:
+        return cls(
+            code=s.code,
+            readings=s.readings,
+            days=s.days,
+            median=s.median,
+            mad=s.mad,
+            baseline_active=s.active,
+            cusum=round(s.cusum, 2),
+            trend_flagged=s.cusum > CUSUM_H,
+            week_change=s.week_change,
+        )
+
+
+@strawberry.type(description="A metric measured in the last 28 days: the latest reading, baseline and trend.")
+class VitalSummary:
+    metric: VitalMetric  # type: ignore[valid-type]
+    code: str
+    unit: str
+    latest: Observation
+    series: list[VitalSeries]
+
+    @classmethod
+    def from_domain(cls, m: MetricSummary) -> VitalSummary:
+        return cls(
+            metric=m.metric,
+            code=m.metric.value,
+            unit=m.latest.reading.unit,
+            latest=Observation.from_domain(m.latest),
+            series=[VitalSeries.from_domain(s) for s in m.series],
         )

@@ -700,6 +700,12 @@ HEALTH_OPS = [
         mutation=True,
     ),
     Op(
+        "healthSummary",
+        "query ($id: ID!) { healthSummary(personId: $id) { code series { median baselineActive } } }",
+        lambda s: {"id": s.world.minji.id},
+        {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK},  # guardian_visits_only lacks `health`
+    ),
+    Op(
         "healthRuleStats",
         "{ healthRuleStats { personWeeks rules { rule } } }",
         lambda s: {},

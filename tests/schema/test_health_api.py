@@ -193,3 +193,27 @@ async def test_resolving_a_health_incident_without_saying_whether_it_was_actiona
             }
         ],
     }
+
+
+async def test_the_family_view_shows_baseline_and_trend_with_health_and_nothing_without(
+    execute: Execute, world: World, clock: FakeClock
+) -> None:
+    for hours in range(0, 24 * 8, 12):
+        at = (clock.now() - timedelta(hours=hours)).isoformat()
+        await execute(RECORD, bp(world, at, 128 + hours % 3, 80), as_user=world.caregiver_on_team)
+    summary = """query ($id: ID!) {
+      healthSummary(personId: $id) {
+        metric unit latest { values { value } }
+        series { code readings days median mad baselineActive cusum trendFlagged weekChange }
+      }
+    }"""
+
+    seen = await execute(summary, {"id": world.minji.id}, as_user=world.guardian)
+    without = await execute(summary, {"id": world.minji.id}, as_user=world.guardian_visits_only)
+
+    [bp_summary] = seen.data["healthSummary"]
+    systolic = bp_summary["series"][0]
+    assert (bp_summary["metric"], bp_summary["unit"]) == ("BLOOD_PRESSURE", "mm[Hg]")
+    assert systolic["code"] == "8480-6" and systolic["baselineActive"] is True and systolic["days"] == 8
+    assert systolic["trendFlagged"] is False and systolic["median"] is not None
+    assert without.data["healthSummary"] == []
