@@ -38,7 +38,10 @@ class ThresholdsView:
 
 async def thresholds_for(ports: Ports, person: Person, policy: IncidentPolicy) -> Thresholds:
     """The thresholds in force for a person now: theirs where set, the agency's policy elsewhere."""
-    personal = await ports.store.health_thresholds.get(person.agency_id, person.id)
+    return in_force(policy, await ports.store.health_thresholds.get(person.agency_id, person.id))
+
+
+def in_force(policy: IncidentPolicy, personal: PersonalThresholds | None) -> Thresholds:
     return personal.applied_to(policy.health_thresholds) if personal else policy.health_thresholds
 
 

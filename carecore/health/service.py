@@ -3,10 +3,12 @@ one core that stores each reading, gates its quality, runs detection and opens i
 
 The order of writes is what makes a crash harmless:
 1. the audit entries, PENDING, for the whole batch;
-2. the reading, under an id derived from its source (a retry finds it) and `evaluate_due_at` set;
-3. same-moment copies settled: of readings that are one measurement, the first received stays accepted;
+2. the batch's readings in one insert, each under an id derived from its source (a retry finds it) and
+   with `evaluate_due_at` set;
+3. per reading, same-moment copies settled: of readings that are one measurement, the senior stays accepted;
 4. each finding's incident, through the incidents module's opening (idempotent by reading and rule);
-5. the reading marked evaluated (`evaluate_due_at` cleared).
+5. the reading marked evaluated (`evaluate_due_at` cleared): one with findings at once, those that
+   found nothing together at the end of the request.
 A reading left between 2 and 5 is evaluated again by a retry of the request or, after a minute, by the
 `health-evaluations` background job; every step is idempotent, so running it twice changes nothing.
 """
@@ -33,7 +35,7 @@ from carecore.health.models import (
     ObservationStatus,
     Reading,
 )
-from carecore.health.personal_thresholds import thresholds_for
+from carecore.health.personal_thresholds import in_force, thresholds_for
 from carecore.health.rules import SAME_MOMENT, checked_reading, quality_gate, same_moment
 from carecore.health.thresholds import Thresholds
 from carecore.ids import id_for_key, is_valid_id
@@ -93,13 +95,13 @@ async def ingest_observations(
     require_role(actor, Role.AI_SERVICE)
     if len(readings) > MAX_BATCH:
         raise ValidationFailed(f"At most {MAX_BATCH} readings a request.", field="readings")
-    people: dict[str, Person | None] = {}
+    known = await ports.store.people.by_external_refs(
+        service.agency_id, {ExternalRef(service.service, ref) for ref, _ in readings}
+    )
     results: dict[int, IngestResult] = {}
     valid: list[tuple[int, Person, Reading]] = []
     for index, (ref, reading) in enumerate(readings):
-        if ref not in people:
-            people[ref] = await ports.store.people.by_external_ref(service.agency_id, ExternalRef(service.service, ref))
-        person = people[ref]
+        person = known.get(ExternalRef(service.service, ref))
         if person is None:
             results[index] = IngestResult(index, IngestOutcome.INVALID, error="No person has this reference.")
             continue
@@ -127,8 +129,15 @@ async def _ingest(
     results = []
     context = Context()
     async with audited(ports, actor, "observation.record", "Observation", [o.id for o in observations]):
+        due = now + EVALUATION_GRACE
+        received_before = await ports.store.observations.insert_many(
+            [(o, due if o.status is ObservationStatus.ACCEPTED else None) for o in observations]
+        )
+        await context.preload(ports, agency_id, [person for person, _ in readings])
         for index, ((person, _), observation) in enumerate(zip(readings, observations, strict=True)):
-            results.append(await _store(ports, index, person, observation, context))
+            results.append(await _store(ports, index, person, observation, context, received_before))
+        # Readings that found nothing are marked evaluated together; until then the job would redo them.
+        await ports.store.observations.finish_quiet(context.quiet)
     return results
 
 
@@ -143,6 +152,19 @@ class Context:
     policy: IncidentPolicy | None = None
     thresholds: dict[str, Thresholds] = dataclasses.field(default_factory=dict)
     first_at: dict[tuple[str, Metric], datetime | None] = dataclasses.field(default_factory=dict)
+    # Evaluated in this request: found nothing (marked evaluated in one write at its end), and every result.
+    quiet: list[str] = dataclasses.field(default_factory=list)
+    evaluated: dict[str, Observation] = dataclasses.field(default_factory=dict)
+
+    async def preload(self, ports: Ports, agency_id: str, people: Sequence[Person]) -> None:
+        """Reads for a whole batch at once what `subject` would read person by person."""
+        self.timezone = ZoneInfo((await get_agency(ports, agency_id)).timezone)
+        self.policy = policy = await policy_for(ports, agency_id)
+        ids = {p.id for p in people}
+        personal = await ports.store.health_thresholds.get_many(agency_id, ids)
+        self.thresholds.update({i: in_force(policy, personal.get(i)) for i in ids})
+        first = await ports.store.observations.first_accepted(agency_id, ids)
+        self.first_at.update({(i, m): first.get((i, m)) for i in ids for m in Metric})
 
     async def subject(
         self, ports: Ports, observation: Observation, person: Person
@@ -167,15 +189,16 @@ class Context:
         return subject, policy
 
 
-async def _store(ports: Ports, index: int, person: Person, observation: Observation, context: Context) -> IngestResult:
+async def _store(
+    ports: Ports, index: int, person: Person, observation: Observation, context: Context, received_before: set[str]
+) -> IngestResult:
     accepted = observation.status is ObservationStatus.ACCEPTED
-    due = observation.received_at + EVALUATION_GRACE if accepted else None
-    try:
-        await ports.store.observations.insert(observation, evaluate_due_at=due)
-    except AlreadyExists:
+    if observation.id in context.evaluated:  # the same reading twice in one batch
+        return IngestResult(index, IngestOutcome.DUPLICATE, context.evaluated[observation.id])
+    if observation.id in received_before:
         earlier = await ports.store.observations.get(observation.id)
         if earlier is None:
-            raise
+            raise AlreadyExists(observation.id)
         if not earlier.evaluated and earlier.status is ObservationStatus.ACCEPTED:
             earlier = await evaluate(ports, earlier, person, context)  # the first attempt died before finishing
         return IngestResult(index, IngestOutcome.DUPLICATE, earlier)
@@ -223,7 +246,12 @@ async def _settle_same_moment(
 async def evaluate(
     ports: Ports, observation: Observation, person: Person, context: Context | None = None
 ) -> Observation:
-    """Runs detection on an accepted reading and opens or joins the incident of each finding; idempotent."""
+    """Runs detection on an accepted reading and opens or joins the incident of each finding; idempotent.
+
+    Within a request (`context` given), a reading that found nothing is marked evaluated by the request's
+    last write (`finish_quiet`); a reading with findings is marked as soon as its incidents are open.
+    """
+    deferring = context
     context = context or Context()
     r = observation.reading
     # One read serves the same-moment check (60 s) and detection's history (56 days, 10 minutes ahead).
@@ -234,6 +262,8 @@ async def evaluate(
         r.effective_at - detection.HISTORY,
         r.effective_at + max(detection.CONFIRM_WITHIN, SAME_MOMENT),
     )
+    # Readings this request evaluated count as evaluated, though their mark waits for `finish_quiet`.
+    history = [context.evaluated.get(h.id, h) for h in history]
     demoted = await _settle_same_moment(ports, observation, history)
     if demoted is None:
         return await ports.store.observations.get(observation.id) or observation
@@ -242,8 +272,13 @@ async def evaluate(
     subject, policy = await context.subject(ports, observation, person)
     findings = detection.detect(history, observation, subject)
     incident_ids = [await _open(ports, observation, finding, policy) for finding in findings]
-    await ports.store.observations.finish(observation.id, findings, tuple(incident_ids))
-    return dataclasses.replace(observation, evaluated=True, findings=findings, incident_ids=tuple(incident_ids))
+    if findings or deferring is None:
+        await ports.store.observations.finish(observation.id, findings, tuple(incident_ids))
+    else:
+        deferring.quiet.append(observation.id)
+    evaluated = dataclasses.replace(observation, evaluated=True, findings=findings, incident_ids=tuple(incident_ids))
+    context.evaluated[observation.id] = evaluated
+    return evaluated
 
 
 async def _open(ports: Ports, observation: Observation, finding: Finding, policy: IncidentPolicy) -> str:

@@ -7,6 +7,7 @@ each other unseen).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import MappingProxyType
 
 from carecore.errors import AlreadyExists
@@ -35,6 +36,11 @@ class HealthThresholdStore:
     async def get(self, agency_id: str, person_id: str) -> PersonalThresholds | None:
         d = await self._c.find_one({"_id": person_id, "agency_id": agency_id})
         return _from_doc(d) if d else None
+
+    async def get_many(self, agency_id: str, person_ids: Iterable[str]) -> dict[str, PersonalThresholds]:
+        """Of these people, those with thresholds of their own, in one read."""
+        query = {"_id": {"$in": list(set(person_ids))}, "agency_id": agency_id}
+        return {d["_id"]: _from_doc(d) async for d in self._c.find(query)}
 
     async def put(self, t: PersonalThresholds, *, expected_revision: int) -> bool:
         """Compare-and-set on the revision (0: never set); False when another coordinator saved first."""
