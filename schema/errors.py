@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from carecore.errors import (
+    DispositionRequired,
     DomainError,
     Forbidden,
     NotFound,
@@ -44,12 +45,17 @@ class VersionConflictError(UserError):
     current_revision: int
 
 
+@strawberry.type(description="Closing this incident needs a disposition: say whether the alert was actionable.")
+class DispositionRequiredError(UserError):
+    pass
+
+
 @strawberry.type(description="The object is not in a state that allows this change.")
 class StateConflictError(UserError):
     pass
 
 
-ERROR_TYPES = (ValidationError, NotFoundError, VersionConflictError, StateConflictError)
+ERROR_TYPES = (ValidationError, NotFoundError, VersionConflictError, StateConflictError, DispositionRequiredError)
 
 
 def coded_error(message: str, code: str) -> GraphQLError:
@@ -69,6 +75,8 @@ def to_user_error(exc: DomainError) -> UserError:
             return VersionConflictError(message=exc.message, field=exc.field, current_revision=exc.current_revision)
         case StateConflict():
             return StateConflictError(message=exc.message, field=exc.field)
+        case DispositionRequired():
+            return DispositionRequiredError(message=exc.message, field=exc.field)
         case ValidationFailed():
             return ValidationError(message=exc.message, field=exc.field)
     return ValidationError(message=exc.message, field=exc.field)
