@@ -22,6 +22,7 @@ from carecore.incidents.escalation import LEASE
 from carecore.incidents.stranded_flags import finish_stranded_flags
 from carecore.incidents.worker import IncidentWorker
 from carecore.ports import Ports
+from carecore.reachability.service import run_reachability
 from carecore.shifts.jobs import run_due_jobs
 from carecore.users.service import publish_lagging_claims
 
@@ -63,6 +64,7 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
         Job("shift-checks", shift_checks),
         Job("stranded-flags", stranded_flags),
         Job("health-evaluations", finish_evaluations),
+        Job("reachability", run_reachability),
         Job("incidents", incidents),
         Job("incident-events", incident_events),
         Job("router", router),
