@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,7 +26,7 @@ from carecore.access.policy import can_see_person, require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
 from carecore.audit.service import audited
-from carecore.errors import AlreadyExists, NotFound, StateConflict, ValidationFailed
+from carecore.errors import AlreadyExists, NotFound, StateConflict, Unauthenticated, ValidationFailed
 from carecore.events.models import DomainEvent
 from carecore.events.service import publish
 from carecore.ids import id_for_key, is_valid_id
@@ -49,8 +51,10 @@ from carecore.reachability.models import (
     ReachState,
     SignReport,
 )
+from carecore.users.service import principal_for
 
-EVENT_KIND = "reachability.changed"
+CALLBACK_TOKEN_BYTES = 32
+EVENT_KIND = "reachability.changed"  # consumed by carecore/alerts/reachability.py
 APPLY_GRACE = timedelta(seconds=10)  # a contact's own request applies it at once; the job only after this
 REACHABILITY_LEASE = timedelta(minutes=1)
 SAVE_ATTEMPTS = 16
@@ -426,3 +430,43 @@ async def record_sign_of_life(ports: Ports, actor: Principal, service: AiService
     )
     async with audited(ports, actor, "reachability.sign_of_life", "Person", [person.id]):
         return await record_contact(ports, actor, contact)
+
+
+def _token_hash(token: str) -> str:
+    # Stored hashed: a leaked database does not leak working callback URLs. The token has 256 bits, so a
+    # plain SHA-256 is enough (no dictionary to attack).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_callback_token(ports: Ports, actor: Principal, service_user_id: str) -> str:
+    """A coordinator issues the agency's callback token for a provider that cannot sign; shown once.
+
+    Issuing again replaces it: the old URL stops working at once.
+    """
+    require_role(actor, Role.COORDINATOR)
+    service = await ports.store.ai_services.get(service_user_id) if is_valid_id(service_user_id) else None
+    if service is None or service.agency_id != actor.agency_id:
+        raise NotFound("User", service_user_id, field="serviceUserId")
+    token = secrets.token_urlsafe(CALLBACK_TOKEN_BYTES)
+    async with audited(ports, actor, "reachability.callback_token", "User", [service.user_id]):
+        await ports.store.reachability_settings.put_callback_token(
+            actor.agency_id, _token_hash(token), service.user_id, ports.clock.now()
+        )
+    return token
+
+
+async def authenticate_callback(ports: Ports, token: str) -> tuple[Principal, AiService]:
+    """The service a callback token was issued for; Unauthenticated for any other token."""
+    found = await ports.store.reachability_settings.by_callback_token(_token_hash(token)) if token else None
+    service = await ports.store.ai_services.get(found[1]) if found else None
+    user = await ports.store.users.get(found[1]) if found else None
+    if (
+        found is None
+        or service is None
+        or user is None
+        or not user.active
+        or user.role is not Role.AI_SERVICE
+        or user.agency_id != found[0]
+    ):
+        raise Unauthenticated("Unknown callback URL.")
+    return await principal_for(ports, user), service
