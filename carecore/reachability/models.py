@@ -52,6 +52,13 @@ class SignKind(StrEnum):
     CHECK_ANSWERED = "CHECK_ANSWERED"  # the person answered the "are you all right?" push
 
 
+class HumanContactKind(StrEnum):
+    """The contacts a human records: the subset of ContactKind the API takes."""
+
+    HUMAN_CALL = "HUMAN_CALL"
+    VISIT = "VISIT"
+
+
 class HumanOutcome(StrEnum):
     REACHED = "REACHED"  # the person was spoken to, or seen, and is all right
     NOT_REACHED = "NOT_REACHED"  # a human call went unanswered: a visit is next

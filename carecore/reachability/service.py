@@ -394,7 +394,9 @@ async def record_call_outcome(ports: Ports, actor: Principal, service: AiService
     now = ports.clock.now()
     answered = call.outcome is CallOutcome.ANSWERED
     contact = Contact(
-        id=id_for_key(person.agency_id, "call", service.service, call.session, str(call.attempt)),
+        # (provider, session, attempt) names one attempt; the person too, in case a provider's session ids
+        # are only unique per subscriber.
+        id=id_for_key(person.agency_id, "call", service.service, call.session, str(call.attempt), person.id),
         agency_id=person.agency_id,
         person_id=person.id,
         kind=ContactKind.CALL,
