@@ -14,6 +14,7 @@ from benchmarks import (
     notifications,
     people_list,
     pipeline_crashes,
+    reachability,
     shifts,
 )
 
@@ -25,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "pipeline_crashes": pipeline_crashes.run,
     "devdb_durability": devdb_durability.run,
     "console_now": console_now.run,
+    "reachability": reachability.run,
 }
 
 
