@@ -15,6 +15,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from carecore.alerts.models import QuietHours
+from carecore.alerts.rules import in_quiet_hours
 from carecore.errors import ValidationFailed
 from carecore.reachability.models import (
     QUIET_MAX,
@@ -40,12 +42,8 @@ MIN_QUIET_GAPS = 7  # fewer gaps than this in the window is no data: the 24-hour
 
 
 def in_no_call_window(ladder: Ladder, local: time) -> bool:
-    start, end = ladder.no_calls_from, ladder.no_calls_until
-    if start == end:
-        return False
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end
+    # The same daily window as quiet hours: end <= start runs past midnight.
+    return in_quiet_hours(QuietHours(ladder.no_calls_from, ladder.no_calls_until), local)
 
 
 def check_schedule(ladder: Ladder, slots: Sequence[CallSlot]) -> tuple[CallSlot, ...]:
