@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from carecore.incidents.models import IncidentType
-from carecore.reachability.models import CallOutcome, ReachState
-from carecore.reachability.service import run_reachability
+from carecore.reachability.models import CallOutcome, Contact, ContactKind, HumanOutcome, ReachState
+from carecore.reachability.service import record_human_contact, run_reachability
 from tests.carecore.reachability.conftest import call, configure_calls, schedule_minji
 from tests.carecore.reachability.test_ladder import TEN, transitions
 from tests.conftest import build_world
@@ -68,3 +68,30 @@ async def test_the_last_step_killed_at_any_write_opens_one_no_response_incident_
         steps = await transitions(run.ports)
         assert steps[-2:] == [("VISIT_REQUESTED", 3, None), ("VISIT_REQUESTED", 3, "NO_RESPONSE")], run.writes
         assert len(steps) == 6, run.writes
+
+
+async def test_a_human_call_recorded_and_killed_at_any_write_takes_the_next_step_once(
+    crash_points: CrashPoints,
+) -> None:
+    async for run in crash_points():
+        world = await build_world(run.store, run.clock)
+        service = await configure_calls(run.ports, world, run.clock)
+        await schedule_minji(run.ports, world, TEN)
+        run.clock.advance(timedelta(hours=1))
+        await run_reachability(run.ports, "worker")
+        for attempt in (1, 2, 3):
+            await call(run.ports, world, service, CallOutcome.NOT_ANSWERED, attempt=attempt)
+        coordinator = world.coordinator.principal()
+        now = run.clock.now()
+        tried = Contact(
+            "", "", world.minji.id, ContactKind.HUMAN_CALL, now, now, "", human_outcome=HumanOutcome.NOT_REACHED
+        )
+        async with run.armed():
+            await record_human_contact(run.ports, coordinator, world.minji.id, tried, idempotency_key="k")
+        await recover(run)
+        again = await record_human_contact(run.ports, coordinator, world.minji.id, tried, idempotency_key="k")
+
+        assert again.reach.state is ReachState.VISIT_REQUESTED and again.reach.pending == (), run.writes
+        steps = await transitions(run.ports)
+        assert steps[-2:] == [("HUMAN_CALLING", 3, None), ("VISIT_REQUESTED", 3, None)], run.writes
+        assert len(steps) == 5, run.writes
