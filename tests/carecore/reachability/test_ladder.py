@@ -4,6 +4,7 @@ incident; each step once however many workers race, and an answer at any step re
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import time, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from carecore.audit.models import AuditOutcome
 from carecore.incidents.models import AiService, IncidentType
 from carecore.ports import Ports
-from carecore.reachability.models import CallOutcome, CallSlot, Reach, ReachState
+from carecore.reachability.models import GYEONGGI, CallOutcome, CallSlot, Reach, ReachState
 from carecore.reachability.service import EVENT_KIND, run_reachability
 from tests.carecore.reachability.conftest import call, schedule_minji
 from tests.conftest import World
@@ -174,3 +175,13 @@ async def test_risk_words_in_an_answered_call_open_an_incident_at_once(
     assert len(await ports.store.alert_requests.for_subject(incident["_id"])) == 1
     await call(ports, world, calls, CallOutcome.ANSWERED, transcript="요즘 허리가 너무 아프다")  # a resend
     assert await ports.store.db["incidents"].count_documents({}) == 1
+
+
+async def test_the_ladder_is_the_agencys_data(ports: Ports, world: World, clock: FakeClock, calls: AiService) -> None:
+    stricter = dataclasses.replace(GYEONGGI, unanswered_calls=2, human_call_within=timedelta(hours=1))
+    await ports.store.reachability_settings.put_ladder(world.agency.id, stricter)
+    await to_step(ports, world, clock, calls, 3)
+    assert (await state(ports, world)).state is ReachState.HUMAN_CALLING  # after two, not three
+    clock.advance(timedelta(hours=1))
+    await race(ports)
+    assert (await state(ports, world)).state is ReachState.VISIT_REQUESTED
