@@ -23,6 +23,7 @@ from app.background import background
 from app.firebase import FirebaseGateway
 from app.graphql_http import GraphQLDoor, bearer_token, principal_of
 from app.ingest import flag_endpoint
+from app.ingest_calls import call_endpoint, callback_endpoint, sign_endpoint
 from app.ingest_observations import observation_endpoint
 from app.live import live_handler, sign_in
 from app.outages import RequestDeadline
@@ -160,6 +161,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/flags", flag_endpoint(runtime.started_ports), methods=["POST"]),
             Route("/ingest/observations", observation_endpoint(runtime.started_ports), methods=["POST"]),
+            Route("/ingest/calls", call_endpoint(runtime.started_ports), methods=["POST"]),
+            Route("/ingest/signs", sign_endpoint(runtime.started_ports), methods=["POST"]),
+            Route("/callbacks/calls/{token}", callback_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),
             *console,
         ],

@@ -15,6 +15,7 @@ from benchmarks import (
     notifications,
     people_list,
     pipeline_crashes,
+    reachability,
     shifts,
 )
 
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "devdb_durability": devdb_durability.run,
     "console_now": console_now.run,
     "health_cohort": health_cohort.run,
+    "reachability": reachability.run,
 }
 
 

@@ -25,6 +25,7 @@ from schema.mutations.care_plans import CarePlanMutation
 from schema.mutations.health import HealthMutation
 from schema.mutations.incidents import IncidentMutation
 from schema.mutations.people import PeopleMutation
+from schema.mutations.reachability import ReachabilityMutation
 from schema.mutations.shifts import ShiftMutation
 from schema.mutations.users import UserMutation
 from schema.queries.alerts import AlertQuery
@@ -32,6 +33,7 @@ from schema.queries.care_plans import CarePlanQuery
 from schema.queries.health import HealthQuery
 from schema.queries.incidents import IncidentQuery
 from schema.queries.people import PeopleQuery
+from schema.queries.reachability import ReachabilityQuery
 from schema.queries.shifts import ShiftQuery
 from schema.queries.users import UserQuery
 from schema.subscriptions.incidents import IncidentSubscription
@@ -40,11 +42,21 @@ logger = logging.getLogger("carecore.graphql")
 
 # Each domain adds its own roots here.
 Query = merge_types(
-    "Query", (UserQuery, PeopleQuery, CarePlanQuery, ShiftQuery, IncidentQuery, AlertQuery, HealthQuery)
+    "Query",
+    (UserQuery, PeopleQuery, CarePlanQuery, ShiftQuery, IncidentQuery, AlertQuery, HealthQuery, ReachabilityQuery),
 )
 Mutation = merge_types(
     "Mutation",
-    (PeopleMutation, CarePlanMutation, UserMutation, ShiftMutation, IncidentMutation, AlertMutation, HealthMutation),
+    (
+        PeopleMutation,
+        CarePlanMutation,
+        UserMutation,
+        ShiftMutation,
+        IncidentMutation,
+        AlertMutation,
+        HealthMutation,
+        ReachabilityMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (IncidentSubscription,))
 

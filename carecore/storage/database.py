@@ -98,6 +98,20 @@ INDEXES: dict[str, list[IndexModel]] = {
         # health-evaluations claims readings whose detection a crash left unfinished.
         IndexModel([("evaluate_due_at", ASCENDING)]),
     ],
+    "reachability": [
+        # The reachability job claims the earliest deadline, and effects a request left unfinished.
+        IndexModel([("check_at", ASCENDING)]),
+        IndexModel([("effects_due_at", ASCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("state", ASCENDING), ("unreachable_since", ASCENDING)]),
+    ],
+    "reachability_contacts": [
+        IndexModel([("apply_due_at", ASCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("person_id", ASCENDING), ("heard", ASCENDING), ("at", ASCENDING)]),
+        IndexModel([("person_id", ASCENDING), ("kind", ASCENDING), ("at", DESCENDING)]),
+    ],
+    "reachability_settings": [
+        IndexModel([("callback_token_hash", ASCENDING)], unique=True, sparse=True, name="callback_token_unique"),
+    ],
     "audit": [
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),
     ],

@@ -20,6 +20,7 @@ from carecore.storage.incidents import IncidentStore
 from carecore.storage.notifications import NotificationStore
 from carecore.storage.observations import ObservationStore
 from carecore.storage.people import PersonStore
+from carecore.storage.reachability import ContactStore, ReachabilitySettingsStore, ReachabilityStore
 from carecore.storage.shifts import ShiftStore
 from carecore.storage.users import UserStore
 
@@ -47,3 +48,6 @@ class Store:
         self.caregiver_schedules = CaregiverScheduleStore(db)
         self.observations = ObservationStore(db)
         self.health_thresholds = HealthThresholdStore(db)
+        self.reachability = ReachabilityStore(db)
+        self.reachability_contacts = ContactStore(db)
+        self.reachability_settings = ReachabilitySettingsStore(db)
