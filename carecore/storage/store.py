@@ -13,6 +13,7 @@ from carecore.storage.caregivers import CaregiverProfileStore, CaregiverSchedule
 from carecore.storage.database import Db
 from carecore.storage.devices import DeviceStore
 from carecore.storage.events import EventStore
+from carecore.storage.export_reads import ExportReads
 from carecore.storage.incident_flags import IncidentFlagStore
 from carecore.storage.incident_policies import IncidentPolicyStore
 from carecore.storage.incidents import IncidentStore
@@ -45,3 +46,4 @@ class Store:
         self.caregiver_profiles = CaregiverProfileStore(db)
         self.caregiver_schedules = CaregiverScheduleStore(db)
         self.observations = ObservationStore(db)
+        self.export_reads = ExportReads(db)

@@ -1,0 +1,170 @@
+"""The FHIR R4 (4.0.1) face at /fhir/R4: metadata, read and search for coordinators (Firebase ID token, as
+for GraphQL). Every answer is application/fhir+json; every refusal an OperationOutcome:
+401 no valid token, 403 a role that may not use FHIR, 404 not found or outside the caller's agency,
+400 a parameter the server does not understand.
+
+Routes are thin: the core (carecore.fhir) decides access and audits, as it does for GraphQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from app.graphql_http import bearer_token
+from carecore.access.principal import Principal
+from carecore.errors import DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from carecore.fhir import capability, reads
+from carecore.fhir.mapping import Json
+from carecore.pagination import MAX_PAGE_SIZE
+from carecore.ports import Ports
+from carecore.users.service import authenticate_token
+
+FHIR_JSON = "application/fhir+json"
+PortsOf = Callable[[], Ports]
+Handler = Callable[[Request, Ports, Principal], Awaitable[Response]]
+
+_STATUS = {Unauthenticated: 401, Forbidden: 403, NotFound: 404, ValidationFailed: 400}
+_ISSUE_CODE = {401: "login", 403: "forbidden", 404: "not-found", 400: "invalid", 413: "too-costly"}
+
+
+def fhir_response(body: Json, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(content, status_code=status, media_type=FHIR_JSON, headers=headers)
+
+
+def outcome(status: int, message: str, *, expression: str | None = None) -> Response:
+    issue: Json = {"severity": "error", "code": _ISSUE_CODE.get(status, "processing"), "diagnostics": message}
+    if expression:
+        issue["expression"] = [expression]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return fhir_response({"resourceType": "OperationOutcome", "issue": [issue]}, status, headers)
+
+
+def refused(exc: DomainError) -> Response:
+    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+    return outcome(status, exc.message, expression=exc.field)
+
+
+async def principal(request: Request, ports: Ports) -> Principal:
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
+        raise Unauthenticated("Send `Authorization: Bearer <Firebase ID token>`.")
+    return await authenticate_token(ports, token)
+
+
+def signed_in(ports_of: PortsOf, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Verifies the token, runs the handler, and answers domain refusals as OperationOutcomes."""
+
+    async def endpoint(request: Request) -> Response:
+        ports = ports_of()
+        try:
+            return await handler(request, ports, await principal(request, ports))
+        except DomainError as exc:
+            return refused(exc)
+
+    return endpoint
+
+
+def _count(request: Request) -> int | None:
+    raw = request.query_params.get("_count")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"_count must be between 1 and {MAX_PAGE_SIZE}.", field="_count")
+    return int(raw)
+
+
+def _required(request: Request, name: str) -> str:
+    value = request.query_params.get(name)
+    if not value:
+        raise ValidationFailed(f"This search needs `{name}`.", field=name)
+    return value
+
+
+def _patient(request: Request) -> str:
+    return _required(request, "patient").removeprefix("Patient/")
+
+
+def _refuse_unknown(request: Request, known: set[str]) -> None:
+    """Unknown parameters are an error, never ignored: a silently broader search would leak or mislead."""
+    unknown = set(request.query_params) - known - {"_count", "_cursor", "_format"}
+    if unknown:
+        raise ValidationFailed(f"Unsupported search parameters: {', '.join(sorted(unknown))}.", field=min(unknown))
+
+
+def searchset(request: Request, found: reads.Found) -> Response:
+    """A searchset Bundle with `self` and, when there is more, `next` (the same query after the cursor)."""
+    base = str(request.url.replace(query=""))
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "_cursor"]
+    links = [{"relation": "self", "url": f"{base}?{urlencode(request.query_params.multi_items())}"}]
+    if found.next_cursor is not None:
+        links.append({"relation": "next", "url": f"{base}?{urlencode([*params, ('_cursor', found.next_cursor)])}"})
+    root = str(request.base_url).rstrip("/") + "/fhir/R4"
+    entries = [
+        {"fullUrl": f"{root}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+        for r in found.resources
+    ]
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "link": links, "entry": entries}
+    return fhir_response(bundle)
+
+
+async def _read_patient(request: Request, ports: Ports, actor: Principal) -> Response:
+    return fhir_response(await reads.read_patient(ports, actor, request.path_params["id"]))
+
+
+async def _search_patients(request: Request, ports: Ports, actor: Principal) -> Response:
+    _refuse_unknown(request, {"identifier"})
+    return searchset(request, await reads.search_patients(ports, actor, _required(request, "identifier")))
+
+
+async def _search_observations(request: Request, ports: Ports, actor: Principal) -> Response:
+    _refuse_unknown(request, {"patient", "code", "date"})
+    page = reads.page_request(_count(request), request.query_params.get("_cursor"))
+    found = await reads.search_observations(
+        ports,
+        actor,
+        _patient(request),
+        code=request.query_params.get("code"),
+        dates=request.query_params.getlist("date"),
+        page=page,
+    )
+    return searchset(request, found)
+
+
+async def _search_care_plans(request: Request, ports: Ports, actor: Principal) -> Response:
+    _refuse_unknown(request, {"patient", "status"})
+    page = reads.page_request(_count(request), request.query_params.get("_cursor"))
+    status = request.query_params.get("status")
+    return searchset(request, await reads.search_care_plans(ports, actor, _patient(request), status=status, page=page))
+
+
+async def _search_tasks(request: Request, ports: Ports, actor: Principal) -> Response:
+    _refuse_unknown(request, {"patient", "status"})
+    page = reads.page_request(_count(request), request.query_params.get("_cursor"))
+    status = request.query_params.get("status")
+    return searchset(request, await reads.search_tasks(ports, actor, _patient(request), status=status, page=page))
+
+
+async def _metadata(request: Request) -> Response:
+    return fhir_response(capability.capability_statement(str(request.base_url).rstrip("/") + "/fhir/R4"))
+
+
+def fhir_routes(ports_of: PortsOf) -> list[BaseRoute]:
+    def route(path: str, handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Route:
+        return Route(f"/fhir/R4{path}", signed_in(ports_of, handler), methods=list(methods))
+
+    return [
+        Route("/fhir/R4/metadata", _metadata, methods=["GET"]),
+        route("/Patient", _search_patients),
+        route("/Patient/{id}", _read_patient),
+        route("/Observation", _search_observations),
+        route("/CarePlan", _search_care_plans),
+        route("/Task", _search_tasks),
+    ]

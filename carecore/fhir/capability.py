@@ -1,0 +1,62 @@
+"""The CapabilityStatement of /fhir/R4: exactly what the server serves, and nothing it does not.
+
+tests/fhir/test_routes.py checks each declared interaction against the app's routes, so this list and
+the routes cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from carecore.fhir import codes
+from carecore.fhir.mapping import Json
+
+SOFTWARE_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    type: str
+    interactions: tuple[str, ...] = ()  # read, search-type, create
+    search: tuple[tuple[str, str], ...] = ()  # (name, FHIR search parameter type)
+    profile: str | None = None
+
+
+# Resources read or searched one by one; every type of EXPORTED also leaves through Group/$export.
+SERVED: tuple[Served, ...] = (
+    Served("Patient", ("read", "search-type"), (("identifier", "token"),), codes.KR_CORE_PATIENT),
+    Served("Observation", ("search-type",), (("patient", "reference"), ("code", "token"), ("date", "date"))),
+    Served("CarePlan", ("search-type",), (("patient", "reference"), ("status", "token"))),
+    Served("Task", ("search-type",), (("patient", "reference"), ("status", "token"))),
+)
+
+
+def capability_statement(base_url: str) -> Json:
+    resources = []
+    for s in SERVED:
+        entry: Json = {"type": s.type, "interaction": [{"code": i} for i in s.interactions]}
+        if s.profile:
+            entry["profile"] = s.profile
+        if s.search:
+            entry["searchParam"] = [{"name": name, "type": kind} for name, kind in s.search]
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-02",
+        "kind": "instance",
+        "software": {"name": "carecore", "version": SOFTWARE_VERSION},
+        "implementation": {"description": "carecore FHIR R4 face", "url": base_url},
+        "fhirVersion": codes.FHIR_VERSION,
+        "format": ["application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "service": [{"text": "Firebase ID token (Bearer), coordinators of the agency"}],
+                    "description": "Coordinators read and search their own agency; other roles get 403.",
+                },
+                "resource": resources,
+            }
+        ],
+    }
