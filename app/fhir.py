@@ -1,5 +1,7 @@
-"""The FHIR R4 (4.0.1) face at /fhir/R4: metadata, read and search for coordinators (Firebase ID token, as
-for GraphQL). Every answer is application/fhir+json; every refusal an OperationOutcome:
+"""The FHIR R4 (4.0.1) face at /fhir/R4: metadata, read and search, and bulk export for coordinators
+(Firebase ID token, as for GraphQL): kick-off at Group/{agency}/$export, status (GET) and cancel
+(DELETE) at bulk/{id}, files at bulk/{id}/{type}.ndjson, for the requester only.
+Every answer is application/fhir+json (files: application/fhir+ndjson); every refusal an OperationOutcome:
 401 no valid token, 403 a role that may not use FHIR, 404 not found or outside the caller's agency,
 400 a parameter the server does not understand.
 
@@ -14,19 +16,21 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from app.graphql_http import bearer_token
 from carecore.access.principal import Principal
 from carecore.errors import DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
-from carecore.fhir import capability, reads
-from carecore.fhir.mapping import Json
+from carecore.fhir import capability, export, reads
+from carecore.fhir.mapping import Json, instant
+from carecore.fhir.models import ExportStatus
 from carecore.pagination import MAX_PAGE_SIZE
 from carecore.ports import Ports
 from carecore.users.service import authenticate_token
 
 FHIR_JSON = "application/fhir+json"
+NDJSON = "application/fhir+ndjson"
 PortsOf = Callable[[], Ports]
 Handler = Callable[[Request, Ports, Principal], Awaitable[Response]]
 
@@ -152,6 +156,57 @@ async def _search_tasks(request: Request, ports: Ports, actor: Principal) -> Res
     return searchset(request, await reads.search_tasks(ports, actor, _patient(request), status=status, page=page))
 
 
+OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir/R4"
+
+
+async def _kick_off(request: Request, ports: Ports, actor: Principal) -> Response:
+    """Bulk Data kick-off: 202 with the status URL in Content-Location (HL7 Bulk Data IG, Group export)."""
+    _refuse_unknown(request, {"_type", "_since", "_outputFormat"})
+    if "respond-async" not in request.headers.get("prefer", ""):
+        raise ValidationFailed("A bulk export needs `Prefer: respond-async`.", field="Prefer")
+    output_format = request.query_params.get("_outputFormat")
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        raise ValidationFailed("_outputFormat: only application/fhir+ndjson is served.", field="_outputFormat")
+    types = export.checked_types(request.query_params.get("_type"))
+    since = export.checked_since(request.query_params.get("_since"))
+    job = await export.start_export(
+        ports, actor, request.path_params["agency"], types=types, since=since, request_url=str(request.url)
+    )
+    return Response(status_code=202, headers={"Content-Location": f"{_base(request)}/bulk/{job.id}"})
+
+
+async def _export_status(request: Request, ports: Ports, actor: Principal) -> Response:
+    job = await export.get_export(ports, actor, request.path_params["id"])
+    if job.status is not ExportStatus.DONE:
+        headers = {"X-Progress": export.progress(job).header(), "Retry-After": "2"}
+        return Response(status_code=202, headers=headers)
+    files = f"{_base(request)}/bulk/{job.id}"
+    manifest = {
+        "transactionTime": instant(job.requested_at),
+        "request": job.request_url,
+        "requiresAccessToken": True,
+        "output": [{"type": f.type, "url": f"{files}/{f.type}.ndjson", "count": f.count} for f in job.files],
+        "error": [],
+    }
+    assert job.expires_at is not None
+    expires = job.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return Response(json.dumps(manifest), media_type="application/json", headers={"Expires": expires})
+
+
+async def _cancel_export(request: Request, ports: Ports, actor: Principal) -> Response:
+    await export.cancel_export(ports, actor, request.path_params["id"])
+    return Response(status_code=202)
+
+
+async def _export_file(request: Request, ports: Ports, actor: Principal) -> Response:
+    chunks = await export.open_export_file(ports, actor, request.path_params["id"], request.path_params["type"])
+    return StreamingResponse(chunks, media_type=NDJSON)
+
+
 async def _metadata(request: Request) -> Response:
     return fhir_response(capability.capability_statement(str(request.base_url).rstrip("/") + "/fhir/R4"))
 
@@ -167,4 +222,8 @@ def fhir_routes(ports_of: PortsOf) -> list[BaseRoute]:
         route("/Observation", _search_observations),
         route("/CarePlan", _search_care_plans),
         route("/Task", _search_tasks),
+        route("/Group/{agency}/$export", _kick_off),
+        route("/bulk/{id}", _export_status),
+        route("/bulk/{id}", _cancel_export, ("DELETE",)),
+        route("/bulk/{id}/{type}.ndjson", _export_file),
     ]

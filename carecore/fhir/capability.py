@@ -1,7 +1,7 @@
 """The CapabilityStatement of /fhir/R4: exactly what the server serves, and nothing it does not.
 
-tests/fhir/test_routes.py checks each declared interaction against the app's routes, so this list and
-the routes cannot drift apart.
+tests/app/test_fhir_api.py checks the statement served against this list, and each entry is exercised
+by the HTTP tests of its interaction.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from carecore.fhir import codes
 from carecore.fhir.mapping import Json
 
 SOFTWARE_VERSION = "1"
+GROUP_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,14 +21,17 @@ class Served:
     interactions: tuple[str, ...] = ()  # read, search-type, create
     search: tuple[tuple[str, str], ...] = ()  # (name, FHIR search parameter type)
     profile: str | None = None
+    operations: tuple[tuple[str, str], ...] = ()  # (name, OperationDefinition canonical)
 
 
-# Resources read or searched one by one; every type of EXPORTED also leaves through Group/$export.
+# Resources read or searched one by one; every type of carecore.fhir.resources.EXPORT_TYPES leaves
+# through Group/{agency}/$export (the agency is the Group), for its own coordinators.
 SERVED: tuple[Served, ...] = (
     Served("Patient", ("read", "search-type"), (("identifier", "token"),), codes.KR_CORE_PATIENT),
     Served("Observation", ("search-type",), (("patient", "reference"), ("code", "token"), ("date", "date"))),
     Served("CarePlan", ("search-type",), (("patient", "reference"), ("status", "token"))),
     Served("Task", ("search-type",), (("patient", "reference"), ("status", "token"))),
+    Served("Group", operations=(("export", GROUP_EXPORT),)),
 )
 
 
@@ -39,6 +43,8 @@ def capability_statement(base_url: str) -> Json:
             entry["profile"] = s.profile
         if s.search:
             entry["searchParam"] = [{"name": name, "type": kind} for name, kind in s.search]
+        if s.operations:
+            entry["operation"] = [{"name": name, "definition": url} for name, url in s.operations]
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",

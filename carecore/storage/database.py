@@ -81,6 +81,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # health-evaluations claims readings whose detection a crash left unfinished.
         IndexModel([("evaluate_due_at", ASCENDING)]),
     ],
+    # A bulk export's worker claims the earliest due job; clean-up finds expired ones.
+    "fhir_exports": [IndexModel([("due_at", ASCENDING)]), IndexModel([("expires_at", ASCENDING)])],
     "audit": [
         IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),

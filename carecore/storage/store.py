@@ -14,6 +14,7 @@ from carecore.storage.database import Db
 from carecore.storage.devices import DeviceStore
 from carecore.storage.events import EventStore
 from carecore.storage.export_reads import ExportReads
+from carecore.storage.fhir_exports import FhirExportStore
 from carecore.storage.incident_flags import IncidentFlagStore
 from carecore.storage.incident_policies import IncidentPolicyStore
 from carecore.storage.incidents import IncidentStore
@@ -47,3 +48,4 @@ class Store:
         self.caregiver_schedules = CaregiverScheduleStore(db)
         self.observations = ObservationStore(db)
         self.export_reads = ExportReads(db)
+        self.fhir_exports = FhirExportStore(db)
