@@ -1,6 +1,8 @@
 """The FHIR R4 (4.0.1) face at /fhir/R4: metadata, read and search, and bulk export for coordinators
 (Firebase ID token, as for GraphQL): kick-off at Group/{agency}/$export, status (GET) and cancel
-(DELETE) at bulk/{id}, files at bulk/{id}/{type}.ndjson, for the requester only.
+(DELETE) at bulk/{id}, files at bulk/{id}/{type}.ndjson, for the requester only. Device gateways (AI
+service accounts, signed like /ingest/observations) POST an Observation, or a transaction Bundle of them
+to the base URL, into the health-check core (carecore.fhir.intake).
 Every answer is application/fhir+json (files: application/fhir+ndjson); every refusal an OperationOutcome:
 401 no valid token, 403 a role that may not use FHIR, 404 not found or outside the caller's agency,
 400 a parameter the server does not understand.
@@ -22,9 +24,12 @@ from starlette.routing import BaseRoute, Route
 from app.graphql_http import bearer_token
 from carecore.access.principal import Principal
 from carecore.errors import DomainError, Forbidden, NotFound, Unauthenticated, ValidationFailed
-from carecore.fhir import capability, export, reads
+from carecore.fhir import capability, export, intake, mapping, reads
 from carecore.fhir.mapping import Json, instant
 from carecore.fhir.models import ExportStatus
+from carecore.health.models import IngestOutcome, IngestResult
+from carecore.incidents.ai_services import authenticate_webhook
+from carecore.incidents.models import AiService
 from carecore.pagination import MAX_PAGE_SIZE
 from carecore.ports import Ports
 from carecore.users.service import authenticate_token
@@ -207,6 +212,68 @@ async def _export_file(request: Request, ports: Ports, actor: Principal) -> Resp
     return StreamingResponse(chunks, media_type=NDJSON)
 
 
+MAX_INTAKE_BODY = 2 * 1024 * 1024  # a transaction of 1,000 Observations of about a kilobyte each
+IntakeHandler = Callable[[Request, Ports, Principal, AiService, Any], Awaitable[Response]]
+
+
+def signed_by_service(ports_of: PortsOf, handler: IntakeHandler) -> Callable[[Request], Awaitable[Response]]:
+    """Device gateways sign like every AI service webhook (carecore.incidents.ai_services): the same three
+    X-Carecore-* headers over the raw body, a 5-minute replay window."""
+
+    async def endpoint(request: Request) -> Response:
+        if int(request.headers.get("content-length") or 0) > MAX_INTAKE_BODY:
+            return outcome(413, f"A request is at most {MAX_INTAKE_BODY} bytes.")
+        body = await request.body()
+        if len(body) > MAX_INTAKE_BODY:
+            return outcome(413, f"A request is at most {MAX_INTAKE_BODY} bytes.")
+        ports, headers = ports_of(), request.headers
+        try:
+            actor, service = await authenticate_webhook(
+                ports,
+                headers.get("x-carecore-service", ""),
+                headers.get("x-carecore-timestamp", ""),
+                headers.get("x-carecore-signature", ""),
+                body,
+            )
+            try:
+                payload = json.loads(body)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ValidationFailed(f"The body is not JSON: {exc}.") from None
+            return await handler(request, ports, actor, service, payload)
+        except DomainError as exc:
+            return refused(exc)
+
+    return endpoint
+
+
+def _entry_response(result: IngestResult) -> Json:
+    o = result.observation
+    assert o is not None, "a stored reading has its observation"
+    created = result.outcome in (IngestOutcome.RECORDED, IngestOutcome.REJECTED)
+    response: Json = {"status": "201 Created" if created else "200 OK", "location": f"Observation/{o.id}"}
+    if o.rejection is not None:  # kept, never alerts: say why, as a warning
+        issue = {"severity": "warning", "code": "business-rule", "diagnostics": o.rejection.detail}
+        response["outcome"] = {"resourceType": "OperationOutcome", "issue": [issue]}
+    return response
+
+
+async def _create_observation(
+    request: Request, ports: Ports, actor: Principal, service: AiService, payload: Any
+) -> Response:
+    [result] = await intake.ingest_fhir(ports, actor, service, [intake.parse_observation(payload, service)])
+    assert result.observation is not None
+    entry = _entry_response(result)
+    status = 201 if entry["status"].startswith("201") else 200
+    headers = {"Location": f"{_base(request)}/{entry['location']}"}
+    return fhir_response(mapping.observation(result.observation), status, headers)
+
+
+async def _transaction(request: Request, ports: Ports, actor: Principal, service: AiService, payload: Any) -> Response:
+    results = await intake.ingest_fhir(ports, actor, service, intake.parse_transaction(payload, service))
+    entries = [{"response": _entry_response(r)} for r in results]
+    return fhir_response({"resourceType": "Bundle", "type": "transaction-response", "entry": entries})
+
+
 async def _metadata(request: Request) -> Response:
     return fhir_response(capability.capability_statement(str(request.base_url).rstrip("/") + "/fhir/R4"))
 
@@ -222,6 +289,8 @@ def fhir_routes(ports_of: PortsOf) -> list[BaseRoute]:
         route("/Observation", _search_observations),
         route("/CarePlan", _search_care_plans),
         route("/Task", _search_tasks),
+        Route("/fhir/R4", signed_by_service(ports_of, _transaction), methods=["POST"]),
+        Route("/fhir/R4/Observation", signed_by_service(ports_of, _create_observation), methods=["POST"]),
         route("/Group/{agency}/$export", _kick_off),
         route("/bulk/{id}", _export_status),
         route("/bulk/{id}", _cancel_export, ("DELETE",)),

@@ -28,7 +28,8 @@ class Served:
 # through Group/{agency}/$export (the agency is the Group), for its own coordinators.
 SERVED: tuple[Served, ...] = (
     Served("Patient", ("read", "search-type"), (("identifier", "token"),), codes.KR_CORE_PATIENT),
-    Served("Observation", ("search-type",), (("patient", "reference"), ("code", "token"), ("date", "date"))),
+    # create: device gateways (signed AI service accounts), also as entries of a transaction Bundle.
+    Served("Observation", ("search-type", "create"), (("patient", "reference"), ("code", "token"), ("date", "date"))),
     Served("CarePlan", ("search-type",), (("patient", "reference"), ("status", "token"))),
     Served("Task", ("search-type",), (("patient", "reference"), ("status", "token"))),
     Served("Group", operations=(("export", GROUP_EXPORT),)),
@@ -60,9 +61,13 @@ def capability_statement(base_url: str) -> Json:
                 "mode": "server",
                 "security": {
                     "service": [{"text": "Firebase ID token (Bearer), coordinators of the agency"}],
-                    "description": "Coordinators read and search their own agency; other roles get 403.",
+                    "description": (
+                        "Coordinators read, search and export their own agency; other roles get 403. Device"
+                        " gateways create Observations with the X-Carecore-* HMAC signature of AI services."
+                    ),
                 },
                 "resource": resources,
+                "interaction": [{"code": "transaction", "documentation": "Bundles of POST Observation only"}],
             }
         ],
     }

@@ -37,12 +37,13 @@ async def test_metadata_is_a_capability_statement_of_exactly_what_is_served(http
     }
     assert served == {
         "Patient": {"read", "search-type"},
-        "Observation": {"search-type"},
+        "Observation": {"search-type", "create"},
         "CarePlan": {"search-type"},
         "Task": {"search-type"},
         "Group": {"export"},
     }
     assert served == {s.type: set(s.interactions) | {name for name, _ in s.operations} for s in SERVED}
+    assert [i["code"] for i in body["rest"][0]["interaction"]] == ["transaction"]
 
 
 async def test_a_coordinator_reads_a_patient_and_finds_them_by_the_agencys_reference(
