@@ -1,6 +1,6 @@
 """The FHIR R4 (4.0.1) face at /fhir/R4: metadata, read and search, and bulk export for coordinators
 (Firebase ID token, as for GraphQL): kick-off at Group/{agency}/$export, status (GET) and cancel
-(DELETE) at bulk/{id}, files at bulk/{id}/{type}.ndjson, for the requester only. Device gateways (AI
+(DELETE) at bulk/{id}, files at bulk/{id}/{file}.ndjson, for the requester only. Device gateways (AI
 service accounts, signed like /ingest/observations) POST an Observation, or a transaction Bundle of them
 to the base URL, into the health-check core (carecore.fhir.intake).
 Every answer is application/fhir+json (files: application/fhir+ndjson); every refusal an OperationOutcome:
@@ -194,7 +194,7 @@ async def _export_status(request: Request, ports: Ports, actor: Principal) -> Re
         "transactionTime": instant(job.requested_at),
         "request": job.request_url,
         "requiresAccessToken": True,
-        "output": [{"type": f.type, "url": f"{files}/{f.type}.ndjson", "count": f.count} for f in job.files],
+        "output": [{"type": f.type, "url": f"{files}/{f.file_id}.ndjson", "count": f.count} for f in job.files],
         "error": [],
     }
     assert job.expires_at is not None
@@ -208,7 +208,7 @@ async def _cancel_export(request: Request, ports: Ports, actor: Principal) -> Re
 
 
 async def _export_file(request: Request, ports: Ports, actor: Principal) -> Response:
-    chunks = await export.open_export_file(ports, actor, request.path_params["id"], request.path_params["type"])
+    chunks = await export.open_export_file(ports, actor, request.path_params["id"], request.path_params["file"])
     return StreamingResponse(chunks, media_type=NDJSON)
 
 
@@ -294,5 +294,5 @@ def fhir_routes(ports_of: PortsOf) -> list[BaseRoute]:
         route("/Group/{agency}/$export", _kick_off),
         route("/bulk/{id}", _export_status),
         route("/bulk/{id}", _cancel_export, ("DELETE",)),
-        route("/bulk/{id}/{type}.ndjson", _export_file),
+        route("/bulk/{id}/{file}.ndjson", _export_file),
     ]

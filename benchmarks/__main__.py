@@ -10,6 +10,7 @@ from benchmarks import (
     console_now,
     database_uri,
     devdb_durability,
+    fhir_export,
     incidents,
     notifications,
     people_list,
@@ -25,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "pipeline_crashes": pipeline_crashes.run,
     "devdb_durability": devdb_durability.run,
     "console_now": console_now.run,
+    "fhir_export": fhir_export.run,
 }
 
 

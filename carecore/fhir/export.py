@@ -4,8 +4,9 @@ resource type into GridFS, as seen by the coordinator who asked.
 Order of writes, each safe to resume:
 1. kick-off: the audit entry (write-ahead), then the job, RUNNING and due at once;
 2. a worker claims the job with a lease (`fhir-exports` in carecore.background.JOBS);
-3. per type: the file id is recorded on the job (`begin_file`) before the first chunk, the resources
-   stream out, the lease is renewed every RENEW_EVERY resources, the file closes, and the job lists it;
+3. per type: each file's id is recorded on the job (`begin_file`) before its first chunk, the resources
+   stream out, the lease is renewed every RENEW_EVERY resources, a file closes at PART_BYTES and the next
+   begins, and once the type is written the job lists all its files in one update;
 4. the job is DONE, expiring a day later.
 An instance that dies anywhere leaves the job RUNNING with a lapsing lease: the next claim deletes the
 half-written file it recorded and writes that type again, so nothing is lost and nothing doubled.
@@ -15,7 +16,7 @@ the test server, and none may be relied on in production).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +32,7 @@ from carecore.users.service import principal_for
 
 EXPORT_LEASE = timedelta(minutes=2)
 RENEW_EVERY = 200  # resources between lease renewals (and checks for a cancellation)
+PART_BYTES = 4 * 1024 * 1024  # at most this much NDJSON a file: a type larger than that has several
 KEEP_FOR = timedelta(days=1)
 
 
@@ -118,12 +120,12 @@ async def cancel_export(ports: Ports, actor: Principal, export_id: str) -> None:
         await ports.store.fhir_exports.cancel(job.id, at=ports.clock.now() + EXPORT_LEASE)
 
 
-async def open_export_file(ports: Ports, actor: Principal, export_id: str, resource_type: str) -> AsyncIterator[bytes]:
+async def open_export_file(ports: Ports, actor: Principal, export_id: str, file_id: str) -> AsyncIterator[bytes]:
     """A finished file of the requester's export, a chunk at a time; each download is audited."""
     job = await get_export(ports, actor, export_id)
-    file = next((f for f in job.files if f.type == resource_type), None)
+    file = next((f for f in job.files if f.file_id == file_id), None)
     if job.status is not ExportStatus.DONE or file is None:
-        raise NotFound("FhirExportFile", f"{export_id}/{resource_type}")
+        raise NotFound("FhirExportFile", f"{export_id}/{file_id}")
     await record(ports, actor, "fhir.export.download", "FhirExport", [job.id])
     return ports.store.fhir_exports.read_file(file.file_id)
 
@@ -132,27 +134,62 @@ class _ClaimLost(Exception):
     """Another instance took the job over, or the requester cancelled it: write nothing more."""
 
 
-async def _write_type(ports: Ports, job: ExportJob, exporter: Principal, resource_type: str, owner: str) -> None:
+async def _write_part(
+    ports: Ports, job: ExportJob, resource_type: str, owner: str, resources: AsyncIterator[bytes], first: bytes | None
+) -> tuple[ExportFile, bytes | None]:
+    """One file of up to PART_BYTES; returns it and the line that did not fit (None: the type is done).
+
+    Parts bound memory: PyMongo's GridFS upload keeps every chunk until the file closes or ~48 MB
+    have gathered, so a type of hundreds of megabytes is written as several files of the manifest.
+    """
     store = ports.store.fhir_exports
     file_id = new_id()
     if not await store.begin_file(job.id, owner=owner, resource_type=resource_type, file_id=file_id):
         raise _ClaimLost
     metadata = {"export_id": job.id, "agency_id": job.agency_id, "type": resource_type}
     writer = store.open_file(file_id, f"{job.id}/{resource_type}.ndjson", metadata)
-    count = 0
+    count = size = 0
+    pending = first
     try:
-        async for resource in AgencyResources(ports, exporter, job.since).of_type(resource_type):
-            await writer.write(ndjson_line(resource))
+        while True:
+            line = pending if pending is not None else await anext(resources, None)
+            pending = None
+            if line is None:
+                break
+            if count and size + len(line) > PART_BYTES:
+                pending = line
+                break
+            await writer.write(line)
             count += 1
+            size += len(line)
             if count % RENEW_EVERY == 0 and not await store.renew(
                 job.id, owner=owner, until=ports.clock.now() + EXPORT_LEASE
             ):
                 raise _ClaimLost
     except _ClaimLost:
-        await writer.abort()  # whoever holds the job now writes this type again, under its own file id
+        await writer.abort()  # whoever holds the job now writes this type again, under its own file ids
         raise
     await writer.close()
-    if not await store.add_file(job.id, owner=owner, file=ExportFile(resource_type, file_id, count)):
+    return ExportFile(resource_type, file_id, count), pending
+
+
+async def _write_type(ports: Ports, job: ExportJob, exporter: Principal, resource_type: str, owner: str) -> None:
+    async def lines() -> AsyncGenerator[bytes, None]:
+        async for resource in AgencyResources(ports, exporter, job.since).of_type(resource_type):
+            yield ndjson_line(resource)
+
+    stream = lines()
+    parts: list[ExportFile] = []
+    pending: bytes | None = None
+    try:
+        while True:
+            part, pending = await _write_part(ports, job, resource_type, owner, stream, pending)
+            parts.append(part)
+            if pending is None:
+                break
+    finally:
+        await stream.aclose()  # closes the database cursor at once, also when the claim was lost
+    if not await ports.store.fhir_exports.add_files(job.id, owner=owner, files=parts):
         raise _ClaimLost
 
 
@@ -175,8 +212,11 @@ async def run_exports(ports: Ports, owner: str) -> int:
     store = ports.store.fhir_exports
     while (job := await store.claim(now=ports.clock.now(), owner=owner, lease=EXPORT_LEASE)) is not None:
         done += 1
-        if job.current_file_id is not None:  # a dead instance's half-written file
-            await store.delete_file(job.current_file_id)
+        if job.current_file_ids:  # a dead instance's type, half written: all of its parts go
+            for file_id in job.current_file_ids:
+                await store.delete_file(file_id)
+            if not await store.abandon_files(job.id, owner=owner):
+                continue
         exporter = await _exporter(ports, job)
         if exporter is None:
             await store.cancel(job.id, at=ports.clock.now() + EXPORT_LEASE)
@@ -199,7 +239,7 @@ async def clean_up_exports(ports: Ports, owner: str) -> int:
     store = ports.store.fhir_exports
     expired = await store.expired(ports.clock.now())
     for job in expired:
-        for file_id in [f.file_id for f in job.files] + ([job.current_file_id] if job.current_file_id else []):
+        for file_id in [f.file_id for f in job.files] + list(job.current_file_ids):
             await store.delete_file(file_id)
         await store.delete(job.id)
     return len(expired)

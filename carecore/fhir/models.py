@@ -15,6 +15,8 @@ class ExportStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ExportFile:
+    """One NDJSON file of the manifest: a type's resources, or one part of them when they are many."""
+
     type: str
     file_id: str
     count: int
@@ -31,8 +33,9 @@ class ExportJob:
     status: ExportStatus
     requested_at: datetime
     files: tuple[ExportFile, ...] = ()
-    # The file being written: recorded before its first byte, so whoever takes over deletes the rest.
-    current_file_id: str | None = None
+    # The parts of the type being written: each recorded before its first byte, so whoever takes the job
+    # over deletes them all and writes that type again.
+    current_file_ids: tuple[str, ...] = ()
     current_type: str | None = None
     finished_at: datetime | None = None
     expires_at: datetime | None = None

@@ -41,7 +41,7 @@ def export_from_doc(d: Document) -> ExportJob:
         status=ExportStatus(d["status"]),
         requested_at=d["requested_at"],
         files=tuple(_file_from_doc(f) for f in d.get("files", [])),
-        current_file_id=d.get("current_file_id"),
+        current_file_ids=tuple(d.get("current_file_ids") or ()),
         current_type=d.get("current_type"),
         finished_at=d.get("finished_at"),
         expires_at=d.get("expires_at"),
@@ -105,19 +105,17 @@ class FhirExportStore:
 
     async def begin_file(self, export_id: str, *, owner: str, resource_type: str, file_id: str) -> bool:
         """Records the file about to be written, before its first chunk; False if the claim is lost."""
-        return await self._update_held(
-            export_id, owner, {"$set": {"current_type": resource_type, "current_file_id": file_id}}
-        )
+        update = {"$set": {"current_type": resource_type}, "$push": {"current_file_ids": file_id}}
+        return await self._update_held(export_id, owner, update)
 
     async def renew(self, export_id: str, *, owner: str, until: datetime) -> bool:
         """Extends the lease of a long file; False when it lapsed, or the requester cancelled."""
         return await self._update_held(export_id, owner, {"$set": {"lease_until": until}})
 
-    async def add_file(self, export_id: str, *, owner: str, file: ExportFile) -> bool:
-        update = {
-            "$push": {"files": {"type": file.type, "file_id": file.file_id, "count": file.count}},
-            "$set": {"current_type": None, "current_file_id": None},
-        }
+    async def add_files(self, export_id: str, *, owner: str, files: list[ExportFile]) -> bool:
+        """A type's parts join the manifest together, in one update: a type is all there or not at all."""
+        written = [{"type": f.type, "file_id": f.file_id, "count": f.count} for f in files]
+        update = {"$push": {"files": {"$each": written}}, "$set": {"current_type": None, "current_file_ids": []}}
         return await self._update_held(export_id, owner, update)
 
     async def finish(self, export_id: str, *, owner: str, at: datetime, expires_at: datetime) -> bool:
@@ -157,6 +155,10 @@ class FhirExportStore:
         """Deletes a file, or the chunks of an upload that never closed; idempotent."""
         with contextlib.suppress(NoFile):  # the chunks go whether or not the file was ever closed
             await self._bucket.delete(file_id)
+
+    async def abandon_files(self, export_id: str, *, owner: str) -> bool:
+        """Forgets the parts of a dead instance's type once they are deleted."""
+        return await self._update_held(export_id, owner, {"$set": {"current_type": None, "current_file_ids": []}})
 
     async def read_file(self, file_id: str) -> AsyncIterator[bytes]:
         """The file a chunk at a time; NoFile surfaces as an empty read."""
