@@ -461,6 +461,31 @@ def communication(n: Notification, user: User) -> Json:
     return out
 
 
+_CALL_STATUS = {"WAITING": "preparation", "CALLED": "completed", "SKIPPED": "not-done", "FAILED": "not-done"}
+
+
+def call_communication(n: Notification, user: User, state: str) -> Json:
+    """The second channel (SMS and a voice call) for a CRITICAL notification nobody acknowledged in time."""
+    out: Json = {
+        "resourceType": "Communication",
+        "id": f"{n.id}-call",
+        "meta": _meta(n.created_at),
+        "partOf": [ref("Communication", n.id)],
+        "status": _CALL_STATUS.get(state, "unknown"),
+        "category": [{"coding": [_coding(codes.ALERT_KIND_SYSTEM, n.kind.value)]}],
+        "priority": _PRIORITY[n.severity],
+        "medium": [{"coding": [_coding(codes.DELIVERY_STATE_SYSTEM, f"CALL_{state}")], "text": "SMS and voice call"}],
+        "recipient": [recipient(user, n.person_id)],
+        "sender": ref("Organization", n.agency_id),
+        "payload": [{"contentString": f"{n.title} — {n.body}"}],
+    }
+    if n.person_id is not None:
+        out["subject"] = ref("Patient", n.person_id)
+    if n.subject_type == "Incident":
+        out["about"] = [ref("Task", n.subject_id)]
+    return out
+
+
 # --- shifts ----------------------------------------------------------------------------------------
 
 _APPOINTMENT_STATUS = {

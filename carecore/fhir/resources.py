@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 from carecore.access.policy import can_see_person, require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
+from carecore.alerts.models import Notification
 from carecore.care_plans.models import CarePlan
 from carecore.errors import NotFound
 from carecore.fhir import mapping
@@ -177,15 +178,24 @@ class AgencyResources:
             if await self._visible_incident(incident):
                 yield mapping.task(incident)
 
+    async def _visible_notification(self, n: Notification) -> User | None:
+        """The recipient, when the notification's incident (if any) passes the safeguarding check."""
+        if n.subject_type == "Incident":
+            incident = await self._incidents.get(n.subject_id)
+            if incident is None or not await self._visible_incident(incident):
+                return None
+        return await self._users.get(n.user_id)
+
     async def _communications(self) -> AsyncIterator[Json]:
         async for n in self._reads.notifications(self._agency, self._since):
-            if n.subject_type == "Incident":
-                incident = await self._incidents.get(n.subject_id)
-                if incident is None or not await self._visible_incident(incident):
-                    continue
-            user = await self._users.get(n.user_id)
-            if user is not None:
+            if (user := await self._visible_notification(n)) is not None:
                 yield mapping.communication(n, user)
+        async for notification_id, state in self._reads.callouts(self._agency):
+            pushed = await self._ports.store.notifications.get(notification_id)
+            if pushed is None or (self._since is not None and pushed.created_at <= self._since):
+                continue
+            if (user := await self._visible_notification(pushed)) is not None:
+                yield mapping.call_communication(pushed, user, state)
 
     async def _appointments(self) -> AsyncIterator[Json]:
         async for shift in self._reads.shifts(self._agency, self._since):

@@ -69,6 +69,12 @@ class ExportReads:
     def shifts(self, agency_id: str, since: datetime | None = None) -> AsyncIterator[Shift]:
         return self._stream("shifts", {"agency_id": agency_id}, "updated_at", since, shift_from_doc)
 
+    async def callouts(self, agency_id: str) -> AsyncIterator[tuple[str, str]]:
+        """(notification id, state) of every second-channel call-out of the agency (SMS and voice)."""
+        query = {"agency_id": agency_id}
+        async for d in self._db["callouts"].find(query, {"state": 1}, batch_size=BATCH).sort("_id", 1):
+            yield d["_id"], d["state"]
+
     async def raw_observations(self, agency_id: str) -> AsyncIterator[Document]:
         """The bare documents, undecoded: the benchmark's yardstick for what the export adds."""
         query = {"agency_id": agency_id, "status": ObservationStatus.ACCEPTED.value}
