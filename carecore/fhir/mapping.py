@@ -430,8 +430,13 @@ _COMMUNICATION_STATUS = {
 
 
 def recipient(user: User, person_id: str | None) -> Json:
-    """Staff are Practitioners; a relative told about a person is the RelatedPerson of that person."""
-    if user.role is Role.FAMILY and person_id is not None:
+    """Staff are Practitioners; a relative told about a person is the RelatedPerson of that person.
+
+    A relative told about no one in particular has no resource of their own: a name is all there is.
+    """
+    if user.role is Role.FAMILY:
+        if person_id is None:
+            return {"display": user.display_name}
         return ref("RelatedPerson", related_person_id(person_id, user.id))
     return ref("Practitioner", user.id)
 
