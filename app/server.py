@@ -1,4 +1,5 @@
-"""Builds the Starlette application: GraphQL at /graphql, AI flags at /ingest/flags, probes at /healthz and /readyz."""
+"""Builds the Starlette application: GraphQL at /graphql, AI flags at /ingest/flags, FHIR R4 at /fhir/R4, probes at
+/healthz and /readyz."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from strawberry.types.unset import UnsetType
 
 from app.alerts import start_alert_delivery, webhook_routes
 from app.background import background
+from app.fhir import fhir_routes
 from app.firebase import FirebaseGateway
 from app.graphql_http import GraphQLDoor, bearer_token, principal_of
 from app.ingest import flag_endpoint
@@ -165,6 +167,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/ingest/signs", sign_endpoint(runtime.started_ports), methods=["POST"]),
             Route("/callbacks/calls/{token}", callback_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),
+            *fhir_routes(runtime.started_ports),
             *console,
         ],
         middleware=[Middleware(RequestDeadline, seconds=settings.request_timeout_seconds, exempt=("/readyz",))],

@@ -10,6 +10,7 @@ from benchmarks import (
     console_now,
     database_uri,
     devdb_durability,
+    fhir_export,
     health_cohort,
     incidents,
     notifications,
@@ -29,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "console_now": console_now.run,
     "health_cohort": health_cohort.run,
     "reachability": reachability.run,
+    "fhir_export": fhir_export.run,
 }
 
 

@@ -112,6 +112,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "reachability_settings": [
         IndexModel([("callback_token_hash", ASCENDING)], unique=True, sparse=True, name="callback_token_unique"),
     ],
+    # A bulk export's worker claims the earliest due job; clean-up finds expired ones.
+    "fhir_exports": [IndexModel([("due_at", ASCENDING)]), IndexModel([("expires_at", ASCENDING)])],
     "audit": [
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),
     ],
