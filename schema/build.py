@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from schema.errors import ERROR_TYPES, MaskUnexpectedErrors
+from schema.input_guard import InputGuard
 from schema.mutations.alerts import AlertMutation
 from schema.mutations.care_plans import CarePlanMutation
 from schema.mutations.health import HealthMutation
@@ -31,6 +32,7 @@ from schema.queries.incidents import IncidentQuery
 from schema.queries.people import PeopleQuery
 from schema.queries.shifts import ShiftQuery
 from schema.queries.users import UserQuery
+from schema.scalars import SCALAR_OVERRIDES
 from schema.subscriptions.incidents import IncidentSubscription
 
 # Each domain adds its own roots here.
@@ -58,10 +60,16 @@ def build_schema(limits: SchemaLimits = SchemaLimits()) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        InputGuard,
         MaskUnexpectedErrors,
     ]
     if not limits.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES), extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=list(ERROR_TYPES),
+        extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,  # dates and times bounded, with our texts (schema/scalars.py)
     )

@@ -40,7 +40,7 @@ async def writes(store: Store) -> dict[str, int]:
         ({"name": "   "}, "name"),
         ({"name": "가" * 10_000}, "name"),
         ({"name": "최민지", "communication": {"notes": "x" * 10_000}}, "communication.notes"),
-        ({"name": "최민지", "dateOfBirth": "2999-01-01"}, "dateOfBirth"),
+        ({"name": "최민지", "dateOfBirth": "2199-01-01"}, "dateOfBirth"),
         ({"name": "최민지", "home": {"address": "수원", "latitude": 123.0, "longitude": 127.0}}, "home.latitude"),
         (
             {"name": "최민지", "supportHours": [{"weekdays": [9], "start": "09:00", "end": "18:00"}]},
