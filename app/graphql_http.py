@@ -46,7 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carecore.access.principal import Principal
 from carecore.errors import Unauthenticated
-from schema.error_codes import Code, locale_from_accept_language, text
+from schema.error_codes import Code, locale_from_accept_language, text, weighted
 
 MAX_BODY = 256 * 1024
 MAX_TOKENS = 2000
@@ -76,17 +76,8 @@ class RequestRefused(Exception):
 def negotiated_media_type(accept: str) -> str:
     """application/graphql-response+json when the client ranks it at least as high as JSON, else JSON."""
     ranks: dict[str, float] = {}
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        ranks[media.lower()] = max(q, ranks.get(media.lower(), 0.0))
+    for media, q in weighted(accept):
+        ranks[media] = max(q, ranks.get(media, 0.0))
     graphql = ranks.get(GRAPHQL_RESPONSE, 0.0)
     legacy = max(ranks.get(JSON, 0.0), ranks.get("application/*", 0.0), ranks.get("*/*", 0.0))
     return GRAPHQL_RESPONSE if graphql > 0 and graphql >= legacy else JSON

@@ -161,20 +161,28 @@ def text(key: str, locale: str, **params: object) -> str:
     return template.format(**params)
 
 
-def locale_from_accept_language(header: str | None) -> str:
-    """The supported language the Accept-Language header ranks highest (earliest on a tie); else ko."""
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate((header or "").split(",")):
-        tag, *params = (p.strip() for p in part.split(";"))
+def weighted(header: str | None) -> list[tuple[str, float]]:
+    """The values of an Accept-style header in order, lower-cased, each with its quality (q, 1 unless given)."""
+    found: list[tuple[str, float]] = []
+    for part in (header or "").split(","):
+        value, *params = (p.strip() for p in part.split(";"))
         q = 1.0
         for param in params:
-            name, _, value = param.partition("=")
+            name, _, given = param.partition("=")
             if name.strip() == "q":
                 try:
-                    q = float(value)
+                    q = float(given)
                 except ValueError:
                     q = 0.0
-        language = tag.lower().split("-")[0]
-        if language in LOCALES and q > 0:
-            ranked.append((q, -position, language))
+        found.append((value.lower(), q))
+    return found
+
+
+def locale_from_accept_language(header: str | None) -> str:
+    """The supported language the Accept-Language header ranks highest (earliest on a tie); else ko."""
+    ranked = [
+        (q, -position, tag.split("-")[0])
+        for position, (tag, q) in enumerate(weighted(header))
+        if tag.split("-")[0] in LOCALES and q > 0
+    ]
     return max(ranked)[2] if ranked else DEFAULT_LOCALE

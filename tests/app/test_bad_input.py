@@ -21,11 +21,8 @@ mutation ($input: CreatePersonInput!) {
 
 
 @pytest.fixture
-async def coordinator(make_account: MakeAccount, store: Store) -> str:
-    agency = Agency(id=new_id(), name="경기 함께돌봄 센터")
-    await store.agencies.upsert(agency)
-    _, token = await make_account(Role.COORDINATOR, agency.id, "김지현")
-    return token
+def coordinator(coordinator_token: str) -> str:
+    return coordinator_token
 
 
 async def writes(store: Store) -> dict[str, int]:

@@ -11,11 +11,7 @@ import pytest
 from graphql import OperationDefinitionNode, parse
 
 from app.graphql_http import ACCESS_LOG_FILTER, GRAPHQL_RESPONSE, MAX_BODY, expanded_fields
-from carecore.access.principal import Role
-from carecore.agencies.models import Agency
-from carecore.ids import new_id
 from carecore.storage.store import Store
-from tests.app.conftest import MakeAccount
 from tests.app.test_bad_input import writes
 
 
@@ -27,11 +23,8 @@ def doubling_fragments(levels: int) -> str:
 
 
 @pytest.fixture
-async def token(make_account: MakeAccount, store: Store) -> str:
-    agency = Agency(id=new_id(), name="경기 함께돌봄 센터")
-    await store.agencies.upsert(agency)
-    _, issued = await make_account(Role.COORDINATOR, agency.id, "김지현")
-    return issued
+def token(coordinator_token: str) -> str:
+    return coordinator_token
 
 
 def test_fragments_are_sized_once_each_however_often_they_are_spread() -> None:

@@ -12,12 +12,7 @@ import pytest
 
 from app.server import build_app
 from app.settings import Settings
-from carecore.access.principal import Role
-from carecore.agencies.models import Agency
-from carecore.ids import new_id
-from carecore.storage.store import Store
 from devtools.auth_emulator import ensure_npm_packages
-from tests.app.conftest import MakeAccount
 from tests.app.servers import serving
 
 AUDIT = Path(__file__).resolve().parents[2] / "tools" / "graphql-audit"
@@ -30,19 +25,16 @@ def audit_tools() -> Path:
 
 
 async def test_the_graphql_over_http_audit_passes_all_61(
-    settings: Settings, make_account: MakeAccount, store: Store, audit_tools: Path
+    settings: Settings, coordinator_token: str, audit_tools: Path
 ) -> None:
     node = shutil.which("node")
     assert node is not None, "Node.js 20+ is required"
-    agency = Agency(id=new_id(), name="경기 함께돌봄 센터")
-    await store.agencies.upsert(agency)
-    _, token = await make_account(Role.COORDINATOR, agency.id, "김지현")
     async with serving(build_app(settings)) as host:
         process = await asyncio.create_subprocess_exec(
             node,
             str(audit_tools / "audit.mjs"),
             f"http://{host}/graphql",
-            token,
+            coordinator_token,
             cwd=audit_tools,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

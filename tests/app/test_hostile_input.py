@@ -34,11 +34,8 @@ SCHEDULE = """mutation ($i: ScheduleShiftInput!) {
 
 
 @pytest.fixture
-async def token(make_account: MakeAccount, store: Store) -> str:
-    agency = Agency(id=new_id(), name="경기 함께돌봄 센터")
-    await store.agencies.upsert(agency)
-    _, issued = await make_account(Role.COORDINATOR, agency.id, "김지현")
-    return issued
+def token(coordinator_token: str) -> str:
+    return coordinator_token
 
 
 async def post(http: httpx.AsyncClient, token: str | None, body: str, **headers: str) -> httpx.Response:
