@@ -51,7 +51,7 @@ ROOTS: list[tuple[str, str, GraphQLField]] = [
     for name, field in sorted(root.fields.items())
 ]
 PYTHON = re.compile(
-    r"Traceback|\b\w+(Error|Exception):|isoformat|Expecting value|object at 0x|\{'|\['"
+    r"Traceback|\b\w+(Error|Exception):|isoformat|Expecting value|object at 0x|\{'\w*': |\['\w*'[,\]]"
     r"|\bNone\b|\bTrue\b|\bFalse\b"
 )
 CODES = {c.value for c in Code}

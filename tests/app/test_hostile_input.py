@@ -19,8 +19,7 @@ from carecore.storage.store import Store
 from schema.error_codes import TABLE, Code, locale_from_accept_language, text
 from tests.app.conftest import MakeAccount
 from tests.app.test_bad_input import writes
-
-PYTHON = re.compile(r"Traceback|Error\b|isoformat|Expecting value|\bNone\b|\{'|\['|object at 0x|\\ud8")
+from tests.app.test_generated_input import PYTHON
 
 POLICY = """mutation ($i: UpdateIncidentPolicyInput!) {
   updateIncidentPolicy(input: $i) { __typename ... on UserError { message field } } }"""
