@@ -20,6 +20,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.errors import ERROR_TYPES, IsOutage, MaskUnexpectedErrors, raised_unavailable
+from schema.input_guard import InputGuard
 from schema.mutations.alerts import AlertMutation
 from schema.mutations.care_plans import CarePlanMutation
 from schema.mutations.health import HealthMutation
@@ -36,6 +37,7 @@ from schema.queries.people import PeopleQuery
 from schema.queries.reachability import ReachabilityQuery
 from schema.queries.shifts import ShiftQuery
 from schema.queries.users import UserQuery
+from schema.scalars import SCALAR_OVERRIDES
 from schema.subscriptions.incidents import IncidentSubscription
 
 logger = logging.getLogger("carecore.graphql")
@@ -88,10 +90,16 @@ def build_schema(
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        InputGuard,
         lambda: MaskUnexpectedErrors(is_outage),
     ]
     if not limits.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return CareSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES), extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=list(ERROR_TYPES),
+        extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,  # dates and times bounded, with our texts (schema/scalars.py)
     )
