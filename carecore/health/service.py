@@ -130,12 +130,12 @@ async def _ingest(
     context = Context()
     async with audited(ports, actor, "observation.record", "Observation", [o.id for o in observations]):
         due = now + EVALUATION_GRACE
-        received_before = await ports.store.observations.insert_many(
+        not_stored = await ports.store.observations.insert_many(
             [(o, due if o.status is ObservationStatus.ACCEPTED else None) for o in observations]
         )
         await context.preload(ports, agency_id, [person for person, _ in readings])
         for index, ((person, _), observation) in enumerate(zip(readings, observations, strict=True)):
-            results.append(await _store(ports, index, person, observation, context, received_before))
+            results.append(await _store(ports, index, person, observation, context, index in not_stored))
         # Readings that found nothing are marked evaluated together; until then the job would redo them.
         await ports.store.observations.finish_quiet(context.quiet)
     return results
@@ -190,12 +190,12 @@ class Context:
 
 
 async def _store(
-    ports: Ports, index: int, person: Person, observation: Observation, context: Context, received_before: set[str]
+    ports: Ports, index: int, person: Person, observation: Observation, context: Context, received_before: bool
 ) -> IngestResult:
     accepted = observation.status is ObservationStatus.ACCEPTED
     if observation.id in context.evaluated:  # the same reading twice in one batch
         return IngestResult(index, IngestOutcome.DUPLICATE, context.evaluated[observation.id])
-    if observation.id in received_before:
+    if received_before:
         earlier = await ports.store.observations.get(observation.id)
         if earlier is None:
             raise AlreadyExists(observation.id)

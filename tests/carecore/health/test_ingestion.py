@@ -10,9 +10,10 @@ import pytest
 
 from carecore.errors import Forbidden, NotFound
 from carecore.health.models import Component, IngestOutcome, Metric, Modality, ObservationStatus, Reading, RejectReason
-from carecore.health.service import record_observation
-from carecore.incidents.models import IncidentSource, IncidentStatus, IncidentType, Severity
+from carecore.health.service import ingest_observations, record_observation
+from carecore.incidents.models import AiService, IncidentSource, IncidentStatus, IncidentType, Severity
 from carecore.incidents.service import acknowledge_incident
+from carecore.people.models import ExternalRef
 from carecore.ports import Ports
 from tests.carecore.health.conftest import bp_reading, health_incidents, told
 from tests.conftest import World
@@ -182,3 +183,19 @@ async def test_family_and_services_may_not_record_and_a_caregiver_only_for_peopl
     with pytest.raises(NotFound):
         await record_observation(ports, world.caregiver_off_team.principal(), reading)
     assert await ports.store.db["observations"].count_documents({}) == 0
+
+
+async def test_a_reading_twice_in_one_batch_is_recorded_once_and_answered_as_a_duplicate_the_second_time(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    profile = replace(world.minji.profile, external_refs=(ExternalRef("cuffs", "BP-1"),))
+    assert await ports.store.people.update_profile(
+        world.minji, profile, expected_revision=world.minji.revision, now=clock.now()
+    )
+    service = AiService(world.ai_service.id, world.agency.id, "cuffs", "batch-secret-0123456789abcdef0123", clock.now())
+    reading = bp_reading("", clock.now(), 128, 82, data_point="r-1")
+
+    results = await ingest_observations(ports, world.ai_service.principal(), service, [("BP-1", reading)] * 2)
+
+    assert [r.outcome for r in results] == [IngestOutcome.RECORDED, IngestOutcome.DUPLICATE]
+    assert await ports.store.db["observations"].count_documents({"evaluated": True}) == 1
