@@ -110,9 +110,9 @@ class ObservationStore:
         doc["evaluate_due_at"] = evaluate_due_at
         await insert_new(self._c, doc)
 
-    async def insert_many(self, observations: Sequence[tuple[Observation, datetime | None]]) -> set[str]:
-        """Inserts in one write, each with its `evaluate_due_at`; returns the ids received before (or
-        twice in this batch: the copy after the first is not stored)."""
+    async def insert_many(self, observations: Sequence[tuple[Observation, datetime | None]]) -> set[int]:
+        """Inserts in one write, each with its `evaluate_due_at`; returns the positions not stored because
+        their reading was received before (or earlier in this batch)."""
         if not observations:
             return set()
         docs = [{**observation_to_doc(o), "evaluate_due_at": due} for o, due in observations]
@@ -122,7 +122,7 @@ class ObservationStore:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            return {docs[e["index"]]["_id"] for e in errors}
+            return {e["index"] for e in errors}
         return set()
 
     async def finish_quiet(self, observation_ids: Sequence[str]) -> None:
