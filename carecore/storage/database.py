@@ -19,7 +19,6 @@ INDEX_NOT_FOUND = 27
 # Indexes live next to the rules that need them; the unique ones carry rules, not just speed.
 INDEXES: dict[str, list[IndexModel]] = {
     "users": [
-        IndexModel([("agency_id", ASCENDING), ("_id", ASCENDING)]),  # FHIR bulk export streams in _id order
         IndexModel([("firebase_uid", ASCENDING)], unique=True, name="firebase_uid_unique"),
         IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
         # publish_lagging_claims claims the profile whose claims lag longest (carecore.storage.leases).
@@ -28,7 +27,6 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("agency_id", ASCENDING), ("role", ASCENDING), ("active", ASCENDING), ("_id", ASCENDING)]),
     ],
     "people": [
-        IndexModel([("agency_id", ASCENDING), ("_id", ASCENDING)]),  # FHIR bulk export streams in _id order
         IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("care_team", ASCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("guardians.user_id", ASCENDING)]),
@@ -36,7 +34,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("external_ref_keys", ASCENDING)], unique=True, sparse=True, name="external_ref_unique"),
     ],
     "care_plans": [
-        IndexModel([("agency_id", ASCENDING), ("_id", ASCENDING)]),  # FHIR bulk export streams in _id order
+        # The FHIR export reads an agency's plans, optionally changed since a time.
+        IndexModel([("agency_id", ASCENDING), ("updated_at", ASCENDING)]),
         IndexModel([("person_id", ASCENDING), ("version", DESCENDING)], unique=True, name="plan_version_unique"),
         # finish_approvals claims the earliest stalled approval; has_successor looks a version up by origin.
         IndexModel([("approval_due_at", ASCENDING)]),
@@ -58,18 +57,19 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("last_seen_at", ASCENDING)]),
     ],
     "notifications": [
-        IndexModel([("agency_id", ASCENDING), ("_id", ASCENDING)]),  # FHIR bulk export streams in _id order
+        # The FHIR export reads an agency's notifications, optionally created since a time.
+        IndexModel([("agency_id", ASCENDING), ("created_at", ASCENDING)]),
         IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
         IndexModel([("next_attempt_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("request_id", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("subject_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]),
     ],
     "callouts": [
-        IndexModel([("agency_id", ASCENDING), ("_id", ASCENDING)]),  # FHIR bulk export streams in _id order
         IndexModel([("due_at", ASCENDING)]),
+        # The FHIR export reads an agency's call-outs.
+        IndexModel([("agency_id", ASCENDING)]),
     ],
     "incidents": [
-        IndexModel([("agency_id", ASCENDING), ("_id", ASCENDING)]),  # FHIR bulk export streams in _id order
         # At most one incident per (agency, person, type) takes repeated flags; absent on all others.
         IndexModel([("merge_key", ASCENDING)], unique=True, sparse=True, name="merge_key_unique"),
         IndexModel([("recent_flag_ids", ASCENDING)]),
@@ -84,7 +84,6 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "incident_flags": [IndexModel([("finish_due_at", ASCENDING)])],
     "shifts": [
-        IndexModel([("agency_id", ASCENDING), ("_id", ASCENDING)]),  # FHIR bulk export streams in _id order
         IndexModel([("agency_id", ASCENDING), ("start", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("caregiver_id", ASCENDING), ("start", ASCENDING)]),
         IndexModel([("person_id", ASCENDING), ("start", ASCENDING)]),
@@ -97,8 +96,6 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("announce_due_at", ASCENDING)]),
     ],
     "observations": [
-        # FHIR bulk export streams the accepted readings in _id order.
-        IndexModel([("agency_id", ASCENDING), ("status", ASCENDING), ("_id", ASCENDING)]),
         # Detection's history and dedupe look-ups, and a person's readings newest first.
         IndexModel(
             [("agency_id", ASCENDING), ("person_id", ASCENDING), ("metric", ASCENDING), ("effective_at", ASCENDING)]
