@@ -15,14 +15,12 @@ from typing import Any
 
 import pytest
 import strawberry
-from pymongo import AsyncMongoClient, monitoring
 
 from carecore.ids import new_id
 from carecore.ports import Ports
 from carecore.shifts.models import Shift, ShiftStatus, VisitCheck
-from carecore.storage.database import Document
-from carecore.storage.store import Store
 from schema.context import Context
+from tests.commands import CommandLog, counted
 from tests.conftest import World
 from tests.support import FakeClock, person, put_active_plan
 
@@ -37,27 +35,10 @@ PAGE = """query ($first: Int, $from: DateTime!, $to: DateTime!) {
 }"""
 
 
-class CommandLog(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 @pytest.fixture
-async def counted(mongo_uri: str, database_name: str, ports: Ports) -> AsyncIterator[tuple[Ports, CommandLog]]:
-    """The test's ports on the same database through a client whose commands are counted."""
-    log = CommandLog()
-    client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, event_listeners=[log], tz_aware=True)
-    yield dataclasses.replace(ports, store=Store(client[database_name])), log
-    await client.close()
+async def counted_ports(mongo_uri: str, database_name: str, ports: Ports) -> AsyncIterator[tuple[Ports, CommandLog]]:
+    async with counted(mongo_uri, database_name, ports) as pair:
+        yield pair
 
 
 async def visit(ports: Ports, world: World, person_id: str, start: datetime, *, handover: str | None = None) -> None:
@@ -123,15 +104,15 @@ async def run_page(schema: strawberry.Schema, ports: Ports, world: World, clock:
 
 
 async def test_round_trips_are_the_same_for_10_and_100_people(
-    schema: strawberry.Schema, counted: tuple[Ports, CommandLog], world: World, clock: FakeClock
+    schema: strawberry.Schema, counted_ports: tuple[Ports, CommandLog], world: World, clock: FakeClock
 ) -> None:
-    ports, log = counted
+    ports, log = counted_ports
     await seed(ports, world, clock, 100)
     await run_page(schema, ports, world, clock, 1)  # connections opened before counting
 
     commands: dict[int, Counter[str]] = {}
     for first in (10, 100):
-        log.names.clear()
+        log.clear()
         edges = await run_page(schema, ports, world, clock, first)
         commands[first] = Counter(log.names)
 
