@@ -97,11 +97,11 @@ class EventStore:
             async for d in self._c.find({**late, "handled_by": {"$ne": consumer}}).limit(limit):
                 pending[d["_id"]] = event_from_doc(d)
         moved, unbroken = mark, True
-        forward = self._c.find({"kind": {"$in": kinds}, "at": {"$gte": mark[0]}}).sort([("at", 1), ("_id", 1)])
+        # After the mark by (at, id): however many events share its `at`, each poll gets past some.
+        after = {"$or": [{"at": {"$gt": mark[0]}}, {"at": mark[0], "_id": {"$gt": mark[1]}}]}
+        forward = self._c.find({"kind": {"$in": kinds}, **after}).sort([("at", 1), ("_id", 1)])
         async for d in forward.limit(limit):
             here = (d["at"], d["_id"])
-            if here <= mark:
-                continue
             if consumer not in d.get("handled_by", ()):
                 pending[d["_id"]] = event_from_doc(d)
                 unbroken = False

@@ -150,3 +150,17 @@ async def test_a_poll_reads_the_same_with_1000_and_10000_handled_events(
         assert measured[1_000] == measured[10_000], measured
         # The position's event twice (overlap and forward), and the new one: no handled history again.
         assert measured[1_000][2] <= 2 and measured[1_000][5] <= 3, measured
+
+
+async def test_the_position_gets_past_more_events_at_one_instant_than_a_poll_reads(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    same = [event(world, clock) for _ in range(250)]  # e.g. a bulk publish stamped once
+    for e in same:
+        await publish(ports, e)
+        await ports.store.events.claim(e.id, CONSUMER)
+
+    for _ in range(3):  # 100 a poll
+        assert await poll_and_handle(ports) == []
+
+    assert await position(ports) == max(e.id for e in same)
