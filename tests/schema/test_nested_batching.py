@@ -127,3 +127,26 @@ async def test_round_trips_are_the_same_for_10_and_100_people(
 
     assert commands[10] == commands[100], commands
     assert sum(commands[100].values()) <= 12, commands[100]
+
+
+async def test_a_bad_period_fails_only_the_fields_that_asked_with_it(
+    schema: strawberry.Schema, ports: Ports, world: World, clock: FakeClock
+) -> None:
+    await seed(ports, world, clock, 2)
+    now = clock.now()
+    document = """query ($from: DateTime!, $to: DateTime!, $bad: DateTime!) {
+      people(first: 2) { edges { node {
+        good: shifts(from: $from, to: $to) { edges { node { id } } }
+        bad: shifts(from: $from, to: $bad) { edges { node { id } } }
+      } } }
+    }"""
+    variables = {
+        "from": (now - timedelta(days=2)).isoformat(),
+        "to": (now + timedelta(days=2)).isoformat(),
+        "bad": (now - timedelta(days=3)).isoformat(),  # before `from`
+    }
+    context = Context(ports=ports, principal_or_none=world.coordinator.principal())
+    result = await schema.execute(document, variable_values=variables, context_value=context)
+
+    assert result.errors is not None and {e.path[-1] for e in result.errors if e.path} == {"bad"}
+    assert all(e.extensions is not None and e.extensions["code"] == "BAD_USER_INPUT" for e in result.errors)
