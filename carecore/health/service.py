@@ -64,6 +64,8 @@ EVALUATION_LEASE = timedelta(minutes=1)
 HEALTH_MERGE_WINDOW = timedelta(days=28)
 DETECTOR_SERVICE = HEALTH_DETECTOR_SERVICE
 RULES_VERSION = "1"
+# What a reading's history spans: detection's 56 days before it, the repeat and same-moment checks after.
+BEFORE, AFTER = detection.HISTORY, max(detection.CONFIRM_WITHIN, SAME_MOMENT)
 
 
 def observation_id(agency_id: str, source: str, reading: Reading) -> str:
@@ -136,6 +138,7 @@ async def _ingest(
         )
         await context.preload(ports, agency_id, [person for person, _ in readings])
         context.cover([o for o in observations if o.status is ObservationStatus.ACCEPTED])
+        await context.read_batch(ports, agency_id)
         for index, ((person, _), observation) in enumerate(zip(readings, observations, strict=True)):
             results.append(await _store(ports, index, person, observation, context, index in not_stored))
         # Readings that found nothing are marked evaluated together; until then the job would redo them.
@@ -164,27 +167,29 @@ class Context:
 
     async def history(self, ports: Ports, observation: Observation) -> list[Observation]:
         """The accepted readings of the person and metric from 56 days before the reading to 10 minutes
-        after: one read serves the same-moment check (60 s) and detection. Within a batch, one read
-        serves every reading of the person and metric; it is taken after the batch was stored, so of two
-        racing copies at least one still sees the other (`_settle_same_moment`)."""
+        after: one read serves the same-moment check (60 s) and detection. Within a batch, `read_batch`
+        has read every person's and metric's at once; a reading outside it is read alone."""
         r = observation.reading
         key = (r.person_id, r.metric)
-        before, after = detection.HISTORY, max(detection.CONFIRM_WITHIN, SAME_MOMENT)
         start, end = self.spans.get(key, (r.effective_at, r.effective_at))
-        if key not in self.read:
+        if key in self.read and start <= r.effective_at <= end:
+            times, found = self.read[key]
+        else:  # not one of the batch's (the background job's, say): read for it alone
             found = await ports.store.observations.accepted_between(
-                observation.agency_id, r.person_id, r.metric, start - before, end + after
-            )
-            self.read[key] = ([h.reading.effective_at for h in found], found)
-        times, found = self.read[key]
-        if not start <= r.effective_at <= end:  # not one of the batch's: read for it alone
-            found = await ports.store.observations.accepted_between(
-                observation.agency_id, r.person_id, r.metric, r.effective_at - before, r.effective_at + after
+                observation.agency_id, r.person_id, r.metric, r.effective_at - BEFORE, r.effective_at + AFTER
             )
             times = [h.reading.effective_at for h in found]
-        window = found[bisect_left(times, r.effective_at - before) : bisect_right(times, r.effective_at + after)]
+        window = found[bisect_left(times, r.effective_at - BEFORE) : bisect_right(times, r.effective_at + AFTER)]
         # Readings this request evaluated count as evaluated, though their mark waits for `finish_quiet`.
         return [self.evaluated.get(h.id, h) for h in window if h.id not in self.demoted]
+
+    async def read_batch(self, ports: Ports, agency_id: str) -> None:
+        """Every person's and metric's readings around the batch's, in one query; taken after the batch
+        was stored, so of two racing copies at least one still sees the other (`_settle_same_moment`)."""
+        found = await ports.store.observations.accepted_around(
+            agency_id, {key: (start - BEFORE, end + AFTER) for key, (start, end) in self.spans.items()}
+        )
+        self.read.update({key: ([h.reading.effective_at for h in hs], hs) for key, hs in found.items()})
 
     async def preload(self, ports: Ports, agency_id: str, people: Sequence[Person]) -> None:
         """Reads for a whole batch at once what `subject` would read person by person."""

@@ -7,7 +7,8 @@ has not finished: the request finishes it at once, or the `health-evaluations` j
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pymongo.errors import BulkWriteError
@@ -151,6 +152,26 @@ class ObservationStore:
         }
         docs = await self._c.find(query).sort([("effective_at", 1), ("_id", 1)]).to_list()
         return [observation_from_doc(d) for d in docs]
+
+    async def accepted_around(
+        self, agency_id: str, spans: Mapping[tuple[str, Metric], tuple[datetime, datetime]]
+    ) -> dict[tuple[str, Metric], list[Observation]]:
+        """Per (person, metric), the accepted readings in its [start, end], oldest first: a batch's
+        histories in one query, each clause on the (agency, person, metric, effective_at) index."""
+        found: dict[tuple[str, Metric], list[Observation]] = {key: [] for key in spans}
+        if not spans:
+            return found
+        clauses = [
+            {"person_id": person_id, "metric": metric.value, "effective_at": {"$gte": start, "$lte": end}}
+            for (person_id, metric), (start, end) in spans.items()
+        ]
+        query = {"agency_id": agency_id, "status": ObservationStatus.ACCEPTED.value, "$or": clauses}
+        by_key: dict[tuple[str, Metric], list[Observation]] = defaultdict(list)
+        async for doc in self._c.find(query).sort([("effective_at", 1), ("_id", 1)]):
+            o = observation_from_doc(doc)
+            by_key[(o.person_id, o.reading.metric)].append(o)
+        found.update(by_key)
+        return found
 
     async def accepted_for_person(
         self, agency_id: str, person_id: str, start: datetime, end: datetime
