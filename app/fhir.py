@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from app.graphql_http import bearer_token
@@ -54,6 +55,17 @@ def outcome(status: int, message: str, *, expression: str | None = None) -> Resp
         issue["expression"] = [expression]
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return fhir_response({"resourceType": "OperationOutcome", "issue": [issue]}, status, headers)
+
+
+def routing_refusal(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals under /fhir (no such route, a method the route does not take) as
+    OperationOutcomes too; everywhere else they stay Starlette's plain text."""
+    assert isinstance(exc, HTTPException), "registered for HTTPException only"
+    if not request.url.path.startswith("/fhir/"):
+        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+    found = outcome(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
+    found.headers.update(exc.headers or {})
+    return found
 
 
 def refused(exc: DomainError) -> Response:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,7 +24,7 @@ from strawberry.types.unset import UnsetType
 
 from app.alerts import start_alert_delivery, webhook_routes
 from app.background import background
-from app.fhir import fhir_routes
+from app.fhir import fhir_routes, routing_refusal
 from app.firebase import FirebaseGateway
 from app.graphql_http import (
     ACCESS_LOG_FILTER,
@@ -220,6 +221,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             )
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: routing_refusal},
     )
 
 

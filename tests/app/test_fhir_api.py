@@ -167,3 +167,18 @@ def test_every_fhir_route_is_in_the_authorization_tests(settings: Settings) -> N
     paths = {r.path for r in build_app(settings).routes if isinstance(r, Route) and r.path.startswith("/fhir/")}
 
     assert paths == set(COVERED)
+
+
+async def test_an_unknown_fhir_route_or_method_is_an_operation_outcome_and_elsewhere_stays_plain(
+    http: httpx.AsyncClient,
+) -> None:
+    unknown = await http.get("/fhir/R4/Medication")
+    wrong_method = await http.put("/fhir/R4/metadata")
+    elsewhere = await http.get("/no-such-page")
+
+    assert unknown.status_code == 404 and wrong_method.status_code == 405
+    for response in (unknown, wrong_method):
+        assert response.headers["content-type"].startswith(FHIR_JSON)
+        get_fhir_model_class("OperationOutcome").model_validate(response.json())
+    assert "GET" in wrong_method.headers["allow"]
+    assert elsewhere.status_code == 404 and elsewhere.headers["content-type"].startswith("text/plain")
