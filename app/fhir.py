@@ -198,6 +198,8 @@ async def _kick_off(request: Request, ports: Ports, actor: Principal) -> Respons
 
 async def _export_status(request: Request, ports: Ports, actor: Principal) -> Response:
     job = await export.get_export(ports, actor, request.path_params["id"])
+    if job.status is ExportStatus.FAILED:  # Bulk Data: an error status with an OperationOutcome
+        return outcome(500, f"The export failed after {job.attempts - 1} attempts; start a new one.")
     if job.status is not ExportStatus.DONE:
         headers = {"X-Progress": export.progress(job).header(), "Retry-After": "2"}
         return Response(status_code=202, headers=headers)

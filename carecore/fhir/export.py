@@ -16,6 +16,7 @@ the test server, and none may be relied on in production).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,10 +31,15 @@ from carecore.ids import is_valid_id, new_id
 from carecore.ports import Ports
 from carecore.users.service import principal_for
 
+logger = logging.getLogger(__name__)
+
 EXPORT_LEASE = timedelta(minutes=2)
 RENEW_EVERY = 200  # resources between lease renewals (and checks for a cancellation)
 PART_BYTES = 4 * 1024 * 1024  # at most this much NDJSON a file: a type larger than that has several
 KEEP_FOR = timedelta(days=1)
+# An export whose every attempt died (a bug, a resource that cannot be mapped) stops after this many,
+# instead of being taken up again every lease, forever; the requester learns it from the status URL.
+MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +218,11 @@ async def run_exports(ports: Ports, owner: str) -> int:
     store = ports.store.fhir_exports
     while (job := await store.claim(now=ports.clock.now(), owner=owner, lease=EXPORT_LEASE)) is not None:
         done += 1
+        if job.attempts > MAX_ATTEMPTS:
+            now = ports.clock.now()
+            logger.error("FHIR export %s failed %d times; giving up", job.id, job.attempts - 1)
+            await store.fail(job.id, owner=owner, at=now, expires_at=now + KEEP_FOR)
+            continue
         if job.current_file_ids:  # a dead instance's type, half written: all of its parts go
             for file_id in job.current_file_ids:
                 await store.delete_file(file_id)

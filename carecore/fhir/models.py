@@ -11,6 +11,7 @@ class ExportStatus(StrEnum):
     RUNNING = "RUNNING"  # queued or being written by whichever instance holds its lease
     DONE = "DONE"  # every file written; downloadable until `expires_at`
     CANCELLED = "CANCELLED"  # the requester cancelled (or it expired): its files are being deleted
+    FAILED = "FAILED"  # every attempt died: the status URL says so, and its files go like a done export's
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class ExportJob:
     current_type: str | None = None
     finished_at: datetime | None = None
     expires_at: datetime | None = None
+    attempts: int = 0  # claims so far: each instance that took the job, including the one holding it
 
     @property
     def pending_types(self) -> tuple[str, ...]:

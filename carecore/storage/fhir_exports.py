@@ -45,6 +45,7 @@ def export_from_doc(d: Document) -> ExportJob:
         current_type=d.get("current_type"),
         finished_at=d.get("finished_at"),
         expires_at=d.get("expires_at"),
+        attempts=d.get("attempts", 0),
     )
 
 
@@ -96,7 +97,11 @@ class FhirExportStore:
         """The earliest running job whose lease is free or lapsed: a dead instance's export is taken over."""
         extra = {"status": ExportStatus.RUNNING.value}
         d = await claim_due(self._c, due_field="due_at", now=now, owner=owner, lease=lease, extra=extra)
-        return export_from_doc(d) if d else None
+        if d is None:
+            return None
+        # Counted after the claim: a death in between only undercounts, and the next claim counts again.
+        await self._c.update_one({"_id": d["_id"], "lease_owner": owner}, {"$inc": {"attempts": 1}})
+        return export_from_doc({**d, "attempts": d.get("attempts", 0) + 1})
 
     async def _update_held(self, export_id: str, owner: str, update: Document) -> bool:
         query = {"_id": export_id, "lease_owner": owner, "status": ExportStatus.RUNNING.value}
@@ -122,6 +127,19 @@ class FhirExportStore:
         update = {
             "$set": {
                 "status": ExportStatus.DONE.value,
+                "finished_at": at,
+                "expires_at": expires_at,
+                "due_at": None,
+                "lease_until": None,
+                "lease_owner": None,
+            }
+        }
+        return await self._update_held(export_id, owner, update)
+
+    async def fail(self, export_id: str, *, owner: str, at: datetime, expires_at: datetime) -> bool:
+        update = {
+            "$set": {
+                "status": ExportStatus.FAILED.value,
                 "finished_at": at,
                 "expires_at": expires_at,
                 "due_at": None,
