@@ -25,6 +25,8 @@ from app.graphql_http import GraphQLDoor, bearer_token, principal_of
 from app.ingest import flag_endpoint
 from app.ingest_observations import observation_endpoint
 from app.live import live_handler, sign_in
+from app.logs import RequestLog
+from app.metrics import metrics_routes
 from app.outages import RequestDeadline
 from app.settings import Settings
 from carecore.clock import Clock, SystemClock
@@ -161,9 +163,15 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/ingest/flags", flag_endpoint(runtime.started_ports), methods=["POST"]),
             Route("/ingest/observations", observation_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),
+            *metrics_routes(
+                settings.metrics_token, runtime.started_ports, timeout_seconds=settings.readiness_timeout_seconds
+            ),
             *console,
         ],
-        middleware=[Middleware(RequestDeadline, seconds=settings.request_timeout_seconds, exempt=("/readyz",))],
+        middleware=[
+            Middleware(RequestLog),
+            Middleware(RequestDeadline, seconds=settings.request_timeout_seconds, exempt=("/readyz", "/metrics")),
+        ],
         lifespan=lifespan,
     )
 

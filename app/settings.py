@@ -48,6 +48,7 @@ class Settings:
     request_timeout_seconds: float = 5.0
     readiness_timeout_seconds: float = 0.8  # orchestrators' probes usually give up after 1 s
     database_timeout_seconds: float = 30.0
+    metrics_token: str | None = None  # GET /metrics wants `Authorization: Bearer <it>`; unset: no /metrics
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -82,6 +83,7 @@ class Settings:
             "request_timeout_seconds": float(os.environ.get("CARECORE_REQUEST_TIMEOUT_SECONDS", "5")),
             "readiness_timeout_seconds": float(os.environ.get("CARECORE_READINESS_TIMEOUT_SECONDS", "0.8")),
             "database_timeout_seconds": float(os.environ.get("CARECORE_DATABASE_TIMEOUT_SECONDS", "30")),
+            "metrics_token": os.environ.get("CARECORE_METRICS_TOKEN") or None,
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

@@ -58,6 +58,7 @@ def coded_error(message: str, code: str) -> GraphQLError:
 
 def to_user_error(exc: DomainError) -> UserError:
     """Maps a domain error to its schema type; access errors become coded GraphQL errors instead."""
+    logger.info("refused: %s (field %s)", type(exc).__name__, exc.field or "-")  # never the message: it may name things
     match exc:
         case Unauthenticated():
             raise coded_error(exc.message, "UNAUTHENTICATED") from exc
@@ -119,6 +120,7 @@ class MaskUnexpectedErrors(MaskErrors):
             )
         if isinstance(original, DomainError):
             code = _CODES.get(type(original), "BAD_USER_INPUT")
+            logger.info("GraphQL refused: %s at %s", code, error.path)  # expected: one line, no traceback
             return GraphQLError(
                 original.message,
                 nodes=error.nodes,

@@ -18,6 +18,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from carecore import tracing
 from carecore.agencies.service import get_agency
 from carecore.care_plans.models import CarePlan, SupportTask, TaskCategory
 from carecore.events.consumers import consumer
@@ -99,6 +100,7 @@ async def consume_critical_tasks(ports: Ports, limit: int = 100) -> int:
     """One pass over unclaimed `shift.critical_task_missed` events; returns how many this instance claimed."""
     claimed = 0
     for event in await ports.store.events.unclaimed(CONSUMER, [CRITICAL_TASK_MISSED], limit=limit):
-        await open_critical_task_incident(ports, event)  # effect first: a crash before the claim repeats it
-        claimed += await ports.store.events.claim(event.id, CONSUMER)
+        with tracing.scope(event.request_id):
+            await open_critical_task_incident(ports, event)  # effect first: a crash before the claim repeats it
+            claimed += await ports.store.events.claim(event.id, CONSUMER)
     return claimed

@@ -122,6 +122,13 @@ class NotificationStore:
         cursor = self._c.find({"subject_id": {"$in": list(subject_ids)}}).sort([("created_at", 1), ("_id", 1)])
         return [notification_from_doc(d) async for d in cursor]
 
+    async def outbox_stats(self) -> tuple[int, datetime | None]:
+        """How many notifications wait for a push attempt (due or scheduled), and the oldest one's creation."""
+        waiting: Document = {"next_attempt_at": {"$ne": None}}
+        depth = await self._c.count_documents(waiting)
+        oldest = await self._c.find_one(waiting, {"created_at": 1}, sort=[("created_at", 1)]) if depth else None
+        return depth, oldest["created_at"] if oldest else None
+
     async def claim_due(self, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Notification]:
         """Claims up to `limit` due notifications for `owner` (unique per call) until now + lease."""
         free: Document = {"$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]}
