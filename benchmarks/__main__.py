@@ -12,6 +12,7 @@ from benchmarks import (
     devdb_durability,
     incidents,
     notifications,
+    outages,
     people_list,
     pipeline_crashes,
     shifts,
@@ -25,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "pipeline_crashes": pipeline_crashes.run,
     "devdb_durability": devdb_durability.run,
     "console_now": console_now.run,
+    "outages": outages.run,
 }
 
 
