@@ -10,11 +10,14 @@ from benchmarks import (
     console_now,
     database_uri,
     devdb_durability,
+    fhir_export,
+    health_cohort,
     incidents,
     notifications,
     outages,
     people_list,
     pipeline_crashes,
+    reachability,
     shifts,
 )
 
@@ -26,6 +29,9 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "pipeline_crashes": pipeline_crashes.run,
     "devdb_durability": devdb_durability.run,
     "console_now": console_now.run,
+    "health_cohort": health_cohort.run,
+    "reachability": reachability.run,
+    "fhir_export": fhir_export.run,
     "outages": outages.run,
 }
 

@@ -25,6 +25,10 @@ class ValidationFailed(DomainError):
     """Input that breaks a rule of the domain; nothing was written."""
 
 
+class DispositionRequired(ValidationFailed):
+    """Closing this incident needs a disposition (e.g. whether a health alert was actionable)."""
+
+
 class VersionConflict(DomainError):
     """The caller edited from a version that is no longer current."""
 

@@ -20,11 +20,13 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.errors import ERROR_TYPES, IsOutage, MaskUnexpectedErrors, raised_unavailable
+from schema.input_guard import InputGuard
 from schema.mutations.alerts import AlertMutation
 from schema.mutations.care_plans import CarePlanMutation
 from schema.mutations.health import HealthMutation
 from schema.mutations.incidents import IncidentMutation
 from schema.mutations.people import PeopleMutation
+from schema.mutations.reachability import ReachabilityMutation
 from schema.mutations.shifts import ShiftMutation
 from schema.mutations.users import UserMutation
 from schema.queries.alerts import AlertQuery
@@ -32,19 +34,31 @@ from schema.queries.care_plans import CarePlanQuery
 from schema.queries.health import HealthQuery
 from schema.queries.incidents import IncidentQuery
 from schema.queries.people import PeopleQuery
+from schema.queries.reachability import ReachabilityQuery
 from schema.queries.shifts import ShiftQuery
 from schema.queries.users import UserQuery
+from schema.scalars import SCALAR_OVERRIDES
 from schema.subscriptions.incidents import IncidentSubscription
 
 logger = logging.getLogger("carecore.graphql")
 
 # Each domain adds its own roots here.
 Query = merge_types(
-    "Query", (UserQuery, PeopleQuery, CarePlanQuery, ShiftQuery, IncidentQuery, AlertQuery, HealthQuery)
+    "Query",
+    (UserQuery, PeopleQuery, CarePlanQuery, ShiftQuery, IncidentQuery, AlertQuery, HealthQuery, ReachabilityQuery),
 )
 Mutation = merge_types(
     "Mutation",
-    (PeopleMutation, CarePlanMutation, UserMutation, ShiftMutation, IncidentMutation, AlertMutation, HealthMutation),
+    (
+        PeopleMutation,
+        CarePlanMutation,
+        UserMutation,
+        ShiftMutation,
+        IncidentMutation,
+        AlertMutation,
+        HealthMutation,
+        ReachabilityMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (IncidentSubscription,))
 
@@ -77,10 +91,16 @@ def build_schema(
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        InputGuard,
         lambda: MaskUnexpectedErrors(is_outage),
     ]
     if not limits.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return CareSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, types=list(ERROR_TYPES), extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=list(ERROR_TYPES),
+        extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,  # dates and times bounded, with our texts (schema/scalars.py)
     )

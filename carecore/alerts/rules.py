@@ -19,6 +19,10 @@ TIME_TO_LIVE: dict[AlertKind, timedelta] = {
     AlertKind.GEOFENCE_EXCEPTION: timedelta(hours=2),
     AlertKind.OPEN_SHIFT_OFFER: timedelta(hours=4),
     AlertKind.SHIFT_CHANGE: timedelta(hours=12),
+    AlertKind.UNREACHABLE: timedelta(hours=12),
+    AlertKind.HUMAN_CALL_TASK: timedelta(hours=4),  # the ladder visits after the human call's 4 hours
+    AlertKind.VISIT_REQUEST: timedelta(hours=4),
+    AlertKind.WELLNESS_CHECK: timedelta(minutes=30),  # unanswered by then, a human calls instead
 }
 
 RETRY_BASE = timedelta(seconds=5)
@@ -92,10 +96,16 @@ def retry_delay(attempts: int, retry_after: float | None, rng: random.Random | N
     return jittered if jittered > floor else floor
 
 
+MAX_TIMEZONE_NAME = 64  # the longest IANA name has 32 characters
+
+
 def check_timezone(name: str | None) -> None:
     if name is None:
         return
+    # ZoneInfo looks the name up as a file: a long one raises OSError (name too long), not KeyError.
     try:
+        if len(name) > MAX_TIMEZONE_NAME:
+            raise ValueError(name)
         ZoneInfo(name)
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, OSError) as exc:
         raise ValidationFailed("timezone must be an IANA time zone such as Asia/Seoul.", field="timezone") from exc

@@ -88,6 +88,6 @@ async def acknowledge_by_call(ports: Ports, notification_id: str) -> Acknowledge
     return await acknowledge_notification(ports, await principal_for(ports, user), n.id)
 
 
-async def record_call_status(ports: Ports, call_id: str, status: str) -> None:
+async def record_call_status(ports: Ports, notification_id: str, call_id: str, status: str) -> None:
     """Keeps the provider's last word on a call (completed, no-answer, busy, failed)."""
-    await ports.store.callouts.record_call_status(call_id, status)
+    await ports.store.callouts.record_call_status(notification_id, call_id, status)

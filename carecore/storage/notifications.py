@@ -8,7 +8,7 @@ still holds the lease; a crashed dispatcher's claims lapse and another instance 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
@@ -124,10 +124,14 @@ class NotificationStore:
 
     async def outbox_stats(self) -> tuple[int, datetime | None]:
         """How many notifications wait for a push attempt (due or scheduled), and the oldest one's creation."""
-        waiting: Document = {"next_attempt_at": {"$ne": None}}
-        depth = await self._c.count_documents(waiting)
-        oldest = await self._c.find_one(waiting, {"created_at": 1}, sort=[("created_at", 1)]) if depth else None
-        return depth, oldest["created_at"] if oldest else None
+        # A range, not `$ne: None`, so the next_attempt_at index bounds the scan; one pass for both figures.
+        waiting: Document = {"next_attempt_at": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}}
+        pipeline: list[Document] = [
+            {"$match": waiting},
+            {"$group": {"_id": None, "depth": {"$sum": 1}, "oldest": {"$min": "$created_at"}}},
+        ]
+        found = await (await self._c.aggregate(pipeline)).to_list()
+        return (found[0]["depth"], found[0]["oldest"]) if found else (0, None)
 
     async def claim_due(self, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Notification]:
         """Claims up to `limit` due notifications for `owner` (unique per call) until now + lease."""

@@ -18,6 +18,7 @@ from carecore.access.principal import Role
 from carecore.alerts.models import Audience
 from carecore.alerts.router import route_due
 from carecore.alerts.service import request_alert
+from carecore.events.consumers import CONSUMERS
 from carecore.incidents.escalation import run_due_steps
 from carecore.incidents.ingestion import ingest_flag
 from carecore.incidents.models import AiService
@@ -74,7 +75,7 @@ async def test_a_scrape_with_the_token_shows_latency_outbox_and_consumer_lag(
     assert found[("carecore_outbox_depth", ())] == 1
     assert found[("carecore_outbox_oldest_age_seconds", ())] >= 0
     assert {labels for name, labels in found if name == "carecore_event_consumer_lag_seconds"} == {
-        (("consumer", c),) for c in ("incidents", "critical-tasks", "alerts")
+        (("consumer", c.name),) for c in CONSUMERS
     }
     assert found[("carecore_metrics_refresh_ok", ())] == 1
 

@@ -9,12 +9,26 @@ from datetime import timedelta
 import pytest
 
 from carecore.errors import Forbidden, NotFound
-from carecore.health.models import Component, IngestOutcome, Metric, Modality, ObservationStatus, Reading, RejectReason
-from carecore.health.service import record_observation
-from carecore.incidents.models import IncidentSource, IncidentStatus, IncidentType, Severity
+from carecore.health.models import (
+    DIASTOLIC,
+    SYSTOLIC,
+    Component,
+    IngestOutcome,
+    IngestResult,
+    Metric,
+    Modality,
+    Observation,
+    ObservationStatus,
+    Reading,
+    RejectReason,
+)
+from carecore.health.service import ingest_observations, record_observation
+from carecore.incidents.models import AiService, IncidentSource, IncidentStatus, IncidentType, Severity
 from carecore.incidents.service import acknowledge_incident
+from carecore.people.models import ExternalRef
 from carecore.ports import Ports
 from tests.carecore.health.conftest import bp_reading, health_incidents, told
+from tests.carecore.health.series import twice_daily
 from tests.conftest import World
 from tests.notifications.support import check_in
 from tests.support import FakeClock
@@ -144,7 +158,9 @@ async def test_a_closed_incident_takes_no_more_readings_a_new_one_opens(
     caregiver = world.caregiver_on_team.principal()
     await record_observation(ports, caregiver, bp_reading(world.minji.id, clock.now(), 186, 104))
     [first] = await health_incidents(ports, world.minji.id)
-    await resolve_incident(ports, world.coordinator.principal(), first.id, outcome="Rested; 150/90 after an hour")
+    await resolve_incident(
+        ports, world.coordinator.principal(), first.id, outcome="Rested; 150/90 after an hour", actionable=False
+    )
     clock.advance(timedelta(hours=3))
     await record_observation(ports, caregiver, bp_reading(world.minji.id, clock.now(), 185, 100))
 
@@ -180,3 +196,49 @@ async def test_family_and_services_may_not_record_and_a_caregiver_only_for_peopl
     with pytest.raises(NotFound):
         await record_observation(ports, world.caregiver_off_team.principal(), reading)
     assert await ports.store.db["observations"].count_documents({}) == 0
+
+
+async def test_a_reading_twice_in_one_batch_is_recorded_once_and_answered_as_a_duplicate_the_second_time(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    profile = replace(world.minji.profile, external_refs=(ExternalRef("cuffs", "BP-1"),))
+    assert await ports.store.people.update_profile(
+        world.minji, profile, expected_revision=world.minji.revision, now=clock.now()
+    )
+    service = AiService(world.ai_service.id, world.agency.id, "cuffs", "batch-secret-0123456789abcdef0123", clock.now())
+    reading = bp_reading("", clock.now(), 128, 82, data_point="r-1")
+
+    results = await ingest_observations(ports, world.ai_service.principal(), service, [("BP-1", reading)] * 2)
+
+    assert [r.outcome for r in results] == [IngestOutcome.RECORDED, IngestOutcome.DUPLICATE]
+    assert await ports.store.db["observations"].count_documents({"evaluated": True}) == 1
+
+
+async def test_a_backlog_sent_in_one_batch_finds_what_it_finds_sent_one_reading_at_a_time(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    service = AiService(world.ai_service.id, world.agency.id, "cuffs", "batch-secret-0123456789abcdef0123", clock.now())
+    for person, ref in ((world.minji, "BP-1"), (world.jiho, "BP-2")):
+        profile = replace(person.profile, external_refs=(ExternalRef("cuffs", ref),))
+        assert await ports.store.people.update_profile(
+            person, profile, expected_revision=person.revision, now=clock.now()
+        )
+    series = twice_daily(40, lambda d: 128 if d < 25 else 128 + min(15, 1.5 * (d - 25)), seed=3)
+    start = clock.now() - timedelta(days=41)
+    readings = [
+        bp_reading("", start + (o.reading.effective_at - series[0].reading.effective_at), *values(o), data_point=str(i))
+        for i, o in enumerate(series)
+    ]
+    actor = world.ai_service.principal()
+
+    batch = await ingest_observations(ports, actor, service, [("BP-1", r) for r in readings])
+    singly = [(await ingest_observations(ports, actor, service, [("BP-2", r)]))[0] for r in readings]
+
+    def found(results: list[IngestResult]) -> list[tuple[str, ...]]:
+        return [tuple(f.key for f in r.observation.findings) if r.observation else () for r in results]
+
+    assert found(batch) == found(singly) and any(found(batch))
+
+
+def values(o: Observation) -> tuple[float, float]:
+    return o.reading.value(SYSTOLIC) or 0, o.reading.value(DIASTOLIC) or 0
