@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from app.logs import configure_logging
 from app.server import build_app
 from app.settings import Settings
 from carecore.access.principal import Role
@@ -47,7 +48,16 @@ async def _load_demo(settings: Settings) -> None:
 
 def _serve(settings: Settings, host: str, port: int) -> None:
     # websockets-sansio: the maintained WebSocket implementation, for subscriptions at /graphql.
-    uvicorn.run(build_app(settings), host=host, port=port, log_level="info", ws="websockets-sansio")
+    # log_config=None: uvicorn's loggers go to the root handler of configure_logging (JSON lines).
+    uvicorn.run(
+        build_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+        ws="websockets-sansio",
+    )
 
 
 def _print_tokens_help(host: str, port: int) -> None:
@@ -114,9 +124,15 @@ def token(args: argparse.Namespace) -> None:
     print(sign_in(host, email=account.email, password=DEMO_PASSWORD))
 
 
+def argv_command(argv: list[str] | None) -> str | None:
+    args = sys.argv[1:] if argv is None else argv
+    return args[0] if args else None
+
+
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per emulator call drowns the useful ones
+    # JSON lines for machines, unless CARECORE_LOG_FORMAT=text (`dev` defaults to text for people).
+    default = "text" if argv_command(argv) == "dev" else "json"
+    configure_logging(json_lines=os.environ.get("CARECORE_LOG_FORMAT", default) != "text")
     parser = argparse.ArgumentParser(prog="python -m app", description="carecore service")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (

@@ -44,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from carecore import metrics
 from carecore.access.principal import Principal
 from carecore.errors import Unauthenticated
 from schema.error_codes import Code, locale_from_accept_language, text, weighted
@@ -161,7 +162,7 @@ def query_parameters(request: Request) -> dict[str, Any]:
     return checked_parameters(payload)
 
 
-def checked_document(query: str, operation_name: str | None, *, method: str = "POST") -> None:
+def checked_document(query: str, operation_name: str | None, *, method: str = "POST") -> OperationDefinitionNode:
     """Parses once, cheaply, and refuses what validation would pay too much for or what HTTP cannot run."""
     try:
         document = parse(query, max_tokens=MAX_TOKENS, no_location=True)
@@ -184,6 +185,7 @@ def checked_document(query: str, operation_name: str | None, *, method: str = "P
         raise RequestRefused(405, Code.BAD_REQUEST, "mutation_get")  # GET must be safe (GraphQL over HTTP)
     if expanded_fields(document, chosen) > MAX_EXPANDED_FIELDS:
         raise RequestRefused(None, Code.GRAPHQL_VALIDATION_FAILED, "too_many_fields", limit=MAX_EXPANDED_FIELDS)
+    return chosen
 
 
 async def bounded_body(receive: Receive, limit: int) -> bytes:
@@ -233,15 +235,18 @@ class GraphQLDoor:
                 raise RequestRefused(405, Code.BAD_REQUEST, "post_only")
             if request.method == "POST":
                 body = await bounded_body(receive, MAX_BODY)
-            await self._admit(request, body)
+            operation = await self._admit(request, body)
         except RequestRefused as exc:
             principal = principal_of(request)  # after sign-in, the language of the caller's profile
             locale = principal.locale if principal is not None else locale
             await refusal(exc, media_type=media_type, locale=locale)(scope, receive, send)
             return
-        await self._graphql(scope, _replay(body, receive), send)
+        # Operation names are GraphQL names, chosen by our own apps: a bounded label set.
+        name = operation.name.value if operation.name else "anonymous"
+        with metrics.GRAPHQL_SECONDS.labels(name, operation.operation.value).time():
+            await self._graphql(scope, _replay(body, receive), send)
 
-    async def _admit(self, request: Request, body: bytes) -> None:
+    async def _admit(self, request: Request, body: bytes) -> OperationDefinitionNode:
         """The token first: an anonymous request costs no parsing."""
         token = bearer_token(request.headers.get("authorization", ""))
         if token is None:
@@ -257,7 +262,7 @@ class GraphQLDoor:
             raise RequestRefused(415, Code.BAD_REQUEST, "media_type")
         else:
             payload = checked_payload(body)
-        checked_document(payload["query"], payload.get("operationName"), method=request.method)
+        return checked_document(payload["query"], payload.get("operationName"), method=request.method)
 
 
 class WithoutQueryStrings(logging.Filter):

@@ -20,7 +20,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, Message
 
 from carecore.access.principal import Principal
-from carecore.errors import Unauthenticated
+from carecore.errors import Unauthenticated, Unavailable
 from carecore.loops import stop_if_cancelled
 from carecore.ports import Ports
 from carecore.users.service import authenticate
@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 TOKEN_EXPIRED = 4401
 FORBIDDEN = 4403
+TRY_AGAIN_LATER = 1013
 
 
 async def sign_in(ports: Ports, token: str) -> tuple[Principal, datetime | None]:
@@ -72,7 +73,12 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._watchers: list[asyncio.Task[None]] = []
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
+        try:
+            await super().handle_connection_init(message)
+        except Unavailable:
+            # 1013 "try again later": Strawberry's rejection is 4403, which an app takes for "signed out".
+            await self.websocket.close(TRY_AGAIN_LATER, "The service is unavailable; reconnect shortly.")
+            return
         if self.connection_acknowledged and not self._watchers:
             self._watchers = [asyncio.create_task(self._ping()), asyncio.create_task(self._recheck())]
 

@@ -34,10 +34,10 @@ Budget = Callable[[str, str], float | None]
 def request_budget(*, default: float, batch: float) -> Budget:
     """A few seconds for what a person waits on; longer for the machines' batches (1,000 readings, a
     FHIR transaction); none for streams, whose every read keeps the client's own operation timeout, and
-    for the readiness probe, which sets its own shorter one."""
+    for the readiness probe and the metrics scrape, which set their own shorter ones."""
 
     def budget(method: str, path: str) -> float | None:
-        if path == "/readyz" or path == "/console/now/events" or path.startswith("/fhir/R4/bulk/"):
+        if path in ("/readyz", "/metrics", "/console/now/events") or path.startswith("/fhir/R4/bulk/"):
             return None
         if method == "POST" and path.startswith(("/ingest/", "/callbacks/", "/fhir/R4")):
             return batch

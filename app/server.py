@@ -39,14 +39,16 @@ from app.ingest import flag_endpoint
 from app.ingest_calls import call_endpoint, callback_endpoint, sign_endpoint
 from app.ingest_observations import observation_endpoint
 from app.live import live_handler, sign_in
+from app.logs import RequestLog
+from app.metrics import metrics_routes
 from app.outages import RequestDeadline, request_budget
 from app.settings import Settings
 from carecore.clock import Clock, SystemClock
-from carecore.errors import Unauthenticated
+from carecore.errors import Unauthenticated, Unavailable
 from carecore.events.feed import EventFeed
 from carecore.incidents.service import acknowledge_incident_alert
 from carecore.ports import Ports, SubjectAcknowledger
-from carecore.storage.database import connect, ensure_indexes, is_outage, ping
+from carecore.storage.database import connect, deadline, ensure_indexes, is_outage, ping
 from carecore.storage.store import Store
 from carecore.users.service import authenticate_token
 from console.config import ConsoleConfig, Wiring
@@ -83,6 +85,7 @@ class CareGraphQL(GraphQL[Context, None]):
             keep_alive_seconds=settings.ws_keep_alive_seconds, recheck_seconds=settings.ws_recheck_seconds
         )
         self.runtime = runtime
+        self.sign_in_timeout = settings.request_timeout_seconds
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the app's own npm assets: Strawberry's page loads React from a CDN."""
@@ -144,9 +147,14 @@ class CareGraphQL(GraphQL[Context, None]):
         if token is None:
             raise ConnectionRejectionError({"message": "Send `authorization: Bearer <ID token>` in connection_init."})
         try:
-            context.principal_or_none, context.token_expires_at = await sign_in(context.ports, token)
+            with deadline(self.sign_in_timeout):  # a WebSocket has no request deadline of its own
+                context.principal_or_none, context.token_expires_at = await sign_in(context.ports, token)
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"message": exc.message}) from exc
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            raise Unavailable from exc  # closed with 1013, not 4403: the app retries, its user stays signed in
         context.loaders = build_loaders(context.ports, context.principal_or_none)
         return UnsetType()
 
@@ -212,13 +220,17 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/callbacks/calls/{token}", callback_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),
             *fhir_routes(runtime.started_ports),
+            *metrics_routes(
+                settings.metrics_token, runtime.started_ports, timeout_seconds=settings.readiness_timeout_seconds
+            ),
             *console,
         ],
         middleware=[
+            Middleware(RequestLog),
             Middleware(
                 RequestDeadline,
                 budget=request_budget(default=settings.request_timeout_seconds, batch=settings.batch_timeout_seconds),
-            )
+            ),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: routing_refusal},

@@ -48,8 +48,9 @@ class Settings:
     request_timeout_seconds: float = 5.0
     # The AI services' and gateways' batches (up to 1,000 readings with their detection) get longer.
     batch_timeout_seconds: float = 60.0
-    readiness_timeout_seconds: float = 0.8  # orchestrators' probes usually give up after 1 s
+    readiness_timeout_seconds: float = 0.5  # orchestrators' probes usually give up after 1 s; the rest is overhead
     database_timeout_seconds: float = 30.0
+    metrics_token: str | None = None  # GET /metrics wants `Authorization: Bearer <it>`; unset: no /metrics
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -83,8 +84,9 @@ class Settings:
             "ws_recheck_seconds": float(os.environ.get("CARECORE_WS_RECHECK_SECONDS", "30")),
             "request_timeout_seconds": float(os.environ.get("CARECORE_REQUEST_TIMEOUT_SECONDS", "5")),
             "batch_timeout_seconds": float(os.environ.get("CARECORE_BATCH_TIMEOUT_SECONDS", "60")),
-            "readiness_timeout_seconds": float(os.environ.get("CARECORE_READINESS_TIMEOUT_SECONDS", "0.8")),
+            "readiness_timeout_seconds": float(os.environ.get("CARECORE_READINESS_TIMEOUT_SECONDS", "0.5")),
             "database_timeout_seconds": float(os.environ.get("CARECORE_DATABASE_TIMEOUT_SECONDS", "30")),
+            "metrics_token": os.environ.get("CARECORE_METRICS_TOKEN") or None,
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

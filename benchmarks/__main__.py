@@ -14,6 +14,7 @@ from benchmarks import (
     health_cohort,
     incidents,
     notifications,
+    outages,
     people_list,
     pipeline_crashes,
     reachability,
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "health_cohort": health_cohort.run,
     "reachability": reachability.run,
     "fhir_export": fhir_export.run,
+    "outages": outages.run,
 }
 
 

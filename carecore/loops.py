@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
+from carecore import tracing
 from carecore.storage.database import is_outage
 
 logger = logging.getLogger("carecore.loops")
@@ -33,13 +34,16 @@ async def repeat(name: str, step: Callable[[], Awaitable[int]], idle: float) -> 
     outage is one line per pass, without a traceback: during one, every loop fails every pass.
     """
     while True:
-        try:
-            done = await step()
-        except Exception as exc:
-            if is_outage(exc):
-                logger.warning("background loop %s: a service is unavailable (%s); retrying", name, type(exc).__name__)
-            else:
-                logger.exception("background loop %s failed; retrying", name)
-            done = 0
+        with tracing.scope(f"{name}-{tracing.new_request_id()}"):  # each pass's lines share an id
+            try:
+                done = await step()
+            except Exception as exc:
+                if is_outage(exc):
+                    logger.warning(
+                        "background loop %s: a service is unavailable (%s); retrying", name, type(exc).__name__
+                    )
+                else:
+                    logger.exception("background loop %s failed; retrying", name)
+                done = 0
         stop_if_cancelled()
         await asyncio.sleep(0 if done else idle)

@@ -77,9 +77,10 @@ class CareSchema(strawberry.Schema):
     client got wrong is counted without its text (variables' values appear in coercion messages)."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        refused = sum(1 for e in errors if e.original_error is None)
-        if refused:
-            logger.info("GraphQL document refused (%d errors)", refused)
+        for error in errors:
+            if error.original_error is None:  # coded access errors, and documents that do not validate
+                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                logger.info("GraphQL refused: %s at %s", code, error.path or "-")
 
 
 def build_schema(

@@ -67,6 +67,7 @@ def coded_error(message: str, code: Code | str) -> GraphQLError:
 
 def to_user_error(exc: DomainError) -> UserError:
     """Maps a domain error to its schema type; access errors become coded GraphQL errors instead."""
+    logger.info("refused: %s (field %s)", type(exc).__name__, exc.field or "-")  # never the message: it may name things
     match exc:
         case Unauthenticated():
             raise coded_error(exc.message, Code.UNAUTHENTICATED) from exc
@@ -165,6 +166,7 @@ def coded(error: GraphQLError, locale: str, is_outage: IsOutage = raised_unavail
     elif isinstance(original, DomainError):
         message = original.message
         extensions = {"code": _CODES.get(type(original), Code.BAD_USER_INPUT).value, "field": original.field}
+        logger.info("GraphQL refused: %s at %s", extensions["code"], error.path)  # expected: one line, no traceback
     elif error.path is None:
         message, code = _request_error(error, locale)
         extensions["code"] = code.value

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from carecore import metrics
 from carecore.alerts import texts
 from carecore.alerts.models import (
     DeliveryState,
@@ -173,13 +174,17 @@ class Dispatcher:
         if not messages:
             return []
         try:
-            outcomes = await self.sender.send(messages)
+            with metrics.DISPATCH_SECONDS.labels("push").time():
+                outcomes = await self.sender.send(messages)
         except Exception:
             logger.exception("push gateway failed for %d messages; they will be retried", len(messages))
+            metrics.DISPATCH_RESULTS.labels("push", "gateway_error").inc(len(messages))
             return [PushOutcome(error=PushError.RETRYABLE, code="GATEWAY_ERROR")] * len(messages)
         if len(outcomes) != len(messages):
             logger.error("push gateway answered %d of %d messages", len(outcomes), len(messages))
             return [PushOutcome(error=PushError.RETRYABLE, code="GATEWAY_ERROR")] * len(messages)
+        for o in outcomes:
+            metrics.DISPATCH_RESULTS.labels("push", "sent" if o.error is None else o.error.name.lower()).inc()
         return outcomes
 
     async def _forget_unregistered(self, pairs: list[tuple[_Plan, Device]], outcomes: list[PushOutcome]) -> None:

@@ -11,6 +11,7 @@ for those itself, and a second path would tell coordinators twice.
 
 from __future__ import annotations
 
+from carecore import tracing
 from carecore.events.consumers import consumer
 from carecore.ports import Ports
 
@@ -24,10 +25,13 @@ async def alert_on_events(ports: Ports, *, limit: int = 100) -> int:
     """Marks the notifications of handled incidents; returns how many events this call took."""
     taken = 0
     for event in await ports.store.events.unclaimed(CONSUMER, [INCIDENT_UPDATED], now=ports.clock.now(), limit=limit):
-        # Effect first, claim second: a crash in between repeats an idempotent effect.
-        if event.data.get("status") in HANDLED_STATUSES:
-            # Only alerts sent by then: read late, after a reopening, it must not silence the new round.
-            await ports.store.notifications.mark_subject_acknowledged(event.subject_id, event.at, created_by=event.at)
-        if await ports.store.events.claim(event.id, CONSUMER):
-            taken += 1
+        with tracing.scope(event.request_id):
+            # Effect first, claim second: a crash in between repeats an idempotent effect.
+            if event.data.get("status") in HANDLED_STATUSES:
+                # Only alerts sent by then: read late, after a reopening, it must not silence the new round.
+                await ports.store.notifications.mark_subject_acknowledged(
+                    event.subject_id, event.at, created_by=event.at
+                )
+            if await ports.store.events.claim(event.id, CONSUMER):
+                taken += 1
     return taken

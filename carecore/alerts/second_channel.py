@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from carecore import metrics
 from carecore.alerts import texts
 from carecore.alerts.inbox import Acknowledgement, acknowledge_notification
 from carecore.alerts.ports import Callout, SecondChannel
@@ -55,7 +56,10 @@ async def _call_out(
     if user is None or not user.active or not user.phone:
         return {"state": "SKIPPED", "due_at": None, "error": "no phone"}
     about = texts.body(n.locale, n.severity, n.kind, n.person_name)
-    result = await channel.call_out(Callout(n.id, user.phone, n.locale, about))
+    with metrics.DISPATCH_SECONDS.labels("sms_voice").time():
+        result = await channel.call_out(Callout(n.id, user.phone, n.locale, about))
+    outcome = "sent" if result.call_id or result.sms_id else "outage" if result.outage else "refused"
+    metrics.DISPATCH_RESULTS.labels("sms_voice", outcome).inc()
     if result.call_id or result.sms_id:
         return {"state": "CALLED", "due_at": None, "sms_id": result.sms_id, "call_id": result.call_id}
     # A provider outage is waited out until the alert is stale (nothing lost to a long outage); a

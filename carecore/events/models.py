@@ -22,6 +22,7 @@ class DomainEvent:
     at: datetime
     person_id: str | None = None
     data: EventData = field(default_factory=dict)
+    request_id: str | None = None  # the request that caused it, for the logs of its consumers (carecore.tracing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from carecore import tracing
 from carecore.agencies.service import get_agency
 from carecore.care_plans.models import CarePlan, SupportTask, TaskCategory
 from carecore.events.consumers import consumer
@@ -101,6 +102,7 @@ async def consume_critical_tasks(ports: Ports, limit: int = 100) -> int:
     for event in await ports.store.events.unclaimed(
         CONSUMER, [CRITICAL_TASK_MISSED], now=ports.clock.now(), limit=limit
     ):
-        await open_critical_task_incident(ports, event)  # effect first: a crash before the claim repeats it
-        claimed += await ports.store.events.claim(event.id, CONSUMER)
+        with tracing.scope(event.request_id):
+            await open_critical_task_incident(ports, event)  # effect first: a crash before the claim repeats it
+            claimed += await ports.store.events.claim(event.id, CONSUMER)
     return claimed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from carecore import metrics
 from carecore.alerts.models import AlertKind, AlertRequest, Audience
 from carecore.alerts.service import request_alert
 from carecore.ids import id_for_key
@@ -68,6 +69,8 @@ async def run_due_step(
         return None
     ladder = (policy or await policy_for(ports, claimed.agency_id)).ladder(claimed.severity)
     e = claimed.escalation
+    if e.due_at is not None:
+        metrics.ESCALATION_LAG.observe(max((now - e.due_at).total_seconds(), 0.0))
     if e.step >= len(ladder):  # the agency shortened its ladder since this one started
         await ports.store.incidents.stop_ladder(claimed.id, owner=owner)
         return claimed

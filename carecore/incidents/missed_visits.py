@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from carecore import tracing
 from carecore.events.consumers import consumer
 from carecore.events.models import DomainEvent
 from carecore.ids import id_for_key
@@ -56,6 +57,7 @@ async def consume_missed_visits(ports: Ports, limit: int = 100) -> int:
     """One pass over unclaimed `shift.missed` events; returns how many this instance claimed."""
     claimed = 0
     for event in await ports.store.events.unclaimed(CONSUMER, [SHIFT_MISSED], now=ports.clock.now(), limit=limit):
-        await open_missed_visit(ports, event)
-        claimed += await ports.store.events.claim(event.id, CONSUMER)
+        with tracing.scope(event.request_id):
+            await open_missed_visit(ports, event)
+            claimed += await ports.store.events.claim(event.id, CONSUMER)
     return claimed

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from carecore import tracing
 from carecore.events.models import DomainEvent, ParkedEvent
 from carecore.storage.codec import EARLIEST, insert_new
 from carecore.storage.database import Db, Document
@@ -28,6 +29,7 @@ def event_from_doc(d: Document) -> DomainEvent:
         at=d["at"],
         person_id=d.get("person_id"),
         data=d.get("data", {}),
+        request_id=d.get("request_id"),
     )
 
 
@@ -48,6 +50,7 @@ class EventStore:
                 "person_id": event.person_id,
                 "data": event.data,
                 "at": event.at,
+                "request_id": event.request_id or tracing.current_request_id(),
                 "handled_by": [],
             },
         )
@@ -59,6 +62,13 @@ class EventStore:
             query["kind"] = {"$in": kinds}
         cursor = self._c.find(query).sort([("at", 1), ("_id", 1)]).limit(limit)
         return [event_from_doc(d) async for d in cursor]
+
+    async def oldest_unhandled(self, consumer: str, kinds: Sequence[str]) -> datetime | None:
+        """When the oldest event of `kinds` that `consumer` has not handled was published."""
+        d = await self._c.find_one(
+            {"kind": {"$in": list(kinds)}, "handled_by": {"$ne": consumer}}, {"at": 1}, sort=[("at", 1)]
+        )
+        return d["at"] if d else None
 
     async def claim(self, event_id: str, consumer: str) -> bool:
         """Marks an event handled by `consumer`; True for exactly one caller, however many race."""

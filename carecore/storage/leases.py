@@ -13,6 +13,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
+from carecore import metrics
 from carecore.storage.database import Document
 
 
@@ -35,12 +36,16 @@ async def claim_due(
     if retake:
         free.append({"lease_owner": owner})
     query: Document = {**(extra or {}), due_field: {"$lte": now}, "$or": free}
-    return await collection.find_one_and_update(
-        query,
-        {"$set": {"lease_until": now + lease, "lease_owner": owner}},
-        sort=[(due_field, 1)],
-        return_document=ReturnDocument.AFTER,
+    claim = {"lease_until": now + lease, "lease_owner": owner}
+    # The document as it was, to see whose lease lapsed; the claim is applied to it here.
+    before = await collection.find_one_and_update(
+        query, {"$set": claim}, sort=[(due_field, 1)], return_document=ReturnDocument.BEFORE
     )
+    if before is None:
+        return None
+    if before.get("lease_owner") not in (None, owner):
+        metrics.LEASE_TAKEOVERS.labels(collection.name).inc()
+    return {**before, **claim}
 
 
 async def release(collection: AsyncCollection[Document], doc_id: str, *, owner: str, changes: dict[str, Any]) -> bool:

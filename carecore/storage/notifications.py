@@ -8,7 +8,7 @@ still holds the lease; a crashed dispatcher's claims lapse and another instance 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
@@ -121,6 +121,17 @@ class NotificationStore:
         """Every recipient's copy of the alerts about these subjects, in one query (indexed on subject_id)."""
         cursor = self._c.find({"subject_id": {"$in": list(subject_ids)}}).sort([("created_at", 1), ("_id", 1)])
         return [notification_from_doc(d) async for d in cursor]
+
+    async def outbox_stats(self) -> tuple[int, datetime | None]:
+        """How many notifications wait for a push attempt (due or scheduled), and the oldest one's creation."""
+        # A range, not `$ne: None`, so the next_attempt_at index bounds the scan; one pass for both figures.
+        waiting: Document = {"next_attempt_at": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}}
+        pipeline: list[Document] = [
+            {"$match": waiting},
+            {"$group": {"_id": None, "depth": {"$sum": 1}, "oldest": {"$min": "$created_at"}}},
+        ]
+        found = await (await self._c.aggregate(pipeline)).to_list()
+        return (found[0]["depth"], found[0]["oldest"]) if found else (0, None)
 
     async def claim_due(self, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Notification]:
         """Claims up to `limit` due notifications for `owner` (unique per call) until now + lease."""

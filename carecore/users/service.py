@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from carecore import validation
+from carecore import tracing, validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.audit.service import audited
@@ -45,6 +45,7 @@ async def authenticate(ports: Ports, firebase_uid: str, claims: Mapping[str, Any
         raise Unauthenticated("No active profile for this account.")
     if claims.get("role") != user.role.value or claims.get("agency") != user.agency_id:
         raise Unauthenticated("Token claims do not match the profile; refresh the token.")
+    tracing.bind_caller(user.id, user.agency_id)
     return await principal_for(ports, user)
 
 

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
 
 from app.server import build_app, subject_acknowledgers
 from app.settings import Settings
@@ -35,6 +37,7 @@ from devtools.devdb import DevDatabase
 from schema.build import build_schema
 from schema.context import Context
 from tests.app.conftest import sign_up
+from tests.app.servers import serving
 from tests.app.test_alert_delivery import app_settings, eventually
 from tests.conftest import PROJECT_ID, World, build_world
 from tests.notifications.support import incident_alert
@@ -177,6 +180,27 @@ async def test_a_killed_database_answers_503_and_its_restart_needs_no_app_restar
         await eventually(lambda: _routed(own_ports, request.id), seconds=30)
 
 
+async def test_a_websocket_signing_in_during_an_outage_is_told_to_try_again_later_not_forbidden(
+    own_database: DevDatabase, own_ports: Ports, own_world: World, auth_host: str
+) -> None:
+    token = await coordinator_token(own_ports, auth_host, own_world.agency.id)
+    app = build_app(outage_settings(own_database.uri, auth_host))
+    async with serving(app) as host:
+        async with ws_connect(f"ws://{host}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            own_database.freeze()
+            try:
+                await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+                with pytest.raises(ConnectionClosed) as closed:
+                    frame = await asyncio.wait_for(ws.recv(), 30)
+                    raise AssertionError(f"answered {frame!r} instead of closing")
+            finally:
+                own_database.thaw()
+        await eventually(lambda: _answers(own_ports))
+        async with httpx.AsyncClient(base_url=f"http://{host}") as probe:
+            await eventually(lambda: ready(probe))  # the app's own client is back before it closes
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+
+
 async def _answers(ports: Ports) -> bool:
     try:
         await ports.store.db.command("ping")
@@ -203,6 +227,9 @@ async def test_an_outage_during_execution_is_a_graphql_error_coded_unavailable(
             )
     finally:
         own_database.thaw()
+    # Back in service before the client closes: a client closed while its monitors wait on a frozen
+    # server can leave their sockets to the garbage collector.
+    await eventually(lambda: _answers(own_ports))
     [error] = result.errors
     assert error.extensions == {"code": "UNAVAILABLE"}
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.WARNING)
