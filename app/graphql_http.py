@@ -1,23 +1,29 @@
 """The HTTP door of /graphql: what every request passes before GraphQL parses or validates anything.
 
 Hostile input is handled here once, for whole classes, not field by field:
-- POST only: GET would put names and ids in access logs (the GraphiQL page itself is still served);
+- POST with a JSON body, or GET for queries only (GraphQL over HTTP); other methods 405, other body
+  types 415. A GET's query string never reaches the access log (app/cli.py strips it);
 - bodies up to MAX_BODY bytes, else 413, read without trusting Content-Length;
 - a verified ID token, else 401: nothing in the schema is public, so an anonymous document is never
   parsed (a document that is expensive to validate costs its sender a valid account);
-- a JSON object of valid UTF-8 with `query` a string, `variables` an object and `operationName` a
-  string, else 400 with a GraphQL-over-HTTP error body (no `data` entry);
+- a JSON object of valid UTF-8 with `query` a string, `variables` and `extensions` objects and
+  `operationName` a string (each may be null), else 400 with a GraphQL-over-HTTP error body (no `data`);
 - a document that parses within the token limit, names its operation when it has several, is no
   subscription (they run over WebSocket), and whose fields, fragments spread out, stay within
   MAX_EXPANDED_FIELDS: validation then costs time bounded by the budget, and this check is linear
   (each fragment is sized once).
-The buffered body is then replayed to Strawberry, with the principal in the request's state so the
-token is verified once.
+The response's media type is negotiated here: `application/graphql-response+json` when the client
+prefers it, and then a document or variables GraphQL refuses answer 400 without `data`; else the
+legacy `application/json`, where they answer 200 (the spec's watershed rules). Every refusal carries a
+code of schema/error_codes.py and a text in the caller's language (their profile's, else Accept-Language).
+The buffered body is then replayed to Strawberry, with the principal and media type in the request's
+state so the token is verified once.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,19 +46,41 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carecore.access.principal import Principal
 from carecore.errors import Unauthenticated
+from schema.error_codes import Code, locale_from_accept_language, text, weighted
 
 MAX_BODY = 256 * 1024
 MAX_TOKENS = 2000
 MAX_EXPANDED_FIELDS = 5000
 PRINCIPAL = "carecore_principal"  # the verified principal's attribute on the request's state
+MEDIA_TYPE = "carecore_media_type"  # the negotiated response media type, on the request's state
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
 
 Authenticate = Callable[[str], Awaitable[Principal]]
 
 
 class RequestRefused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+    """A refusal at the door; `key` and `params` name its text in error_codes.TEXTS.
+
+    `status` None: a GraphQL request error (parse, validation), whose status follows the media type.
+    """
+
+    def __init__(self, status: int | None, code: Code, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.status, self.code, self.key, self.params = status, code, key, params
+
+    def message(self, locale: str) -> str:
+        return text(self.key, locale, **self.params)
+
+
+def negotiated_media_type(accept: str) -> str:
+    """application/graphql-response+json when the client ranks it at least as high as JSON, else JSON."""
+    ranks: dict[str, float] = {}
+    for media, q in weighted(accept):
+        ranks[media] = max(q, ranks.get(media, 0.0))
+    graphql = ranks.get(GRAPHQL_RESPONSE, 0.0)
+    legacy = max(ranks.get(JSON, 0.0), ranks.get("application/*", 0.0), ranks.get("*/*", 0.0))
+    return GRAPHQL_RESPONSE if graphql > 0 and graphql >= legacy else JSON
 
 
 def bearer_token(header: str) -> str | None:
@@ -103,42 +131,59 @@ def checked_payload(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise RequestRefused(400, "BAD_REQUEST", "The body is not JSON in UTF-8.") from None
+        raise RequestRefused(400, Code.BAD_REQUEST, "not_json") from None
     if not isinstance(payload, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "The body must be a JSON object with a `query`.")
+        raise RequestRefused(400, Code.BAD_REQUEST, "not_object")
+    return checked_parameters(payload)
+
+
+def checked_parameters(payload: dict[str, Any]) -> dict[str, Any]:
+    """The parameters' types as GraphQL over HTTP has them; null stands for absent, except for `query`."""
     if not isinstance(payload.get("query"), str):
-        raise RequestRefused(400, "BAD_REQUEST", "`query` must be a string.")
-    if not isinstance(payload.get("variables") or {}, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "`variables` must be an object.")
-    if not isinstance(payload.get("operationName") or "", str):
-        raise RequestRefused(400, "BAD_REQUEST", "`operationName` must be a string.")
-    if not isinstance(payload.get("extensions") or {}, dict):
-        raise RequestRefused(400, "BAD_REQUEST", "`extensions` must be an object.")
+        raise RequestRefused(400, Code.BAD_REQUEST, "param_type", name="query", kind="a string")
+    for name, kind in (("variables", dict), ("extensions", dict), ("operationName", str)):
+        value = payload.get(name)
+        if value is not None and not isinstance(value, kind):
+            described = "an object" if kind is dict else "a string"
+            raise RequestRefused(400, Code.BAD_REQUEST, "param_type", name=name, kind=described)
     return payload
 
 
-def checked_document(query: str, operation_name: str | None) -> None:
+def query_parameters(request: Request) -> dict[str, Any]:
+    """A GET's parameters, `variables` and `extensions` decoded from their JSON text."""
+    payload: dict[str, Any] = {k: request.query_params.get(k) for k in ("query", "operationName")}
+    for name in ("variables", "extensions"):
+        raw = request.query_params.get(name)
+        try:
+            payload[name] = json.loads(raw) if raw else None
+        except ValueError:
+            raise RequestRefused(400, Code.BAD_REQUEST, "param_type", name=name, kind="an object") from None
+    return checked_parameters(payload)
+
+
+def checked_document(query: str, operation_name: str | None, *, method: str = "POST") -> None:
     """Parses once, cheaply, and refuses what validation would pay too much for or what HTTP cannot run."""
     try:
         document = parse(query, max_tokens=MAX_TOKENS, no_location=True)
     except GraphQLError as exc:
-        raise RequestRefused(400, "GRAPHQL_PARSE_FAILED", exc.message) from None
+        raise RequestRefused(None, Code.GRAPHQL_PARSE_FAILED, "syntax", detail=exc.message) from None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if not operations:
-        raise RequestRefused(400, "GRAPHQL_VALIDATION_FAILED", "The document has no operation.")
+        raise RequestRefused(None, Code.GRAPHQL_VALIDATION_FAILED, "no_operation")
     if operation_name is None and len(operations) > 1:
-        raise RequestRefused(400, "GRAPHQL_VALIDATION_FAILED", "Name the operation to run (`operationName`).")
+        raise RequestRefused(None, Code.GRAPHQL_VALIDATION_FAILED, "name_operation")
     chosen = next(
         (o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)), None
     )
     if chosen is None:
-        raise RequestRefused(400, "GRAPHQL_VALIDATION_FAILED", f"No operation named {operation_name!r}.")
+        shown = json.dumps((operation_name or "")[:100], ensure_ascii=False)
+        raise RequestRefused(None, Code.GRAPHQL_VALIDATION_FAILED, "unknown_operation", name=shown)
     if chosen.operation is OperationType.SUBSCRIPTION:
-        raise RequestRefused(400, "BAD_REQUEST", "Subscriptions run over WebSocket (graphql-transport-ws).")
+        raise RequestRefused(400, Code.BAD_REQUEST, "subscription_http")
+    if chosen.operation is OperationType.MUTATION and method == "GET":
+        raise RequestRefused(405, Code.BAD_REQUEST, "mutation_get")  # GET must be safe (GraphQL over HTTP)
     if expanded_fields(document, chosen) > MAX_EXPANDED_FIELDS:
-        raise RequestRefused(
-            400, "GRAPHQL_VALIDATION_FAILED", f"The operation asks for more than {MAX_EXPANDED_FIELDS} fields."
-        )
+        raise RequestRefused(None, Code.GRAPHQL_VALIDATION_FAILED, "too_many_fields", limit=MAX_EXPANDED_FIELDS)
 
 
 async def bounded_body(receive: Receive, limit: int) -> bytes:
@@ -146,19 +191,21 @@ async def bounded_body(receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise RequestRefused(400, "BAD_REQUEST", "The client went away.")
+            raise RequestRefused(400, Code.BAD_REQUEST, "client_gone")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise RequestRefused(413, "BAD_REQUEST", f"The body is larger than {limit // 1024} KB.")
+            raise RequestRefused(413, Code.PAYLOAD_TOO_LARGE, "too_large", kb=limit // 1024)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
 
-def refusal(exc: RequestRefused, *, headers: dict[str, str] | None = None) -> Response:
-    body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
-    return JSONResponse(body, status_code=exc.status, headers=headers)
+def refusal(exc: RequestRefused, *, media_type: str, locale: str) -> Response:
+    status = exc.status or (400 if media_type == GRAPHQL_RESPONSE else 200)
+    body = {"errors": [{"message": exc.message(locale), "extensions": {"code": exc.code.value}}]}
+    headers = {"Allow": "GET, POST"} if status == 405 else None
+    return JSONResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
 class GraphQLDoor:
@@ -177,34 +224,73 @@ class GraphQLDoor:
         if request.method == "GET" and self._ide and "text/html" in request.headers.get("accept", ""):
             await self._graphql(scope, receive, send)  # the GraphiQL page, which runs nothing itself
             return
+        media_type = negotiated_media_type(request.headers.get("accept", ""))
+        setattr(request.state, MEDIA_TYPE, media_type)
+        locale = locale_from_accept_language(request.headers.get("accept-language"))
+        body = b""
         try:
-            if request.method != "POST":
-                raise RequestRefused(405, "BAD_REQUEST", "Send GraphQL requests with POST.")
-            body = await bounded_body(receive, MAX_BODY)
+            if request.method not in ("GET", "POST"):
+                raise RequestRefused(405, Code.BAD_REQUEST, "post_only")
+            if request.method == "POST":
+                body = await bounded_body(receive, MAX_BODY)
             await self._admit(request, body)
         except RequestRefused as exc:
-            allow = {"Allow": "POST"} if exc.status == 405 else None
-            await refusal(exc, headers=allow)(scope, receive, send)
+            principal = principal_of(request)  # after sign-in, the language of the caller's profile
+            locale = principal.locale if principal is not None else locale
+            await refusal(exc, media_type=media_type, locale=locale)(scope, receive, send)
             return
         await self._graphql(scope, _replay(body, receive), send)
 
     async def _admit(self, request: Request, body: bytes) -> None:
+        """The token first: an anonymous request costs no parsing."""
         token = bearer_token(request.headers.get("authorization", ""))
         if token is None:
-            raise RequestRefused(401, "UNAUTHENTICATED", "Sign in to continue.")
+            raise RequestRefused(401, Code.UNAUTHENTICATED, "unauthenticated")
         try:
             principal = await self._authenticate(token)
-        except Unauthenticated as exc:
-            raise RequestRefused(401, "UNAUTHENTICATED", exc.message) from None
-        payload = checked_payload(body)
-        checked_document(payload["query"], payload.get("operationName"))
+        except Unauthenticated:
+            raise RequestRefused(401, Code.UNAUTHENTICATED, "unauthenticated") from None
         setattr(request.state, PRINCIPAL, principal)
+        if request.method == "GET":
+            payload = query_parameters(request)
+        elif "application/json" not in request.headers.get("content-type", "").lower():
+            raise RequestRefused(415, Code.BAD_REQUEST, "media_type")
+        else:
+            payload = checked_payload(body)
+        checked_document(payload["query"], payload.get("operationName"), method=request.method)
+
+
+class WithoutQueryStrings(logging.Filter):
+    """Drops the query string from uvicorn's access log lines: a GET's holds the document and variables."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):  # uvicorn's access line
+            record.args = (*args[:2], args[2].partition("?")[0], *args[3:])
+        return True
+
+
+ACCESS_LOG_FILTER = WithoutQueryStrings()
 
 
 def principal_of(request: Request) -> Principal | None:
     """The principal the door verified for this request, if any."""
     found: Principal | None = getattr(request.state, PRINCIPAL, None)
     return found
+
+
+def media_type_of(request: Request) -> str:
+    """The response media type the door negotiated for this request."""
+    found: str = getattr(request.state, MEDIA_TYPE, JSON)
+    return found
+
+
+def is_request_error(data: object, errors: list[GraphQLError] | None) -> bool:
+    """GraphQL refused the request before executing it (parse, validation, variables): no error has a path.
+
+    A field error that nulls the whole result also has data None, but it carries the field's path.
+    """
+    return data is None and bool(errors) and all(e.path is None for e in errors or ())
 
 
 def _replay(body: bytes, then: Receive) -> Receive:

@@ -1,4 +1,5 @@
-"""Builds the Starlette application: GraphQL at /graphql, AI flags at /ingest/flags, probes at /healthz and /readyz."""
+"""Builds the Starlette application: GraphQL at /graphql, AI flags at /ingest/flags, FHIR R4 at /fhir/R4, probes at
+/healthz and /readyz."""
 
 from __future__ import annotations
 
@@ -8,30 +9,43 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from app.alerts import start_alert_delivery, webhook_routes
 from app.background import background
+from app.fhir import fhir_routes
 from app.firebase import FirebaseGateway
-from app.graphql_http import GraphQLDoor, bearer_token, principal_of
+from app.graphql_http import (
+    ACCESS_LOG_FILTER,
+    GRAPHQL_RESPONSE,
+    GraphQLDoor,
+    bearer_token,
+    is_request_error,
+    media_type_of,
+    principal_of,
+)
 from app.ingest import flag_endpoint
 from app.ingest_calls import call_endpoint, callback_endpoint, sign_endpoint
 from app.ingest_observations import observation_endpoint
 from app.live import live_handler, sign_in
+from app.outages import RequestDeadline
 from app.settings import Settings
 from carecore.clock import Clock, SystemClock
 from carecore.errors import Unauthenticated
 from carecore.events.feed import EventFeed
 from carecore.incidents.service import acknowledge_incident_alert
 from carecore.ports import Ports, SubjectAcknowledger
-from carecore.storage.database import connect, ensure_indexes, ping
+from carecore.storage.database import connect, ensure_indexes, is_outage, ping
 from carecore.storage.store import Store
 from carecore.users.service import authenticate_token
 from console.config import ConsoleConfig, Wiring
@@ -39,6 +53,7 @@ from console.graphiql import graphiql_page
 from console.routes import console_routes
 from schema.build import SchemaLimits, build_schema
 from schema.context import Context, build_loaders
+from schema.error_codes import locale_from_accept_language
 
 logger = logging.getLogger("carecore")
 
@@ -58,7 +73,7 @@ class CareGraphQL(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
         limits = SchemaLimits(introspection=settings.introspection)
         super().__init__(
-            build_schema(limits),
+            build_schema(limits, is_outage=is_outage),
             graphql_ide="graphiql" if settings.graphiql else None,
             # DESIGN: graphql-transport-ws only; the legacy graphql-ws has no identity checks here.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -76,16 +91,47 @@ class CareGraphQL(GraphQL[Context, None]):
         ports = self.runtime.ports
         assert ports is not None, "lifespan has not started"
         feed = self.runtime.feed
+        locale = locale_from_accept_language(request.headers.get("accept-language"))
         if isinstance(request, Request) and (verified := principal_of(request)) is not None:
-            return Context(ports=ports, principal_or_none=verified, feed=feed)  # the door checked the token
+            # the door checked the token
+            return Context(ports=ports, principal_or_none=verified, feed=feed, request_locale=locale)
         token = bearer_token(request.headers.get("authorization", ""))
         if token is None:
-            return Context(ports=ports, principal_or_none=None, feed=feed)
+            return Context(ports=ports, principal_or_none=None, feed=feed, request_locale=locale)
         try:
             principal, expires = await sign_in(ports, token)
         except Unauthenticated as exc:
-            return Context(ports=ports, principal_or_none=None, auth_error=exc.message, feed=feed)
-        return Context(ports=ports, principal_or_none=principal, feed=feed, token_expires_at=expires)
+            return Context(
+                ports=ports, principal_or_none=None, auth_error=exc.message, feed=feed, request_locale=locale
+            )
+        return Context(
+            ports=ports, principal_or_none=principal, feed=feed, token_expires_at=expires, request_locale=locale
+        )
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        if isinstance(request, Request):
+            sub_response.media_type = media_type_of(request)
+            request.state.carecore_sub_response = sub_response  # process_result sets the status on it
+        return sub_response
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """A request error (parse, validation, variables) has no `data` entry, and with
+        application/graphql-response+json answers 400; with application/json it stays 200 (the spec)."""
+        response = await super().process_result(request, result)
+        if isinstance(result, ExecutionResult) and is_request_error(result.data, result.errors):
+            response.pop("data", None)
+            if media_type_of(request) == GRAPHQL_RESPONSE:
+                request.state.carecore_sub_response.status_code = 400
+        return response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type is not None:  # the door's choice
+            response.headers["content-type"] = sub_response.media_type
+        return response
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Browsers cannot set headers on a WebSocket: the token may come in connection_init instead."""
@@ -117,10 +163,11 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        client = connect(settings.mongodb_uri)
+        logging.getLogger("uvicorn.access").addFilter(ACCESS_LOG_FILTER)  # once: a filter is added only once
+        client = connect(settings.mongodb_uri, timeout_seconds=settings.database_timeout_seconds)
         db = client[settings.database]
         await ensure_indexes(db)
-        firebase = FirebaseGateway(settings.firebase_project_id)
+        firebase = FirebaseGateway(settings.firebase_project_id, http_timeout_seconds=settings.request_timeout_seconds)
         runtime.ports = Ports(
             store=Store(db),
             clock=clock or SystemClock(),
@@ -144,7 +191,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        ready = runtime.ports is not None and await ping(runtime.ports.store.db)
+        ports = runtime.ports
+        ready = ports is not None and await ping(ports.store.db, timeout_seconds=settings.readiness_timeout_seconds)
         return JSONResponse({"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503)
 
     graphql = CareGraphQL(runtime, settings)
@@ -162,8 +210,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             Route("/ingest/signs", sign_endpoint(runtime.started_ports), methods=["POST"]),
             Route("/callbacks/calls/{token}", callback_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),
+            *fhir_routes(runtime.started_ports),
             *console,
         ],
+        middleware=[Middleware(RequestDeadline, seconds=settings.request_timeout_seconds, exempt=("/readyz",))],
         lifespan=lifespan,
     )
 

@@ -18,6 +18,7 @@ from carecore.alerts.reachability import alert_on_reachability
 from carecore.alerts.router import route_due
 from carecore.care_plans.service import finish_approvals
 from carecore.events.cleanup import delete_old_events
+from carecore.fhir.export import clean_up_exports, run_exports
 from carecore.health.service import finish_evaluations
 from carecore.incidents.escalation import LEASE
 from carecore.incidents.stranded_flags import finish_stranded_flags
@@ -77,6 +78,8 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
         Job("claims", publish_lagging_claims),
         Job("clean-up", alerts_clean_up, HOURLY),
         Job("events-clean-up", events_clean_up, HOURLY),
+        Job("fhir-exports", run_exports),
+        Job("fhir-exports-clean-up", clean_up_exports, HOURLY),
     )
 
 

@@ -19,6 +19,7 @@ from carecore.people.models import Person
 from carecore.people.service import load_people
 from carecore.ports import Ports
 from carecore.users.models import User
+from schema.error_codes import DEFAULT_LOCALE, Code, supported, text
 from schema.errors import coded_error
 
 
@@ -75,15 +76,21 @@ class Context:
     connection_params: dict[str, object] | None = None  # graphql-transport-ws connection_init payload
     token_expires_at: datetime | None = None  # WebSockets outlive their token: checked while they live
     live: LiveConnection | None = None  # set on WebSockets; subscriptions confirm before each update
+    request_locale: str = DEFAULT_LOCALE  # from Accept-Language, for texts to a caller without a profile
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = build_loaders(self.ports, self.principal_or_none)
 
     @property
+    def locale(self) -> str:
+        """The caller's language for the boundary's texts: their profile's, else the request's."""
+        return supported(self.principal_or_none.locale if self.principal_or_none else self.request_locale)
+
+    @property
     def principal(self) -> Principal:
         if self.principal_or_none is None:
-            raise coded_error(self.auth_error or "Sign in to continue.", "UNAUTHENTICATED")
+            raise coded_error(self.auth_error or text("unauthenticated", self.locale), Code.UNAUTHENTICATED)
         return self.principal_or_none
 
 

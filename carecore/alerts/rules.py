@@ -96,10 +96,16 @@ def retry_delay(attempts: int, retry_after: float | None, rng: random.Random | N
     return jittered if jittered > floor else floor
 
 
+MAX_TIMEZONE_NAME = 64  # the longest IANA name has 32 characters
+
+
 def check_timezone(name: str | None) -> None:
     if name is None:
         return
+    # ZoneInfo looks the name up as a file: a long one raises OSError (name too long), not KeyError.
     try:
+        if len(name) > MAX_TIMEZONE_NAME:
+            raise ValueError(name)
         ZoneInfo(name)
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, OSError) as exc:
         raise ValidationFailed("timezone must be an IANA time zone such as Asia/Seoul.", field="timezone") from exc

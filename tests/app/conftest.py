@@ -12,6 +12,8 @@ import pytest
 from app.server import build_app
 from app.settings import Settings
 from carecore.access.principal import Role
+from carecore.agencies.models import Agency
+from carecore.ids import new_id
 from carecore.storage.store import Store
 from carecore.users.models import User
 from devtools.auth_emulator import create_user, sign_in
@@ -69,6 +71,15 @@ def make_account(auth_host: str, store: Store, clock: Any) -> MakeAccount:
 
 
 @pytest.fixture
+async def coordinator_token(make_account: MakeAccount, store: Store) -> str:
+    """An ID token of a coordinator of a new agency."""
+    agency = Agency(id=new_id(), name="경기 함께돌봄 센터")
+    await store.agencies.upsert(agency)
+    _, token = await make_account(Role.COORDINATOR, agency.id, "김지현")
+    return token
+
+
+@pytest.fixture
 def gql(http: httpx.AsyncClient) -> Gql:
     async def run(query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -77,3 +88,6 @@ def gql(http: httpx.AsyncClient) -> Gql:
         return body
 
     return run
+
+
+from tests.app.fhir_scene import fhir_scene  # noqa: E402, F401 - the FHIR tests' scene, a fixture

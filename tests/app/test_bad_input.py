@@ -21,17 +21,15 @@ mutation ($input: CreatePersonInput!) {
 
 
 @pytest.fixture
-async def coordinator(make_account: MakeAccount, store: Store) -> str:
-    agency = Agency(id=new_id(), name="경기 함께돌봄 센터")
-    await store.agencies.upsert(agency)
-    _, token = await make_account(Role.COORDINATOR, agency.id, "김지현")
-    return token
+def coordinator(coordinator_token: str) -> str:
+    return coordinator_token
 
 
 async def writes(store: Store) -> dict[str, int]:
-    """Documents per collection, except the audit trail of reads."""
+    """Documents per collection, except the audit trail of reads; a collection created empty holds none."""
     names = [n for n in await store.db.list_collection_names() if n != "audit"]
-    return {n: await store.db[n].count_documents({}) for n in names}
+    counts = {n: await store.db[n].count_documents({}) for n in names}
+    return {n: count for n, count in counts.items() if count}
 
 
 @pytest.mark.parametrize(
@@ -40,7 +38,7 @@ async def writes(store: Store) -> dict[str, int]:
         ({"name": "   "}, "name"),
         ({"name": "가" * 10_000}, "name"),
         ({"name": "최민지", "communication": {"notes": "x" * 10_000}}, "communication.notes"),
-        ({"name": "최민지", "dateOfBirth": "2999-01-01"}, "dateOfBirth"),
+        ({"name": "최민지", "dateOfBirth": "2199-01-01"}, "dateOfBirth"),
         ({"name": "최민지", "home": {"address": "수원", "latitude": 123.0, "longitude": 127.0}}, "home.latitude"),
         (
             {"name": "최민지", "supportHours": [{"weekdays": [9], "start": "09:00", "end": "18:00"}]},

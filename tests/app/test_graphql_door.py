@@ -4,16 +4,14 @@ whose fragments multiply; each refusal is a 4xx with a GraphQL error body and wr
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse
 
-from app.graphql_http import MAX_BODY, expanded_fields
-from carecore.access.principal import Role
-from carecore.agencies.models import Agency
-from carecore.ids import new_id
+from app.graphql_http import ACCESS_LOG_FILTER, GRAPHQL_RESPONSE, MAX_BODY, expanded_fields
 from carecore.storage.store import Store
-from tests.app.conftest import MakeAccount
 from tests.app.test_bad_input import writes
 
 
@@ -25,11 +23,8 @@ def doubling_fragments(levels: int) -> str:
 
 
 @pytest.fixture
-async def token(make_account: MakeAccount, store: Store) -> str:
-    agency = Agency(id=new_id(), name="경기 함께돌봄 센터")
-    await store.agencies.upsert(agency)
-    _, issued = await make_account(Role.COORDINATOR, agency.id, "김지현")
-    return issued
+def token(coordinator_token: str) -> str:
+    return coordinator_token
 
 
 def test_fragments_are_sized_once_each_however_often_they_are_spread() -> None:
@@ -43,12 +38,14 @@ async def test_a_document_whose_fragments_double_twenty_times_is_refused_before_
 ) -> None:
     query = doubling_fragments(20)
     assert len(query) < 1024
-    response = await http.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
+    headers = {"Authorization": f"Bearer {token}", "Accept": GRAPHQL_RESPONSE, "Accept-Language": "en"}
+    response = await http.post("/graphql", json={"query": query}, headers=headers)
     assert response.status_code == 400
+    assert response.headers["content-type"] == "application/graphql-response+json"
     assert response.json() == {
         "errors": [
             {
-                "message": "The operation asks for more than 5000 fields.",
+                "message": "연산이 요청하는 필드가 5000개를 넘습니다.",  # the profile's language wins over the header
                 "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
             }
         ]
@@ -77,6 +74,9 @@ async def test_without_a_token_even_an_unparsable_document_is_refused_as_unauthe
         b'{"query": 7}',
         b'{"query": "{ me { id } }", "variables": [1]}',
         b'{"query": "{ me { id } }", "operationName": 3}',
+        b'{"query": "{ me { id } }", "operationName": false}',
+        b'{"query": "{ me { id } }", "variables": 0}',
+        b'{"query": "{ me { id } }", "extensions": "x"}',
     ],
 )
 async def test_a_malformed_body_gets_400_with_an_error_body_and_the_connection_still_serves(
@@ -101,19 +101,36 @@ async def test_a_body_over_the_limit_gets_413(http: httpx.AsyncClient, token: st
     assert response.status_code == 413
 
 
-async def test_get_runs_no_query(http: httpx.AsyncClient, token: str) -> None:
-    response = await http.get(
-        "/graphql", params={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {token}"}
+async def test_get_runs_queries_but_never_mutations_and_other_methods_are_refused(
+    http: httpx.AsyncClient, token: str, store: Store
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    query = await http.get("/graphql", params={"query": "{ me { displayName } }"}, headers=headers)
+    assert query.status_code == 200 and query.json()["data"]["me"]["displayName"] == "김지현"
+    before = await writes(store)
+    mutation = 'mutation { createPerson(input: {person: {name: "GET"}}) { __typename } }'
+    refused = await http.get("/graphql", params={"query": mutation}, headers=headers)
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, POST"
+    assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert (await http.put("/graphql", json={"query": "{ me { id } }"}, headers=headers)).status_code == 405
+    assert await writes(store) == before
+
+
+async def test_a_body_that_is_not_json_is_refused_as_unsupported(http: httpx.AsyncClient, token: str) -> None:
+    response = await http.post(
+        "/graphql",
+        content=b'{"query": "{ me { id } }"}',
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
     )
-    assert response.status_code == 405 and response.headers["allow"] == "POST"
+    assert response.status_code == 415
 
 
 @pytest.mark.parametrize(
     ("query", "operation_name", "message"),
     [
-        ("query A { me { id } } query B { me { id } }", None, "Name the operation to run (`operationName`)."),
-        ("query A { me { id } }", "B", "No operation named 'B'."),
-        ("subscription { incidentUpdates { id } }", None, "Subscriptions run over WebSocket (graphql-transport-ws)."),
+        ("query A { me { id } } query B { me { id } }", None, "실행할 연산의 이름(`operationName`)을 지정하세요."),
+        ("query A { me { id } }", "B", '"B"(이)라는 연산이 없습니다.'),
+        ("subscription { incidentUpdates { id } }", None, "구독은 WebSocket(graphql-transport-ws)으로 실행됩니다."),
     ],
 )
 async def test_what_http_cannot_run_unambiguously_is_refused(
@@ -122,7 +139,21 @@ async def test_what_http_cannot_run_unambiguously_is_refused(
     response = await http.post(
         "/graphql",
         json={"query": query, "operationName": operation_name},
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token}", "Accept": GRAPHQL_RESPONSE},
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == message
+
+
+def test_the_access_log_never_shows_a_query_string() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", '/graphql?query={person(id:"p1"){name}}', "1.1", 200),
+        None,
+    )
+    assert ACCESS_LOG_FILTER.filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /graphql HTTP/1.1" 200'

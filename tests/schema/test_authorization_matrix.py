@@ -680,6 +680,38 @@ HEALTH_OPS = [
         },
         mutation=True,
     ),
+    Op(
+        "healthThresholds",
+        "query ($id: ID!) { healthThresholds(personId: $id) { effective { crisisSystolic } } }",
+        lambda s: {"id": s.world.minji.id},
+        STAFF_IN_SCOPE,
+    ),
+    Op(
+        "setHealthThresholds",
+        mutation("setHealthThresholds", "SetHealthThresholdsInput"),
+        lambda s: {
+            "input": {
+                "personId": s.world.minji.id,
+                "thresholds": {"crisisSystolic": 190},
+                "reason": "Her usual",
+                "expectedRevision": 0,
+            }
+        },
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "healthSummary",
+        "query ($id: ID!) { healthSummary(personId: $id) { code series { median baselineActive } } }",
+        lambda s: {"id": s.world.minji.id},
+        {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK},  # guardian_visits_only lacks `health`
+    ),
+    Op(
+        "healthRuleStats",
+        "{ healthRuleStats { personWeeks rules { rule } } }",
+        lambda s: {},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},  # each their own agency's
+    ),
 ]
 OPS += HEALTH_OPS
 

@@ -46,5 +46,5 @@ async def test_an_unexpected_exception_is_masked(ports: Ports, world: World) -> 
 
     result = await build_schema().execute("{ me { id } }", context_value=context)
 
-    assert result.errors and result.errors[0].message == "Unexpected error."
+    assert result.errors and result.errors[0].message == "예기치 않은 오류가 발생했습니다."  # the caller's ko
     assert result.errors[0].extensions == {"code": "INTERNAL_SERVER_ERROR"}
