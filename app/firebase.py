@@ -10,7 +10,7 @@ from typing import Any
 import firebase_admin
 from firebase_admin import auth, credentials, exceptions
 
-from carecore.errors import Unauthenticated, ValidationFailed
+from carecore.errors import Unauthenticated, Unavailable, ValidationFailed
 
 _app_names = itertools.count()
 
@@ -22,10 +22,14 @@ class FirebaseGateway:
     the event loop. Each gateway owns a named app, so tests can build several servers in one process.
     """
 
-    def __init__(self, project_id: str, credential: credentials.Base | None = None) -> None:
+    def __init__(
+        self, project_id: str, credential: credentials.Base | None = None, *, http_timeout_seconds: float = 5.0
+    ) -> None:
         self._app = firebase_admin.initialize_app(
             credential or _default_credential(),
-            options={"projectId": project_id},
+            # httpTimeout bounds the public-key fetch and every Auth API call (firebase-admin's default
+            # is 120 s): an unreachable Google is an UNAVAILABLE within seconds, not a hung request.
+            options={"projectId": project_id, "httpTimeout": http_timeout_seconds},
             name=f"carecore-{next(_app_names)}",
         )
 
@@ -36,7 +40,9 @@ class FirebaseGateway:
             # Expired, revoked, malformed or forged: the client must sign in again.
             raise Unauthenticated("Invalid or expired ID token.") from exc
         except exceptions.FirebaseError as exc:
-            raise Unauthenticated("The ID token could not be verified right now.") from exc
+            # The public keys could not be fetched, or Auth did not answer: nothing says the token is
+            # bad, and an app told UNAUTHENTICATED would sign its user out in the middle of an outage.
+            raise Unavailable("Sign-in cannot be checked right now; try again shortly.") from exc
         return str(decoded["uid"]), decoded
 
     async def set_claims(self, firebase_uid: str, claims: dict[str, str]) -> None:
@@ -44,13 +50,17 @@ class FirebaseGateway:
             await asyncio.to_thread(auth.set_custom_user_claims, firebase_uid, claims, app=self._app)
         except auth.UserNotFoundError as exc:
             raise ValidationFailed("No Firebase account has this uid.", field="firebaseUid") from exc
+        except exceptions.FirebaseError as exc:
+            raise Unavailable("Firebase Auth did not answer; the claims are published later.") from exc
 
     async def create_session(self, id_token: str, lifetime: timedelta) -> str:
         """The console's session cookie for a freshly signed-in ID token (firebase-admin checks the token)."""
         try:
             cookie = await asyncio.to_thread(auth.create_session_cookie, id_token, lifetime, app=self._app)
-        except (ValueError, auth.InvalidIdTokenError, exceptions.FirebaseError) as exc:
+        except (ValueError, auth.InvalidIdTokenError) as exc:
             raise Unauthenticated("Sign in again.") from exc
+        except exceptions.FirebaseError as exc:
+            raise Unavailable("Sign-in cannot be completed right now; try again shortly.") from exc
         return cookie.decode() if isinstance(cookie, bytes) else str(cookie)
 
     async def verify_session(self, cookie: str) -> tuple[str, dict[str, Any]]:
@@ -67,7 +77,7 @@ class FirebaseGateway:
         ) as exc:
             raise Unauthenticated("The session has ended; sign in again.") from exc
         except exceptions.FirebaseError as exc:
-            raise Unauthenticated("The session could not be verified right now.") from exc
+            raise Unavailable("The session cannot be checked right now; try again shortly.") from exc
         return str(decoded["uid"]), decoded
 
     async def revoke_sessions(self, firebase_uid: str) -> None:

@@ -1,4 +1,5 @@
-"""Builds the Starlette application: GraphQL at /graphql, AI flags at /ingest/flags, probes at /healthz and /readyz."""
+"""Builds the Starlette application: GraphQL at /graphql, AI flags at /ingest/flags, FHIR R4 at /fhir/R4, probes at
+/healthz and /readyz."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -21,6 +23,7 @@ from strawberry.types.unset import UnsetType
 
 from app.alerts import start_alert_delivery, webhook_routes
 from app.background import background
+from app.fhir import fhir_routes
 from app.firebase import FirebaseGateway
 from app.graphql_http import (
     ACCESS_LOG_FILTER,
@@ -32,15 +35,17 @@ from app.graphql_http import (
     principal_of,
 )
 from app.ingest import flag_endpoint
+from app.ingest_calls import call_endpoint, callback_endpoint, sign_endpoint
 from app.ingest_observations import observation_endpoint
 from app.live import live_handler, sign_in
+from app.outages import RequestDeadline
 from app.settings import Settings
 from carecore.clock import Clock, SystemClock
 from carecore.errors import Unauthenticated
 from carecore.events.feed import EventFeed
 from carecore.incidents.service import acknowledge_incident_alert
 from carecore.ports import Ports, SubjectAcknowledger
-from carecore.storage.database import connect, ensure_indexes, ping
+from carecore.storage.database import connect, ensure_indexes, is_outage, ping
 from carecore.storage.store import Store
 from carecore.users.service import authenticate_token
 from console.config import ConsoleConfig, Wiring
@@ -68,7 +73,7 @@ class CareGraphQL(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
         limits = SchemaLimits(introspection=settings.introspection)
         super().__init__(
-            build_schema(limits),
+            build_schema(limits, is_outage=is_outage),
             graphql_ide="graphiql" if settings.graphiql else None,
             # DESIGN: graphql-transport-ws only; the legacy graphql-ws has no identity checks here.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -159,10 +164,10 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         logging.getLogger("uvicorn.access").addFilter(ACCESS_LOG_FILTER)  # once: a filter is added only once
-        client = connect(settings.mongodb_uri)
+        client = connect(settings.mongodb_uri, timeout_seconds=settings.database_timeout_seconds)
         db = client[settings.database]
         await ensure_indexes(db)
-        firebase = FirebaseGateway(settings.firebase_project_id)
+        firebase = FirebaseGateway(settings.firebase_project_id, http_timeout_seconds=settings.request_timeout_seconds)
         runtime.ports = Ports(
             store=Store(db),
             clock=clock or SystemClock(),
@@ -186,7 +191,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        ready = runtime.ports is not None and await ping(runtime.ports.store.db)
+        ports = runtime.ports
+        ready = ports is not None and await ping(ports.store.db, timeout_seconds=settings.readiness_timeout_seconds)
         return JSONResponse({"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503)
 
     graphql = CareGraphQL(runtime, settings)
@@ -200,9 +206,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/ingest/flags", flag_endpoint(runtime.started_ports), methods=["POST"]),
             Route("/ingest/observations", observation_endpoint(runtime.started_ports), methods=["POST"]),
+            Route("/ingest/calls", call_endpoint(runtime.started_ports), methods=["POST"]),
+            Route("/ingest/signs", sign_endpoint(runtime.started_ports), methods=["POST"]),
+            Route("/callbacks/calls/{token}", callback_endpoint(runtime.started_ports), methods=["POST"]),
             *webhook_routes(settings, runtime.started_ports),
+            *fhir_routes(runtime.started_ports),
             *console,
         ],
+        middleware=[Middleware(RequestDeadline, seconds=settings.request_timeout_seconds, exempt=("/readyz",))],
         lifespan=lifespan,
     )
 

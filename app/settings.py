@@ -44,6 +44,10 @@ class Settings:
     event_poll_seconds: float = 0.25  # how often subscriptions' events are read (DESIGN "Scale")
     ws_keep_alive_seconds: float = 15.0  # server pings on idle WebSockets, under typical NAT timeouts
     ws_recheck_seconds: float = 30.0  # a WebSocket's caller is checked again at least this often
+    # Deadlines of database work: all of one request's, a readiness probe's, any one background operation's.
+    request_timeout_seconds: float = 5.0
+    readiness_timeout_seconds: float = 0.8  # orchestrators' probes usually give up after 1 s
+    database_timeout_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -75,6 +79,9 @@ class Settings:
             "event_poll_seconds": float(os.environ.get("CARECORE_EVENT_POLL_SECONDS", "0.25")),
             "ws_keep_alive_seconds": float(os.environ.get("CARECORE_WS_KEEP_ALIVE_SECONDS", "15")),
             "ws_recheck_seconds": float(os.environ.get("CARECORE_WS_RECHECK_SECONDS", "30")),
+            "request_timeout_seconds": float(os.environ.get("CARECORE_REQUEST_TIMEOUT_SECONDS", "5")),
+            "readiness_timeout_seconds": float(os.environ.get("CARECORE_READINESS_TIMEOUT_SECONDS", "0.8")),
+            "database_timeout_seconds": float(os.environ.get("CARECORE_DATABASE_TIMEOUT_SECONDS", "30")),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

@@ -66,7 +66,8 @@ def twilio_routes(ports_of: Callable[[], Ports], config: TwilioConfig) -> list[R
         form = await verified_form(request)
         if form is None:
             return Response(status_code=403)
-        await record_call_status(ports_of(), form.get("CallSid", ""), form.get("CallStatus", ""))
+        notification_id = request.query_params.get("notification", "")
+        await record_call_status(ports_of(), notification_id, form.get("CallSid", ""), form.get("CallStatus", ""))
         return Response(status_code=204)
 
     return [Route(GATHER_PATH, gather, methods=["POST"]), Route(STATUS_PATH, status, methods=["POST"])]

@@ -10,10 +10,13 @@ from benchmarks import (
     console_now,
     database_uri,
     devdb_durability,
+    fhir_export,
+    health_cohort,
     incidents,
     notifications,
     people_list,
     pipeline_crashes,
+    reachability,
     shifts,
 )
 
@@ -25,6 +28,9 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "pipeline_crashes": pipeline_crashes.run,
     "devdb_durability": devdb_durability.run,
     "console_now": console_now.run,
+    "health_cohort": health_cohort.run,
+    "reachability": reachability.run,
+    "fhir_export": fhir_export.run,
 }
 
 

@@ -14,14 +14,17 @@ from datetime import timedelta
 
 from carecore.alerts.cleanup import clean_up
 from carecore.alerts.events import alert_on_events
+from carecore.alerts.reachability import alert_on_reachability
 from carecore.alerts.router import route_due
 from carecore.care_plans.service import finish_approvals
 from carecore.events.cleanup import delete_old_events
+from carecore.fhir.export import clean_up_exports, run_exports
 from carecore.health.service import finish_evaluations
 from carecore.incidents.escalation import LEASE
 from carecore.incidents.stranded_flags import finish_stranded_flags
 from carecore.incidents.worker import IncidentWorker
 from carecore.ports import Ports
+from carecore.reachability.service import run_reachability
 from carecore.shifts.jobs import run_due_jobs
 from carecore.users.service import publish_lagging_claims
 
@@ -50,6 +53,9 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
     async def incident_events(ports: Ports, owner: str) -> int:
         return await alert_on_events(ports)
 
+    async def reachability_events(ports: Ports, owner: str) -> int:
+        return await alert_on_reachability(ports)
+
     async def router(ports: Ports, owner: str) -> int:
         return await route_due(ports, owner=owner)
 
@@ -63,13 +69,17 @@ def core_jobs(*, escalation_lease: timedelta = LEASE) -> tuple[Job, ...]:
         Job("shift-checks", shift_checks),
         Job("stranded-flags", stranded_flags),
         Job("health-evaluations", finish_evaluations),
+        Job("reachability", run_reachability),
         Job("incidents", incidents),
         Job("incident-events", incident_events),
+        Job("reachability-events", reachability_events),
         Job("router", router),
         Job("care-plan-approvals", finish_approvals),
         Job("claims", publish_lagging_claims),
         Job("clean-up", alerts_clean_up, HOURLY),
         Job("events-clean-up", events_clean_up, HOURLY),
+        Job("fhir-exports", run_exports),
+        Job("fhir-exports-clean-up", clean_up_exports, HOURLY),
     )
 
 

@@ -25,6 +25,10 @@ class ValidationFailed(DomainError):
     """Input that breaks a rule of the domain; nothing was written."""
 
 
+class DispositionRequired(ValidationFailed):
+    """Closing this incident needs a disposition (e.g. whether a health alert was actionable)."""
+
+
 class VersionConflict(DomainError):
     """The caller edited from a version that is no longer current."""
 
@@ -43,6 +47,18 @@ class Unauthenticated(DomainError):
 
 class Forbidden(DomainError):
     """The caller's role may never do this, whatever the object."""
+
+
+class Unavailable(Exception):
+    """A service the request needs (the database, Firebase Auth) did not answer in time: retry later.
+
+    Not a DomainError: nothing is wrong with the request or the caller, and a client must not sign
+    its user out or show a validation message for it.
+    """
+
+    def __init__(self, message: str = "The service is unavailable right now; try again shortly.") -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class AlreadyExists(Exception):

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
+from carecore.storage.database import is_outage
+
 logger = logging.getLogger("carecore.loops")
 
 
@@ -27,13 +29,17 @@ def stop_if_cancelled() -> None:
 async def repeat(name: str, step: Callable[[], Awaitable[int]], idle: float) -> NoReturn:
     """Runs `step` again at once while it finds work (it returns how much), else after `idle` seconds.
 
-    A failing pass is logged and retried after `idle`: a database hiccup must not end the loop.
+    A failing pass is logged and retried after `idle`: a database hiccup must not end the loop. An
+    outage is one line per pass, without a traceback: during one, every loop fails every pass.
     """
     while True:
         try:
             done = await step()
-        except Exception:
-            logger.exception("background loop %s failed; retrying", name)
+        except Exception as exc:
+            if is_outage(exc):
+                logger.warning("background loop %s: a service is unavailable (%s); retrying", name, type(exc).__name__)
+            else:
+                logger.exception("background loop %s failed; retrying", name)
             done = 0
         stop_if_cancelled()
         await asyncio.sleep(0 if done else idle)

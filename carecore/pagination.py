@@ -19,8 +19,9 @@ class PageRequest:
     after: str | None = None  # the cursor of the last item already seen
 
     def __post_init__(self) -> None:
-        if not 1 <= self.first <= MAX_PAGE_SIZE:
-            raise ValidationFailed(f"first must be between 1 and {MAX_PAGE_SIZE}.", field="first")
+        # 0 is a valid request (Relay: no edges; hasNextPage still tells whether there are any).
+        if not 0 <= self.first <= MAX_PAGE_SIZE:
+            raise ValidationFailed(f"first must be between 0 and {MAX_PAGE_SIZE}.", field="first")
 
 
 @dataclass(frozen=True, slots=True)

@@ -400,11 +400,17 @@ def _opt(form: Mapping[str, str], name: str) -> str | None:
     return form.get(name) or None
 
 
+def _yes_no(form: Mapping[str, str], name: str) -> bool | None:
+    return {"yes": True, "no": False}.get(form.get(name, ""))
+
+
 _ACTIONS: dict[str, Action] = {
     "confirm": lambda p, a, i, f: confirm_incident(p, a, i, severity=_severity(f), note=_opt(f, "note")),
     "acknowledge": lambda p, a, i, f: acknowledge_incident_at_desk(p, a, i, note=_opt(f, "note")),
     "assign": lambda p, a, i, f: assign_incident(p, a, i, assignee_id=f.get("assignee_id", ""), note=_opt(f, "note")),
-    "resolve": lambda p, a, i, f: resolve_incident(p, a, i, outcome=f.get("outcome", ""), note=_opt(f, "note")),
+    "resolve": lambda p, a, i, f: resolve_incident(
+        p, a, i, outcome=f.get("outcome", ""), note=_opt(f, "note"), actionable=_yes_no(f, "actionable")
+    ),
     "dismiss": lambda p, a, i, f: dismiss_incident(p, a, i, reason=f.get("reason", "")),
     "reopen": lambda p, a, i, f: reopen_incident(p, a, i, note=_opt(f, "note")),
     "report": lambda p, a, i, f: mark_incident_reported(p, a, i, reference=_opt(f, "reference"), note=_opt(f, "note")),

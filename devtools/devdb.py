@@ -133,6 +133,16 @@ class DevDatabase:
             self._stderr.close()
             self._stderr = None
 
+    def freeze(self) -> None:
+        """SIGSTOP: the server keeps its sockets but answers nothing, like a stalled VM or a GC pause (outage tests)."""
+        if self._proc is None:
+            raise RuntimeError("DevDatabase is not started")
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)
+
     def wait(self) -> int:
         """Block until the server exits (for the CLI's foreground mode)."""
         if self._proc is None:
@@ -183,6 +193,7 @@ class DevDatabase:
         atexit.unregister(self.stop)
         if proc is not None:
             if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)  # a frozen server would hold the SIGTERM until thawed
                 # SIGTERM runs the JVM shutdown hook, which closes the H2 store cleanly.
                 proc.send_signal(signal.SIGTERM)
                 try:

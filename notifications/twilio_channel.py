@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -44,6 +44,7 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
         super().__init__(logger, True, timeout)
         self._api_base = api_base
         self._client = httpx.AsyncClient(timeout=timeout)
+        self.last_retry_after: float | None = None
 
     async def request(
         self,
@@ -59,6 +60,7 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
         if self._api_base:
             parts = urllib.parse.urlsplit(url)
             url = self._api_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+        self.last_retry_after = None
         response = await self._client.request(
             method,
             url,
@@ -69,6 +71,8 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
             timeout=timeout or self.timeout,
             follow_redirects=allow_redirects,
         )
+        # twilio's exceptions drop the headers; Retry-After is kept here for the call that failed.
+        self.last_retry_after = _seconds(response.headers.get("Retry-After"))
         return Response(response.status_code, response.text, response.headers)
 
     async def aclose(self) -> None:
@@ -113,6 +117,7 @@ class TwilioChannel:
     async def call_out(self, callout: Callout) -> CalloutResult:
         sms_id = call_id = None
         errors: list[str] = []
+        outage, waits = False, []
         try:
             call = await self._client.calls.create_async(
                 to=callout.phone,
@@ -125,6 +130,8 @@ class TwilioChannel:
             call_id = str(call.sid)
         except (TwilioException, httpx.HTTPError) as exc:
             errors.append(f"call: {exc}")
+            outage = outage or _is_outage(exc)
+            waits.append(self._http.last_retry_after)
         try:
             sms = await self._client.messages.create_async(
                 to=callout.phone, from_=self._config.from_number, body=texts.sms_text(callout.locale, callout.text)
@@ -132,7 +139,28 @@ class TwilioChannel:
             sms_id = str(sms.sid)
         except (TwilioException, httpx.HTTPError) as exc:
             errors.append(f"sms: {exc}")
-        return CalloutResult(sms_id=sms_id, call_id=call_id, error="; ".join(errors) or None)
+            outage = outage or _is_outage(exc)
+            waits.append(self._http.last_retry_after)
+        return CalloutResult(
+            sms_id=sms_id,
+            call_id=call_id,
+            error="; ".join(errors) or None,
+            outage=outage,
+            retry_after=max((w for w in waits if w is not None), default=None),
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _is_outage(exc: Exception) -> bool:
+    """Twilio down or throttling us (5xx, 429) or not reached at all; a 4xx refusal is about the request."""
+    if isinstance(exc, TwilioRestException):
+        status: int = exc.status
+        return status >= 500 or status == 429
+    return isinstance(exc, httpx.HTTPError)
+
+
+def _seconds(value: str | None) -> float | None:
+    """Retry-After as delta-seconds (Twilio's form); an HTTP date is rare enough to wait the default."""
+    return float(value) if value and value.strip().isdigit() else None

@@ -92,6 +92,10 @@ TABLE: dict[Code, CodeInfo] = {
 TEXTS: dict[str, tuple[str, str]] = {
     "unauthenticated": ("Sign in to continue.", "로그인이 필요합니다."),
     "internal": ("Unexpected error.", "예기치 않은 오류가 발생했습니다."),
+    "unavailable": (
+        "The service is unavailable right now; try again shortly.",
+        "지금은 서비스를 이용할 수 없습니다. 잠시 후 다시 시도하세요.",
+    ),
     "not_json": ("The body is not JSON in UTF-8.", "본문이 UTF-8 JSON이 아닙니다."),
     "not_object": ("The body must be a JSON object with a `query`.", "본문은 `query`가 있는 JSON 객체여야 합니다."),
     "param_type": ("`{name}` must be {kind}.", "`{name}`은(는) {kind_ko}이어야 합니다."),

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from carecore.errors import (
+    DispositionRequired,
     DomainError,
     Forbidden,
     NotFound,
     StateConflict,
     Unauthenticated,
+    Unavailable,
     ValidationFailed,
     VersionConflict,
 )
@@ -45,12 +48,17 @@ class VersionConflictError(UserError):
     current_revision: int
 
 
+@strawberry.type(description="Closing this incident needs a disposition: say whether the alert was actionable.")
+class DispositionRequiredError(UserError):
+    pass
+
+
 @strawberry.type(description="The object is not in a state that allows this change.")
 class StateConflictError(UserError):
     pass
 
 
-ERROR_TYPES = (ValidationError, NotFoundError, VersionConflictError, StateConflictError)
+ERROR_TYPES = (ValidationError, NotFoundError, VersionConflictError, StateConflictError, DispositionRequiredError)
 
 
 def coded_error(message: str, code: Code | str) -> GraphQLError:
@@ -70,6 +78,8 @@ def to_user_error(exc: DomainError) -> UserError:
             return VersionConflictError(message=exc.message, field=exc.field, current_revision=exc.current_revision)
         case StateConflict():
             return StateConflictError(message=exc.message, field=exc.field)
+        case DispositionRequired():
+            return DispositionRequiredError(message=exc.message, field=exc.field)
         case ValidationFailed():
             return ValidationError(message=exc.message, field=exc.field)
     return ValidationError(message=exc.message, field=exc.field)
@@ -131,13 +141,27 @@ def _request_error(error: GraphQLError, locale: str) -> tuple[str, Code]:
     return _as_graphql(error.message), Code.GRAPHQL_VALIDATION_FAILED
 
 
-def coded(error: GraphQLError, locale: str) -> GraphQLError:
-    """The error as the client sees it: a code from error_codes.Code, and no Python in its message."""
+IsOutage = Callable[[BaseException], bool]
+
+
+def raised_unavailable(exc: BaseException) -> bool:
+    """The schema's own view of an outage; the app adds the database driver's (carecore.storage.database.is_outage)."""
+    return isinstance(exc, Unavailable)
+
+
+def coded(error: GraphQLError, locale: str, is_outage: IsOutage = raised_unavailable) -> GraphQLError:
+    """The error as the client sees it: a code from error_codes.Code, and no Python in its message.
+
+    A service that did not answer (`is_outage`) is UNAVAILABLE: the client retries later and keeps its
+    user signed in; it is logged in one line, without a traceback."""
     extensions = dict(error.extensions or {})
     original = error.original_error
     message = error.message
     if "code" in extensions:
         pass  # raised coded on purpose (coded_error, the input guard)
+    elif original is not None and is_outage(original):
+        logger.warning("Unavailable in %s (%s)", error.path, type(original).__name__)
+        message, extensions = text("unavailable", locale), {"code": Code.UNAVAILABLE.value}
     elif isinstance(original, DomainError):
         message = original.message
         extensions = {"code": _CODES.get(type(original), Code.BAD_USER_INPUT).value, "field": original.field}
@@ -162,9 +186,10 @@ class MaskUnexpectedErrors(MaskErrors):
     """Gives every error its `extensions.code` from the one table (schema/error_codes.py) and masks
     unexpected exceptions; the boundary's own texts follow the caller's language (Context.locale)."""
 
-    def __init__(self) -> None:
+    def __init__(self, is_outage: IsOutage = raised_unavailable) -> None:
         super().__init__(should_mask_error=lambda _: True)  # every error passes through `coded`
+        self._is_outage = is_outage
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         context = self.execution_context.context
-        return coded(error, getattr(context, "locale", DEFAULT_LOCALE))
+        return coded(error, getattr(context, "locale", DEFAULT_LOCALE), self._is_outage)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from app.server import subject_acknowledgers
 from carecore.access.principal import Role
@@ -22,6 +22,7 @@ from carecore.users.models import User
 from devtools.auth_emulator import AuthEmulator
 from devtools.devdb import DevDatabase
 from tests.crashes import CrashPoints, crash_points_for
+from tests.index_shapes import ShapeRecorder
 from tests.support import (
     ALL_PERMISSIONS,
     FakeClock,
@@ -34,6 +35,26 @@ from tests.support import (
 )
 
 PROJECT_ID = "demo-carecore-test"
+
+# Registered before any client exists: every client of the run reports its commands' shapes.
+SHAPES = ShapeRecorder()
+monitoring.register(SHAPES)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A whole-suite run fails on a query no declared index serves, or an index nothing uses."""
+    config = session.config
+    whole = config.args_source is pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
+    if not (whole or os.environ.get("CARECORE_INDEX_SHAPES") == "1") or not SHAPES.seen:
+        return
+    problems = SHAPES.problems()
+    if problems:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["", f"index shapes ({len(SHAPES.seen)} seen): {len(problems)} problem(s)", *problems]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True)
+        if whole:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

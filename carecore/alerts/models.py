@@ -31,6 +31,10 @@ class AlertKind(StrEnum):
     GEOFENCE_EXCEPTION = "GEOFENCE_EXCEPTION"
     OPEN_SHIFT_OFFER = "OPEN_SHIFT_OFFER"
     SHIFT_CHANGE = "SHIFT_CHANGE"
+    UNREACHABLE = "UNREACHABLE"  # a person did not answer their wellness calls
+    HUMAN_CALL_TASK = "HUMAN_CALL_TASK"  # a coordinator on duty must call an unreachable person today
+    VISIT_REQUEST = "VISIT_REQUEST"  # someone must go and see an unreachable person
+    WELLNESS_CHECK = "WELLNESS_CHECK"  # "are you all right?", to the person's own app after a long silence
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,10 @@ class CalloutResult:
     sms_id: str | None
     call_id: str | None
     error: str | None = None
+    # The provider was down or busy (5xx, 429, no answer): worth trying again, no sooner than retry_after.
+    # False: it refused the request itself (a malformed number), which retries cannot fix for long.
+    outage: bool = False
+    retry_after: float | None = None
 
 
 class SecondChannel(Protocol):

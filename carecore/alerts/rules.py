@@ -19,6 +19,10 @@ TIME_TO_LIVE: dict[AlertKind, timedelta] = {
     AlertKind.GEOFENCE_EXCEPTION: timedelta(hours=2),
     AlertKind.OPEN_SHIFT_OFFER: timedelta(hours=4),
     AlertKind.SHIFT_CHANGE: timedelta(hours=12),
+    AlertKind.UNREACHABLE: timedelta(hours=12),
+    AlertKind.HUMAN_CALL_TASK: timedelta(hours=4),  # the ladder visits after the human call's 4 hours
+    AlertKind.VISIT_REQUEST: timedelta(hours=4),
+    AlertKind.WELLNESS_CHECK: timedelta(minutes=30),  # unanswered by then, a human calls instead
 }
 
 RETRY_BASE = timedelta(seconds=5)

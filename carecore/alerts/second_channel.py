@@ -58,11 +58,14 @@ async def _call_out(
     result = await channel.call_out(Callout(n.id, user.phone, n.locale, about))
     if result.call_id or result.sms_id:
         return {"state": "CALLED", "due_at": None, "sms_id": result.sms_id, "call_id": result.call_id}
-    failed = attempts + 1 >= MAX_ATTEMPTS
+    # A provider outage is waited out until the alert is stale (nothing lost to a long outage); a
+    # request the provider refuses is tried MAX_ATTEMPTS times.
+    failed = not result.outage and attempts + 1 >= MAX_ATTEMPTS
+    wait = max(RETRY_AFTER, timedelta(seconds=result.retry_after or 0))
     logger.warning("second channel failed for notification %s: %s", n.id, result.error)
     return {
         "state": "FAILED" if failed else "WAITING",
-        "due_at": None if failed else now + RETRY_AFTER,
+        "due_at": None if failed else now + wait,
         "attempts": attempts + 1,
         "error": result.error,
     }
@@ -81,6 +84,6 @@ async def acknowledge_by_call(ports: Ports, notification_id: str) -> Acknowledge
     return await acknowledge_notification(ports, await principal_for(ports, user), n.id)
 
 
-async def record_call_status(ports: Ports, call_id: str, status: str) -> None:
+async def record_call_status(ports: Ports, notification_id: str, call_id: str, status: str) -> None:
     """Keeps the provider's last word on a call (completed, no-answer, busy, failed)."""
-    await ports.store.callouts.record_call_status(call_id, status)
+    await ports.store.callouts.record_call_status(notification_id, call_id, status)

@@ -34,3 +34,6 @@ class AuditEntry:
     outcome: AuditOutcome = AuditOutcome.DONE
     # The domain error's name (e.g. "VersionConflict") when REFUSED; never its message, which may carry data.
     error: str | None = None
+    # Why the actor made the change, in their words, when the change asks for a reason (e.g. a person's
+    # health thresholds): the justification, not the data changed.
+    reason: str | None = None

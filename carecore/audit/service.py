@@ -35,6 +35,7 @@ def _entries(
     *,
     agency_id: str | None,
     outcome: AuditOutcome,
+    reason: str | None = None,
 ) -> list[AuditEntry]:
     agency = actor.agency_id if actor is not None else agency_id
     if agency is None:
@@ -51,6 +52,7 @@ def _entries(
             object_id=object_id,
             at=at,
             outcome=outcome,
+            reason=reason,
         )
         for object_id in dict.fromkeys(object_ids)
     ]
@@ -84,6 +86,7 @@ async def audited(
     object_ids: Iterable[str],
     *,
     agency_id: str | None = None,
+    reason: str | None = None,
 ) -> AsyncIterator[Audit]:
     """Audits the change made inside the block write-ahead: PENDING, then DONE or REFUSED.
 
@@ -91,7 +94,16 @@ async def audited(
     process dying, leaves the entries PENDING: the change was attempted and its outcome is unknown.
     """
     audit = Audit(
-        _entries(ports, actor, action, object_type, object_ids, agency_id=agency_id, outcome=AuditOutcome.PENDING)
+        _entries(
+            ports,
+            actor,
+            action,
+            object_type,
+            object_ids,
+            agency_id=agency_id,
+            outcome=AuditOutcome.PENDING,
+            reason=reason,
+        )
     )
     ids = [e.id for e in audit.entries]
     await ports.store.audit.append(audit.entries)

@@ -25,6 +25,7 @@ CONSUMERS: tuple[EventConsumer, ...] = (
     EventConsumer("incidents", ("shift.missed",)),  # carecore/incidents/missed_visits.py
     EventConsumer("critical-tasks", ("shift.critical_task_missed",)),  # carecore/incidents/critical_tasks.py
     EventConsumer("alerts", ("incident.updated",)),  # carecore/alerts/events.py
+    EventConsumer("reachability-alerts", ("reachability.changed",)),  # carecore/alerts/reachability.py
 )
 
 

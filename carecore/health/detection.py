@@ -13,6 +13,8 @@ Baseline and trend findings are MEDIUM; the stress index never raises anything a
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left, bisect_right, insort
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,6 +30,7 @@ from carecore.health.models import (
     RuleFamily,
     component_codes,
 )
+from carecore.health.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from carecore.incidents.models import Severity
 
 CONFIRM_WITHIN = timedelta(minutes=10)
@@ -38,13 +41,8 @@ BASELINE_Z = 3.0  # two readings in a row this far out raise a baseline finding
 CUSUM_K, CUSUM_H = 0.5, 5.0
 CUSUM_CLIP = 3.0  # one outlier adds at most 2.5: a trend takes several readings, a spike is the others' job
 WEIGHT_WINDOW = timedelta(days=7)
-WEIGHT_GAIN_KG = 2.0
 MIN_WEIGHT_READINGS = 3
 HISTORY = BASELINE_WINDOW * 2  # what detection needs before a reading: the CUSUM's baselines reach this far
-
-CRISIS_SYSTOLIC, CRISIS_DIASTOLIC, LOW_SYSTOLIC = 180.0, 120.0, 90.0
-LOW_SPO2, LOW_SPO2_CO2_RETAINER = 91.0, 83.0
-LOW_HEART_RATE, HIGH_HEART_RATE = 40.0, 131.0
 
 # Floors on the MAD so a very steady series does not turn a trivial change into a large z.
 MAD_FLOOR: dict[str, float] = {
@@ -87,40 +85,115 @@ class Person:
     tz: ZoneInfo
     co2_retainer: bool = False
     first_measured_at: datetime | None = None  # their first accepted reading of this metric
+    thresholds: Thresholds = DEFAULT_THRESHOLDS  # the agency's, or the person's own where a coordinator set them
 
 
 def _day(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 
 
+def _median(values: Sequence[float]) -> float:
+    """The median of values already sorted."""
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def _mad(values: Sequence[float], median: float) -> float:
+    """The median absolute deviation of sorted values: the deviations below and above the median are
+    each sorted already, so merging them from the middle outwards reaches the median deviation in n/2 steps."""
+    n = len(values)
+    below, above = bisect_left(values, median) - 1, bisect_left(values, median)
+    wanted = (n - 1) // 2, n // 2  # ranks of the median deviation (equal when n is odd)
+    found: list[float] = []
+    for rank in range(wanted[1] + 1):
+        if above < n and (below < 0 or values[above] - median <= median - values[below]):
+            deviation = values[above] - median
+            above += 1
+        else:
+            deviation = median - values[below]
+            below -= 1
+        if rank >= wanted[0]:
+            found.append(deviation)
+    return sum(found) / len(found)
+
+
+def _baseline(values: Sequence[float], days: Counter[date], floor: float) -> Baseline | None:
+    """From the window's sorted values and readings per day; None until 12 readings on 4 days."""
+    if len(values) < MIN_READINGS or len(days) < MIN_DAYS:
+        return None
+    median = _median(values)
+    return Baseline(median, MAD_SCALE * max(_mad(values, median), floor), len(values), len(days))
+
+
+class Series:
+    """One component's points, oldest first, with their local days worked out once.
+
+    Every baseline is a slice found by bisection, so a reading costs O(w log w) per baseline for the w
+    readings of 28 days, whatever the length of the history: detection stays linear in history length.
+    """
+
+    def __init__(self, points: Sequence[Point], person: Person) -> None:
+        self.points = points
+        self.times = [p.at for p in points]
+        self.days = [_day(p.at, person.tz) for p in points]
+        self.first_day = _day(person.first_measured_at, person.tz) if person.first_measured_at else None
+
+    def baseline(self, at: datetime, floor: float) -> Baseline | None:
+        """The baseline of the 28 days before `at`; None until 12 readings on 4 days, first day discarded."""
+        lo, hi = bisect_left(self.times, at - BASELINE_WINDOW), bisect_left(self.times, at)
+        kept = [i for i in range(lo, hi) if self.days[i] != self.first_day]
+        values = sorted(self.points[i].value for i in kept)
+        return _baseline(values, Counter(self.days[i] for i in kept), floor)
+
+    def baselines(self, start: int, stop: int, floor: float) -> list[Baseline | None]:
+        """The baseline at each of points[start:stop], sliding one window along instead of re-reading it
+        for every point: each reading enters and leaves the sorted window once."""
+        window: list[float] = []
+        days: Counter[date] = Counter()
+        lo = hi = bisect_left(self.times, self.times[start] - BASELINE_WINDOW) if start < stop else 0
+        found: list[Baseline | None] = []
+        for i in range(start, stop):
+            at = self.times[i]
+            while hi < len(self.points) and self.times[hi] < at:
+                if self.days[hi] != self.first_day:
+                    insort(window, self.points[hi].value)
+                    days[self.days[hi]] += 1
+                hi += 1
+            while self.times[lo] < at - BASELINE_WINDOW:
+                if self.days[lo] != self.first_day:
+                    window.pop(bisect_left(window, self.points[lo].value))
+                    days[self.days[lo]] -= 1
+                    if not days[self.days[lo]]:
+                        del days[self.days[lo]]
+                lo += 1
+            found.append(_baseline(window, days, floor))
+        return found
+
+    def current_index(self) -> int:
+        return next(i for i in range(len(self.points) - 1, -1, -1) if self.points[i].current)
+
+
 def baseline_at(points: Sequence[Point], at: datetime, person: Person, floor: float) -> Baseline | None:
     """The baseline of the 28 days before `at`; None until 12 readings on 4 days, first day discarded."""
-    first_day = _day(person.first_measured_at, person.tz) if person.first_measured_at else None
-    window = [p for p in points if at - BASELINE_WINDOW <= p.at < at and _day(p.at, person.tz) != first_day]
-    days = {_day(p.at, person.tz) for p in window}
-    if len(window) < MIN_READINGS or len(days) < MIN_DAYS:
-        return None
-    values = [p.value for p in window]
-    median = statistics.median(values)
-    mad = statistics.median(abs(v - median) for v in values)
-    return Baseline(median, MAD_SCALE * max(mad, floor), len(window), len(days))
+    return Series(points, person).baseline(at, floor)
 
 
 def guideline_families(reading: Reading, person: Person) -> list[tuple[RuleFamily, str, str]]:
     """The safety rules a reading breaks: (family, series, what it means)."""
     found: list[tuple[RuleFamily, str, str]] = []
+    t = person.thresholds
     systolic, diastolic = reading.value(SYSTOLIC), reading.value(DIASTOLIC)
     if systolic is not None and diastolic is not None:
-        if systolic > CRISIS_SYSTOLIC or diastolic > CRISIS_DIASTOLIC:
+        if systolic > t.crisis_systolic or diastolic > t.crisis_diastolic:
             found.append((RuleFamily.BP_CRISIS, SYSTOLIC, f"Blood pressure {systolic:g}/{diastolic:g} mmHg: crisis"))
-        if systolic <= LOW_SYSTOLIC:
+        if systolic <= t.low_systolic:
             found.append((RuleFamily.BP_LOW, SYSTOLIC, f"Blood pressure {systolic:g}/{diastolic:g} mmHg: low"))
     spo2 = reading.value(Metric.SPO2.value)
-    limit = LOW_SPO2_CO2_RETAINER if person.co2_retainer else LOW_SPO2
+    limit = t.low_spo2_co2_retainer if person.co2_retainer else t.low_spo2
     if spo2 is not None and spo2 <= limit:
         found.append((RuleFamily.SPO2_LOW, Metric.SPO2.value, f"SpO2 {spo2:g}% (at or under {limit:g}%)"))
     rate = reading.value(Metric.HEART_RATE.value)
-    if rate is not None and (rate <= LOW_HEART_RATE or rate >= HIGH_HEART_RATE):
+    if rate is not None and (rate <= t.low_heart_rate or rate >= t.high_heart_rate):
         found.append((RuleFamily.HEART_RATE, Metric.HEART_RATE.value, f"Resting heart rate {rate:g}/min"))
     return found
 
@@ -158,58 +231,74 @@ def series_points(history: Sequence[Observation], current: Observation, code: st
     return sorted(points, key=lambda p: (p.at, p.current))
 
 
-def baseline_z(points: Sequence[Point], point: Point, person: Person, code: str) -> float | None:
-    base = baseline_at(points, point.at, person, MAD_FLOOR[code])
-    return None if base is None else base.z(point.value, WORSE.get(code, 1.0))
+def _z(base: Baseline | None, value: float, code: str) -> float | None:
+    return None if base is None else base.z(value, WORSE.get(code, 1.0))
 
 
-def cusum_fires(points: Sequence[Point], person: Person, code: str) -> bool:
-    """Whether the one-sided CUSUM crosses h at the current reading (it restarts after each crossing)."""
-    index = next(i for i, p in enumerate(points) if p.current)
-    current, total = points[index], 0.0
-    for p in points[: index + 1]:
-        if p.at <= current.at - BASELINE_WINDOW:
-            continue
-        z = baseline_z(points, p, person, code)
+def cusum_fires(zs: Sequence[float | None]) -> bool:
+    """Whether the one-sided CUSUM crosses h at the last z (it restarts after each crossing); `zs` are the
+    z of the readings of the last 28 days up to the current one, each against the baseline at its time."""
+    total = 0.0
+    last = len(zs) - 1
+    for offset, z in enumerate(zs):
         if z is None:
             total = 0.0
             continue
         total = max(0.0, total + min(z, CUSUM_CLIP) - CUSUM_K)
         if total > CUSUM_H:
-            if p is current:
+            if offset == last:
                 return True
             total = 0.0
     return False
 
 
-def _previous(points: Sequence[Point]) -> Point | None:
-    index = next(i for i, p in enumerate(points) if p.current)
-    return points[index - 1] if index > 0 else None
+# z of earlier readings by (component, time, value): see `detect`.
+Memo = dict[tuple[str, datetime, float], float | None]
 
 
-def _personal(points: Sequence[Point], person: Person, code: str) -> list[Finding]:
-    current = next(p for p in points if p.current)
+def _zs(series: Series, code: str, start: int, stop: int, memo: Memo | None) -> list[float | None]:
+    """The z of points[start:stop], each against the baseline at its own time."""
+    floor = MAD_FLOOR[code]
+    if memo is None:
+        bases = series.baselines(start, stop, floor)
+        return [_z(b, series.points[start + k].value, code) for k, b in enumerate(bases)]
+    found = []
+    for i in range(start, stop):
+        point = series.points[i]
+        key = (code, point.at, point.value)
+        if key not in memo:
+            memo[key] = _z(series.baseline(point.at, floor), point.value, code)
+        found.append(memo[key])
+    return found
+
+
+def _personal(series: Series, code: str, memo: Memo | None) -> list[Finding]:
+    index = series.current_index()
+    current = series.points[index]
+    start = bisect_right(series.times, current.at - BASELINE_WINDOW)
+    zs = _zs(series, code, start, index + 1, memo)
     findings = []
-    z = baseline_z(points, current, person, code)
-    previous = _previous(points)
-    z_before = baseline_z(points, previous, person, code) if previous else None
+    z = zs[-1]
+    # The previous reading's z; it may lie before the CUSUM's 28 days.
+    z_before = zs[-2] if index > start else _zs(series, code, index - 1, index, memo)[0] if index else None
     if z is not None and z_before is not None and z >= BASELINE_Z and z_before >= BASELINE_Z:
         summary = f"Two readings in a row far from this person's usual {code} (z = {z:.1f})."
         findings.append(Finding(RuleFamily.BASELINE, code, Severity.MEDIUM, summary))
-    if cusum_fires(points, person, code):
+    if cusum_fires(zs):
         summary = f"A sustained change in this person's {code} over the last days (CUSUM)."
         findings.append(Finding(RuleFamily.TREND, code, Severity.MEDIUM, summary))
     return findings
 
 
-def _weight(points: Sequence[Point], person: Person) -> list[Finding]:
-    current = next(p for p in points if p.current)
-    recent = [p.value for p in points if current.at - WEIGHT_WINDOW < p.at <= current.at]
-    base = baseline_at(points, current.at, person, MAD_FLOOR[Metric.BODY_WEIGHT.value])
+def _weight(series: Series, person: Person) -> list[Finding]:
+    index = series.current_index()
+    current = series.points[index]
+    recent = [p.value for p in series.points[bisect_right(series.times, current.at - WEIGHT_WINDOW) : index + 1]]
+    base = series.baseline(current.at, MAD_FLOOR[Metric.BODY_WEIGHT.value])
     if base is None or len(recent) < MIN_WEIGHT_READINGS:
         return []
     gain = statistics.median(recent) - base.median
-    if gain < WEIGHT_GAIN_KG:
+    if gain < person.thresholds.weight_gain_kg:
         return []
     summary = f"Weight up {gain:.1f} kg: the last 7 days' median over the 28 days' ({base.median:.1f} kg)."
     return [Finding(RuleFamily.WEIGHT_GAIN, Metric.BODY_WEIGHT.value, Severity.MEDIUM, summary)]
@@ -221,20 +310,63 @@ def _capped(finding: Finding, metric: Metric) -> Finding:
     return finding
 
 
-def detect(history: Sequence[Observation], current: Observation, person: Person) -> tuple[Finding, ...]:
+@dataclass(frozen=True, slots=True)
+class SeriesState:
+    """Where one component stands at a moment, for people to read: the window, its baseline, the trend."""
+
+    code: str
+    readings: int  # in the 28-day window, the person's first day discarded
+    days: int
+    median: float | None
+    mad: float | None  # the raw median absolute deviation, before any floor
+    active: bool  # 12 readings on 4 days: the baseline rules and the trend run
+    cusum: float  # the one-sided CUSUM now (alerts above CUSUM_H)
+    week_change: float | None  # the last 7 days' median minus the window's, in the component's unit
+
+
+def series_state(points: Sequence[Point], person: Person, code: str, at: datetime) -> SeriesState:
+    """The state of a series just after `at` (points oldest first; none marked current)."""
+    series = Series(points, person)
+    lo, hi = bisect_left(series.times, at - BASELINE_WINDOW), bisect_right(series.times, at)
+    kept = [i for i in range(lo, hi) if series.days[i] != series.first_day]
+    values = sorted(series.points[i].value for i in kept)
+    days = len({series.days[i] for i in kept})
+    median = _median(values) if values else None
+    mad = _mad(values, median) if median is not None else None
+    active = len(values) >= MIN_READINGS and days >= MIN_DAYS
+    total = 0.0
+    if active and hi > 0:
+        start = bisect_right(series.times, series.times[hi - 1] - BASELINE_WINDOW)
+        bases = series.baselines(start, hi, MAD_FLOOR[code])
+        for k, base in enumerate(bases):
+            z = _z(base, series.points[start + k].value, code)
+            total = 0.0 if z is None else max(0.0, total + min(z, CUSUM_CLIP) - CUSUM_K)
+            if total > CUSUM_H and k < len(bases) - 1:
+                total = 0.0  # it alerted then and restarted, as detection does
+    week = sorted(series.points[i].value for i in kept if series.times[i] > at - WEIGHT_WINDOW)
+    change = _median(week) - median if week and median is not None else None
+    return SeriesState(code, len(values), days, median, mad, active, total, change)
+
+
+def detect(
+    history: Sequence[Observation], current: Observation, person: Person, memo: Memo | None = None
+) -> tuple[Finding, ...]:
     """What the rules find in an accepted reading, given the person's other accepted readings around it.
 
     A reading that breaks a safety rule raises no baseline finding too: one signal, one incident.
+    `memo` (one per person and metric) keeps each reading's z for the next calls: only a replay of
+    readings in time order may pass one, where a reading's baseline never changes after it arrived;
+    the service, where readings arrive late, passes none.
     """
     reading = current.reading
     history = [h for h in history if h.id != current.id]  # the stored reading itself confirms nothing
     findings = _guideline(history, reading, person)
     for code in component_codes(reading.metric):
-        points = series_points(history, current, code)
+        series = Series(series_points(history, current, code), person)
         if code == Metric.BODY_WEIGHT.value:
-            findings += _weight(points, person)
+            findings += _weight(series, person)
         elif code not in NO_BASELINE:
-            personal = _personal(points, person, code)
+            personal = _personal(series, code, memo)
             if any(f.family is not RuleFamily.TREND for f in findings):
                 personal = [f for f in personal if f.family is RuleFamily.TREND]
             findings += personal

@@ -3,10 +3,12 @@ one core that stores each reading, gates its quality, runs detection and opens i
 
 The order of writes is what makes a crash harmless:
 1. the audit entries, PENDING, for the whole batch;
-2. the reading, under an id derived from its source (a retry finds it) and `evaluate_due_at` set;
-3. same-moment copies settled: of readings that are one measurement, the first received stays accepted;
+2. the batch's readings in one insert, each under an id derived from its source (a retry finds it) and
+   with `evaluate_due_at` set;
+3. per reading, same-moment copies settled: of readings that are one measurement, the senior stays accepted;
 4. each finding's incident, through the incidents module's opening (idempotent by reading and rule);
-5. the reading marked evaluated (`evaluate_due_at` cleared).
+5. the reading marked evaluated (`evaluate_due_at` cleared): one with findings at once, those that
+   found nothing together at the end of the request.
 A reading left between 2 and 5 is evaluated again by a retry of the request or, after a minute, by the
 `health-evaluations` background job; every step is idempotent, so running it twice changes nothing.
 """
@@ -33,9 +35,12 @@ from carecore.health.models import (
     ObservationStatus,
     Reading,
 )
+from carecore.health.personal_thresholds import in_force, thresholds_for
 from carecore.health.rules import SAME_MOMENT, checked_reading, quality_gate, same_moment
+from carecore.health.thresholds import Thresholds
 from carecore.ids import id_for_key, is_valid_id
 from carecore.incidents.models import (
+    HEALTH_DETECTOR_SERVICE,
     AiService,
     Detection,
     Evidence,
@@ -56,7 +61,7 @@ EVALUATION_LEASE = timedelta(minutes=1)
 # A health incident takes every later finding of its rule family while it is open (resolving or
 # dismissing it retires its merge key), not only those of the flag merge window.
 HEALTH_MERGE_WINDOW = timedelta(days=28)
-DETECTOR_SERVICE = "carecore-health"
+DETECTOR_SERVICE = HEALTH_DETECTOR_SERVICE
 RULES_VERSION = "1"
 
 
@@ -90,13 +95,13 @@ async def ingest_observations(
     require_role(actor, Role.AI_SERVICE)
     if len(readings) > MAX_BATCH:
         raise ValidationFailed(f"At most {MAX_BATCH} readings a request.", field="readings")
-    people: dict[str, Person | None] = {}
+    known = await ports.store.people.by_external_refs(
+        service.agency_id, {ExternalRef(service.service, ref) for ref, _ in readings}
+    )
     results: dict[int, IngestResult] = {}
     valid: list[tuple[int, Person, Reading]] = []
     for index, (ref, reading) in enumerate(readings):
-        if ref not in people:
-            people[ref] = await ports.store.people.by_external_ref(service.agency_id, ExternalRef(service.service, ref))
-        person = people[ref]
+        person = known.get(ExternalRef(service.service, ref))
         if person is None:
             results[index] = IngestResult(index, IngestOutcome.INVALID, error="No person has this reference.")
             continue
@@ -122,27 +127,84 @@ async def _ingest(
         oid = observation_id(agency_id, source, reading)
         observations.append(Observation(oid, agency_id, reading, status, now, actor.user_id, rejection))
     results = []
+    context = Context()
     async with audited(ports, actor, "observation.record", "Observation", [o.id for o in observations]):
+        due = now + EVALUATION_GRACE
+        received_before = await ports.store.observations.insert_many(
+            [(o, due if o.status is ObservationStatus.ACCEPTED else None) for o in observations]
+        )
+        await context.preload(ports, agency_id, [person for person, _ in readings])
         for index, ((person, _), observation) in enumerate(zip(readings, observations, strict=True)):
-            results.append(await _store(ports, index, person, observation))
+            results.append(await _store(ports, index, person, observation, context, received_before))
+        # Readings that found nothing are marked evaluated together; until then the job would redo them.
+        await ports.store.observations.finish_quiet(context.quiet)
     return results
 
 
-async def _store(ports: Ports, index: int, person: Person, observation: Observation) -> IngestResult:
+@dataclasses.dataclass
+class Context:
+    """What every reading of one request reads alike, read once a request instead of once a reading.
+
+    A change of the agency's policy or a person's thresholds applies from the next request on.
+    """
+
+    timezone: ZoneInfo | None = None
+    policy: IncidentPolicy | None = None
+    thresholds: dict[str, Thresholds] = dataclasses.field(default_factory=dict)
+    first_at: dict[tuple[str, Metric], datetime | None] = dataclasses.field(default_factory=dict)
+    # Evaluated in this request: found nothing (marked evaluated in one write at its end), and every result.
+    quiet: list[str] = dataclasses.field(default_factory=list)
+    evaluated: dict[str, Observation] = dataclasses.field(default_factory=dict)
+
+    async def preload(self, ports: Ports, agency_id: str, people: Sequence[Person]) -> None:
+        """Reads for a whole batch at once what `subject` would read person by person."""
+        self.timezone = ZoneInfo((await get_agency(ports, agency_id)).timezone)
+        self.policy = policy = await policy_for(ports, agency_id)
+        ids = {p.id for p in people}
+        personal = await ports.store.health_thresholds.get_many(agency_id, ids)
+        self.thresholds.update({i: in_force(policy, personal.get(i)) for i in ids})
+        first = await ports.store.observations.first_accepted(agency_id, ids)
+        self.first_at.update({(i, m): first.get((i, m)) for i in ids for m in Metric})
+
+    async def subject(
+        self, ports: Ports, observation: Observation, person: Person
+    ) -> tuple[detection.Person, IncidentPolicy]:
+        """What detection needs of the person, and the agency's policy the incidents open under."""
+        r = observation.reading
+        if self.timezone is None or self.policy is None:
+            self.timezone = ZoneInfo((await get_agency(ports, observation.agency_id)).timezone)
+            self.policy = await policy_for(ports, observation.agency_id)
+        policy = self.policy
+        if person.id not in self.thresholds:
+            self.thresholds[person.id] = await thresholds_for(ports, person, policy)
+        key = (person.id, r.metric)
+        if key not in self.first_at:
+            self.first_at[key] = await ports.store.observations.first_accepted_at(
+                observation.agency_id, r.person_id, r.metric
+            )
+        first = self.first_at[key]
+        if first is None or r.effective_at < first:  # this reading is stored: it may be the first now
+            self.first_at[key] = first = r.effective_at
+        subject = detection.Person(self.timezone, person.profile.co2_retainer, first, self.thresholds[person.id])
+        return subject, policy
+
+
+async def _store(
+    ports: Ports, index: int, person: Person, observation: Observation, context: Context, received_before: set[str]
+) -> IngestResult:
     accepted = observation.status is ObservationStatus.ACCEPTED
-    due = observation.received_at + EVALUATION_GRACE if accepted else None
-    try:
-        await ports.store.observations.insert(observation, evaluate_due_at=due)
-    except AlreadyExists:
+    if observation.id in context.evaluated:  # the same reading twice in one batch
+        return IngestResult(index, IngestOutcome.DUPLICATE, context.evaluated[observation.id])
+    if observation.id in received_before:
         earlier = await ports.store.observations.get(observation.id)
         if earlier is None:
-            raise
+            raise AlreadyExists(observation.id)
         if not earlier.evaluated and earlier.status is ObservationStatus.ACCEPTED:
-            earlier = await evaluate(ports, earlier, person)  # the first attempt died before finishing
+            earlier = await evaluate(ports, earlier, person, context)  # the first attempt died before finishing
         return IngestResult(index, IngestOutcome.DUPLICATE, earlier)
     if not accepted:
         return IngestResult(index, IngestOutcome.REJECTED, observation)
-    evaluated = await evaluate(ports, observation, person)
+    evaluated = await evaluate(ports, observation, person, context)
     if evaluated.status is ObservationStatus.REJECTED:
         return IngestResult(index, IngestOutcome.DUPLICATE, evaluated)
     return IngestResult(index, IngestOutcome.RECORDED, evaluated)
@@ -153,8 +215,11 @@ def _seniority(o: Observation) -> tuple[bool, datetime, str]:
     return (not o.evaluated, o.received_at, o.id)
 
 
-async def _settle_same_moment(ports: Ports, observation: Observation) -> Observation | None:
-    """Of stored readings that are one measurement, the senior stays accepted; None if that is not this one.
+async def _settle_same_moment(
+    ports: Ports, observation: Observation, near: Sequence[Observation]
+) -> list[Observation] | None:
+    """Of stored readings that are one measurement, the senior stays accepted; None if that is not this one,
+    else the copies it demoted. `near`: the accepted readings of the metric around it, just read.
 
     Without transactions two copies may be stored at once. Each looks after its own insert, so at least
     one of two racers sees the other, and both rank them alike (`_seniority`): the junior yields, or the
@@ -162,42 +227,58 @@ async def _settle_same_moment(ports: Ports, observation: Observation) -> Observa
     joined an incident as evidence already; it is the same measurement, so nothing is counted twice.
     """
     r = observation.reading
-    near = await ports.store.observations.accepted_between(
-        observation.agency_id, r.person_id, r.metric, r.effective_at - SAME_MOMENT, r.effective_at + SAME_MOMENT
-    )
-    copies = [n for n in near if n.id != observation.id and same_moment(r, observation.source, n.reading, n.source)]
+    copies = [
+        n
+        for n in near
+        if n.id != observation.id
+        and abs(n.reading.effective_at - r.effective_at) <= SAME_MOMENT
+        and same_moment(r, observation.source, n.reading, n.source)
+    ]
     senior = min(copies, key=_seniority, default=None)
     if senior is not None and _seniority(senior) < _seniority(observation):
         await ports.store.observations.reject_as_duplicate(observation.id, f"The same reading as {senior.id}.")
         return None
     for junior in copies:
         await ports.store.observations.reject_as_duplicate(junior.id, f"The same reading as {observation.id}.")
-    return observation
+    return copies
 
 
-async def evaluate(ports: Ports, observation: Observation, person: Person) -> Observation:
-    """Runs detection on an accepted reading and opens or joins the incident of each finding; idempotent."""
-    if await _settle_same_moment(ports, observation) is None:
-        return await ports.store.observations.get(observation.id) or observation
+async def evaluate(
+    ports: Ports, observation: Observation, person: Person, context: Context | None = None
+) -> Observation:
+    """Runs detection on an accepted reading and opens or joins the incident of each finding; idempotent.
+
+    Within a request (`context` given), a reading that found nothing is marked evaluated by the request's
+    last write (`finish_quiet`); a reading with findings is marked as soon as its incidents are open.
+    """
+    deferring = context
+    context = context or Context()
     r = observation.reading
-    agency = await get_agency(ports, observation.agency_id)
+    # One read serves the same-moment check (60 s) and detection's history (56 days, 10 minutes ahead).
     history = await ports.store.observations.accepted_between(
         observation.agency_id,
         r.person_id,
         r.metric,
         r.effective_at - detection.HISTORY,
-        r.effective_at + detection.CONFIRM_WITHIN,
+        r.effective_at + max(detection.CONFIRM_WITHIN, SAME_MOMENT),
     )
-    first = await ports.store.observations.first_accepted_at(observation.agency_id, r.person_id, r.metric)
-    subject = detection.Person(ZoneInfo(agency.timezone), person.profile.co2_retainer, first)
+    # Readings this request evaluated count as evaluated, though their mark waits for `finish_quiet`.
+    history = [context.evaluated.get(h.id, h) for h in history]
+    demoted = await _settle_same_moment(ports, observation, history)
+    if demoted is None:
+        return await ports.store.observations.get(observation.id) or observation
+    gone = {d.id for d in demoted}
+    history = [h for h in history if h.id not in gone]
+    subject, policy = await context.subject(ports, observation, person)
     findings = detection.detect(history, observation, subject)
-    incident_ids: list[str] = []
-    if findings:
-        policy = await policy_for(ports, observation.agency_id)
-        for finding in findings:
-            incident_ids.append(await _open(ports, observation, finding, policy))
-    await ports.store.observations.finish(observation.id, findings, tuple(incident_ids))
-    return dataclasses.replace(observation, evaluated=True, findings=findings, incident_ids=tuple(incident_ids))
+    incident_ids = [await _open(ports, observation, finding, policy) for finding in findings]
+    if findings or deferring is None:
+        await ports.store.observations.finish(observation.id, findings, tuple(incident_ids))
+    else:
+        deferring.quiet.append(observation.id)
+    evaluated = dataclasses.replace(observation, evaluated=True, findings=findings, incident_ids=tuple(incident_ids))
+    context.evaluated[observation.id] = evaluated
+    return evaluated
 
 
 async def _open(ports: Ports, observation: Observation, finding: Finding, policy: IncidentPolicy) -> str:
@@ -221,6 +302,7 @@ async def _open(ports: Ports, observation: Observation, finding: Finding, policy
         evidence=Evidence(finding.summary, signals),
         merge_scope=f"health:{finding.key}",  # one incident per (person, rule family), kept on the flag
         merge_window=HEALTH_MERGE_WINDOW,
+        raise_reopens=True,  # a higher severity re-escalates; nothing else re-notifies
     )
     opened = await open_incident(ports, opening, policy, None)
     return opened.incident.id

@@ -53,6 +53,8 @@ class IncidentStatus(StrEnum):
 
 
 # The ladder runs while nobody has acknowledged the incident.
+# Incidents the vital-sign rules open: whoever resolves one says whether it was actionable.
+HEALTH_DETECTOR_SERVICE = "carecore-health"
 UNACKNOWLEDGED = (IncidentStatus.OPEN, IncidentStatus.ESCALATED)
 LIVE = (IncidentStatus.IN_REVIEW, IncidentStatus.OPEN, IncidentStatus.ESCALATED, IncidentStatus.ACKNOWLEDGED)
 CLOSED = (IncidentStatus.RESOLVED, IncidentStatus.DISMISSED)
@@ -178,6 +180,8 @@ class Incident:
     outcome: str | None = None
     dismissal_reason: str | None = None
     verdict: Verdict | None = None
+    # Whether the alert led someone to act (health rules' precision); None: not said (or not health).
+    actionable: bool | None = None
     report_due_at: datetime | None = None
     reported_at: datetime | None = None
     report_reference: str | None = None

@@ -75,6 +75,9 @@ class Opening:
     # how long it keeps merging; None: every flag of the type, within the policy's merge window.
     merge_scope: str | None = None
     merge_window: timedelta | None = None
+    # A raise reaches the new severity's ladder even when the incident was acknowledged at the lower one
+    # (health: "please repeat" acknowledged, then the repeat confirms a crisis the caregiver alone cannot hold).
+    raise_reopens: bool = False
 
     @property
     def incident_id(self) -> str:
@@ -277,13 +280,15 @@ def _raise_for(current: Incident, opening: Opening, policy: IncidentPolicy, now:
     """What a merged flag more urgent than `current` changes, or a flag not for review; None if nothing.
 
     An unacknowledged incident restarts its ladder under the new severity (its first step reaches
-    people the lower one did not); an acknowledged one keeps its responder and only records the change.
+    people the lower one did not); an acknowledged one keeps its responder and only records the change,
+    unless the opening asks that a raise reopen it (`raise_reopens`): then it is unacknowledged again.
     """
     promote = current.status is IncidentStatus.IN_REVIEW and not opening.in_review
     if not promote and opening.severity.rank <= current.severity.rank:
         return None
     severity = max(current.severity, opening.severity, key=lambda s: s.rank)
-    status = IncidentStatus.OPEN if promote else current.status
+    reopen = opening.raise_reopens and current.status is IncidentStatus.ACKNOWLEDGED
+    status = IncidentStatus.OPEN if promote or reopen else current.status
     ladder = restarted(current.escalation, policy.ladder(severity), now) if status in UNACKNOWLEDGED else None
     detail = f"{current.severity.value} → {severity.value}" + (", out of review" if promote else "")
     entry = TimelineEntry(now, TimelineAction.SEVERITY_RAISED, None, status, detail=detail)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from carecore.alerts.models import DEFAULT_NIGHT_WINDOW, Audience, QuietHours
+from carecore.health.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from carecore.incidents.models import IncidentType, Severity
 
 
@@ -83,6 +84,8 @@ class IncidentPolicy:
     safeguarding_report_hours: int = 24  # abuse and neglect are always reported
     # MEDIUM pushes wait until it ends (start == end: no night); CRITICAL and HIGH always push.
     night_window: QuietHours = DEFAULT_NIGHT_WINDOW
+    # Where the vital-sign safety rules fire for everyone of the agency without thresholds of their own.
+    health_thresholds: Thresholds = DEFAULT_THRESHOLDS
 
     def ladder(self, severity: Severity) -> tuple[LadderStep, ...]:
         return self.ladders.get(severity, ())

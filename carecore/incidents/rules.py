@@ -8,6 +8,7 @@ from itertools import pairwise
 
 from carecore import validation
 from carecore.errors import ValidationFailed
+from carecore.health.thresholds import check_thresholds
 from carecore.incidents.models import (
     Evidence,
     FlagSubmission,
@@ -129,3 +130,4 @@ def check_policy(policy: IncidentPolicy) -> None:
     for rule in policy.report_rules:
         validation.in_range(rule.hours, "reportRules.hours", 1, 24 * 30)
     validation.in_range(policy.safeguarding_report_hours, "safeguardingReportHours", 1, 24 * 30)
+    check_thresholds(policy.health_thresholds, "healthThresholds.")

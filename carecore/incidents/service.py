@@ -13,13 +13,14 @@ from carecore import validation
 from carecore.access.policy import can_see_person, require_role
 from carecore.access.principal import Principal, Role
 from carecore.audit.service import audited
-from carecore.errors import Forbidden, NotFound, StateConflict, ValidationFailed
+from carecore.errors import DispositionRequired, Forbidden, NotFound, StateConflict, ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.incidents.access import stops_the_ladder
 from carecore.incidents.escalation import restarted, run_step_now
 from carecore.incidents.events import publish_change
 from carecore.incidents.models import (
     CLOSED,
+    HEALTH_DETECTOR_SERVICE,
     LIVE,
     Incident,
     IncidentStatus,
@@ -140,15 +141,33 @@ async def dismiss_incident(ports: Ports, actor: Principal, incident_id: str, *, 
 
 
 async def resolve_incident(
-    ports: Ports, actor: Principal, incident_id: str, *, outcome: str, note: str | None = None
+    ports: Ports,
+    actor: Principal,
+    incident_id: str,
+    *,
+    outcome: str,
+    note: str | None = None,
+    actionable: bool | None = None,
 ) -> Incident:
-    """Coordinators and caregivers who serve the person: closes the incident with its outcome."""
+    """Coordinators and caregivers who serve the person: closes the incident with its outcome.
+
+    A health incident also needs `actionable` (did the alert lead anyone to act?): each rule's precision
+    is measured from it (`health_rule_stats`).
+    """
     require_role(actor, Role.COORDINATOR, Role.CAREGIVER)
     outcome = validation.text(outcome, "outcome", required=True)
     incident, _ = await incident_with_person(ports, actor, incident_id)
-    entry = _entry(ports, actor, TimelineAction.RESOLVED, IncidentStatus.RESOLVED, note=_note(note), detail=outcome)
+    is_health = incident.detection is not None and incident.detection.service == HEALTH_DETECTOR_SERVICE
+    if is_health and actionable is None:
+        raise DispositionRequired("Say whether this health alert was actionable.", field="actionable")
+    detail = outcome if actionable is None else f"{outcome} ({'actionable' if actionable else 'not actionable'})"
+    entry = _entry(ports, actor, TimelineAction.RESOLVED, IncidentStatus.RESOLVED, note=_note(note), detail=detail)
     return await _changed(
-        ports, actor, incident.id, "resolve", lambda: ports.store.incidents.resolve(incident.id, outcome, entry)
+        ports,
+        actor,
+        incident.id,
+        "resolve",
+        lambda: ports.store.incidents.resolve(incident.id, outcome, entry, actionable=actionable),
     )
 
 

@@ -3,8 +3,8 @@
 Document shape: `_id`, `agency_id`, `actor_id`, `actor_role` ("system" for the system's own changes),
 `action` (e.g. "care_plan.approve"), `object_type`, `object_id`, `at`, `outcome` ("pending", "done"
 or "refused"; entries written before outcomes existed read as "done") and, when refused only,
-`error` (the domain error's name). Entries are never deleted; the only update an entry receives is
-its outcome, once, from "pending" (carecore.audit.service.audited).
+`error` (the domain error's name); `reason` when the change asked the actor why. Entries are never
+deleted; the only update an entry receives is its outcome, once, from "pending" (carecore.audit.service.audited).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def _to_doc(e: AuditEntry) -> Document:
     }
     if e.error is not None:
         doc["error"] = e.error
+    if e.reason is not None:
+        doc["reason"] = e.reason
     return doc
 
 
@@ -44,6 +46,7 @@ def _from_doc(d: Document) -> AuditEntry:
         at=d["at"],
         outcome=AuditOutcome(d.get("outcome", AuditOutcome.DONE.value)),
         error=d.get("error"),
+        reason=d.get("reason"),
     )
 
 

@@ -75,8 +75,10 @@ class CalloutStore:
         """Records the outcome (and the next due time, or None) while `owner` still holds the claim."""
         return await release(self._c, notification_id, owner=owner, changes=changes)
 
-    async def record_call_status(self, call_id: str, status: str) -> bool:
-        result = await self._c.update_one({"call_id": call_id}, {"$set": {"call_status": status}})
+    async def record_call_status(self, notification_id: str, call_id: str, status: str) -> bool:
+        """By the callout's id (the status URL names it) and only for the call it placed."""
+        query = {"_id": notification_id, "call_id": call_id}
+        result = await self._c.update_one(query, {"$set": {"call_status": status}})
         return result.matched_count == 1
 
     async def delete_finished_before(self, before: datetime) -> int:

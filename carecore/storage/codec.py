@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
 from pymongo.errors import DuplicateKeyError
@@ -28,6 +28,10 @@ def date_to_str(value: date | None) -> str | None:
 
 def date_from_str(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+# The lower bound of "any date": a range an index can serve where `$ne: None` would scan every key.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def encode_cursor(sort_value: str, object_id: str) -> str:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
+from carecore.errors import Unavailable
 
 Document = dict[str, Any]
 Db = AsyncDatabase[Document]
+INDEX_NOT_FOUND = 27
 
 # Indexes live next to the rules that need them; the unique ones carry rules, not just speed.
 INDEXES: dict[str, list[IndexModel]] = {
@@ -17,6 +23,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
         # publish_lagging_claims claims the profile whose claims lag longest (carecore.storage.leases).
         IndexModel([("claims_due_at", ASCENDING)]),
+        # The coordinators (or caregivers) an alert goes to.
+        IndexModel([("agency_id", ASCENDING), ("role", ASCENDING), ("active", ASCENDING), ("_id", ASCENDING)]),
     ],
     "people": [
         IndexModel([("agency_id", ASCENDING), ("name_key", ASCENDING), ("_id", ASCENDING)]),
@@ -33,20 +41,26 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "events": [
         IndexModel([("at", ASCENDING), ("_id", ASCENDING)]),
-        IndexModel([("kind", ASCENDING), ("at", ASCENDING)]),
+        # A consumer's events of its kinds, oldest first; the parked ones for the operator.
+        IndexModel([("kind", ASCENDING), ("at", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("parked_at", ASCENDING), ("_id", ASCENDING)]),
     ],
     "alert_requests": [
         IndexModel([("due_at", ASCENDING)]),
-        IndexModel([("subject_id", ASCENDING)]),
+        IndexModel([("subject_id", ASCENDING), ("created_at", ASCENDING)]),
     ],
-    "devices": [IndexModel([("user_id", ASCENDING)]), IndexModel([("last_seen_at", ASCENDING)])],
+    "devices": [
+        # A user's devices, most recently seen first (push fans out to them in that order).
+        IndexModel([("user_id", ASCENDING), ("last_seen_at", DESCENDING), ("_id", ASCENDING)]),
+        IndexModel([("last_seen_at", ASCENDING)]),
+    ],
     "notifications": [
         IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
-        IndexModel([("next_attempt_at", ASCENDING)]),
-        IndexModel([("request_id", ASCENDING)]),
-        IndexModel([("subject_id", ASCENDING)]),
+        IndexModel([("next_attempt_at", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("request_id", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("subject_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]),
     ],
-    "callouts": [IndexModel([("due_at", ASCENDING)]), IndexModel([("call_id", ASCENDING)])],
+    "callouts": [IndexModel([("due_at", ASCENDING)])],
     "incidents": [
         # At most one incident per (agency, person, type) takes repeated flags; absent on all others.
         IndexModel([("merge_key", ASCENDING)], unique=True, sparse=True, name="merge_key_unique"),
@@ -54,10 +68,13 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("agency_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("person_id", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)]),
-        IndexModel([("agency_id", ASCENDING), ("report_due_at", ASCENDING)]),
+        # Reports due: unreported incidents with a deadline, soonest first (reported ones leave the range).
+        IndexModel(
+            [("agency_id", ASCENDING), ("reported_at", ASCENDING), ("report_due_at", ASCENDING), ("_id", ASCENDING)]
+        ),
         IndexModel([("escalation_due_at", ASCENDING)]),
     ],
-    "incident_flags": [IndexModel([("incident_id", ASCENDING)]), IndexModel([("finish_due_at", ASCENDING)])],
+    "incident_flags": [IndexModel([("finish_due_at", ASCENDING)])],
     "shifts": [
         IndexModel([("agency_id", ASCENDING), ("start", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("caregiver_id", ASCENDING), ("start", ASCENDING)]),
@@ -81,27 +98,75 @@ INDEXES: dict[str, list[IndexModel]] = {
         # health-evaluations claims readings whose detection a crash left unfinished.
         IndexModel([("evaluate_due_at", ASCENDING)]),
     ],
+    "reachability": [
+        # The reachability job claims the earliest deadline, and effects a request left unfinished.
+        IndexModel([("check_at", ASCENDING)]),
+        IndexModel([("effects_due_at", ASCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("state", ASCENDING), ("unreachable_since", ASCENDING)]),
+    ],
+    "reachability_contacts": [
+        IndexModel([("apply_due_at", ASCENDING)]),
+        IndexModel([("agency_id", ASCENDING), ("person_id", ASCENDING), ("heard", ASCENDING), ("at", ASCENDING)]),
+        IndexModel([("person_id", ASCENDING), ("kind", ASCENDING), ("at", DESCENDING)]),
+    ],
+    "reachability_settings": [
+        IndexModel([("callback_token_hash", ASCENDING)], unique=True, sparse=True, name="callback_token_unique"),
+    ],
+    # A bulk export's worker claims the earliest due job; clean-up finds expired ones.
+    "fhir_exports": [IndexModel([("due_at", ASCENDING)]), IndexModel([("expires_at", ASCENDING)])],
     "audit": [
-        IndexModel([("agency_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),
     ],
 }
 
 
-def connect(uri: str) -> AsyncMongoClient[Document]:
+def connect(uri: str, *, timeout_seconds: float | None = None) -> AsyncMongoClient[Document]:
+    """The process's client; `timeout_seconds` bounds every operation that no `deadline` bounds tighter.
+
+    Without a bound, an operation sent to a frozen server waits on its socket until the server's
+    monitor gives up on it (measured: 20-36 s), or for ever.
+    """
+    options: dict[str, Any] = {"timeoutMS": int(timeout_seconds * 1000)} if timeout_seconds else {}
     # tz_aware: every datetime the core sees carries UTC, never a naive value.
-    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=10_000)
+    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=10_000, **options)
+
+
+def deadline(seconds: float) -> AbstractContextManager[None]:
+    """Every database operation awaited inside the block, together, ends within `seconds`.
+
+    PyMongo's client-side operation timeout (CSOT): a context variable, so it reaches the tasks the
+    block starts (GraphQL resolvers run in them); a nested deadline can only shorten it.
+    """
+    return pymongo.timeout(seconds)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when `exc` says a service did not answer (retry later), not that the request was wrong."""
+    if isinstance(exc, Unavailable | ConnectionFailure):
+        return True
+    return isinstance(exc, PyMongoError) and exc.timeout
 
 
 async def ensure_indexes(db: Db) -> None:
-    """Creates every index; idempotent, so every instance runs it at start-up."""
+    """Creates every declared index and drops the ones no longer declared; idempotent, every instance runs it.
+
+    Dropping matters: an index replaced by a better one would otherwise stay and slow every write.
+    """
     for collection, models in INDEXES.items():
-        await db[collection].create_indexes(models)
+        wanted = set(await db[collection].create_indexes(models)) | {"_id_"}
+        async for index in await db[collection].list_indexes():
+            if index["name"] not in wanted:
+                try:
+                    await db[collection].drop_index(index["name"])
+                except OperationFailure as exc:
+                    if exc.code != INDEX_NOT_FOUND:  # another instance dropped it first
+                        raise
 
 
-async def ping(db: Db) -> bool:
+async def ping(db: Db, *, timeout_seconds: float) -> bool:
     try:
-        await db.command("ping")
+        with deadline(timeout_seconds):
+            await db.command("ping")
     except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
         return False
     return True

@@ -66,7 +66,8 @@ class DeviceStore:
 
     async def for_users(self, user_ids: Iterable[str]) -> dict[str, list[Device]]:
         found: dict[str, list[Device]] = {}
-        async for d in self._c.find({"user_id": {"$in": list(set(user_ids))}}).sort("_id", 1):
+        query = {"user_id": {"$in": list(set(user_ids))}}
+        async for d in self._c.find(query).sort([("user_id", 1), ("last_seen_at", -1), ("_id", 1)]):
             found.setdefault(d["user_id"], []).append(device_from_doc(d))
         return found
 

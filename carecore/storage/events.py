@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from carecore.events.models import DomainEvent, ParkedEvent
-from carecore.storage.codec import insert_new
+from carecore.storage.codec import EARLIEST, insert_new
 from carecore.storage.database import Db, Document
 
 
@@ -95,8 +95,8 @@ class EventStore:
         return parked
 
     async def parked(self, *, limit: int = 100) -> list[ParkedEvent]:
-        """Parked events, oldest first, with the consumers that handled them so far."""
-        cursor = self._c.find({"parked_at": {"$ne": None}}).sort([("at", 1), ("_id", 1)]).limit(limit)
+        """Parked events, first parked first, with the consumers that handled them so far."""
+        cursor = self._c.find({"parked_at": {"$gte": EARLIEST}}).sort([("parked_at", 1), ("_id", 1)]).limit(limit)
         return [_parked(d, d["parked_at"]) async for d in cursor]
 
 

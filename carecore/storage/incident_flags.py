@@ -85,6 +85,3 @@ class IncidentFlagStore:
             self._c, due_field="finish_due_at", now=now, owner=owner, lease=lease, extra={"incident_id": None}
         )
         return _from_doc(d) if d else None
-
-    async def count_for(self, incident_id: str) -> int:
-        return await self._c.count_documents({"incident_id": incident_id})

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from carecore.alerts.models import DEFAULT_NIGHT_WINDOW, Audience, QuietHours
+from carecore.health.thresholds import DEFAULT_THRESHOLDS, NAMES, Thresholds
 from carecore.incidents.models import IncidentType, Severity
 from carecore.incidents.policy import IncidentPolicy, LadderStep, ReportRule
 from carecore.storage.codec import time_from_str, time_to_str
@@ -36,7 +37,13 @@ def policy_to_doc(p: IncidentPolicy) -> Document:
         ],
         "safeguarding_report_hours": p.safeguarding_report_hours,
         "night_window": {"start": time_to_str(p.night_window.start), "end": time_to_str(p.night_window.end)},
+        "health_thresholds": {name: getattr(p.health_thresholds, name) for name in NAMES},
     }
+
+
+def _health_thresholds(d: Document) -> Thresholds:
+    given = d.get("health_thresholds") or {}  # absent from policies saved before health checks
+    return Thresholds(**{name: given[name] for name in NAMES if name in given}) if given else DEFAULT_THRESHOLDS
 
 
 def _night_window(d: Document) -> QuietHours:
@@ -67,6 +74,7 @@ def policy_from_doc(d: Document) -> IncidentPolicy:
         ),
         safeguarding_report_hours=d["safeguarding_report_hours"],
         night_window=_night_window(d),
+        health_thresholds=_health_thresholds(d),
     )
 
 

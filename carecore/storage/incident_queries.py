@@ -20,7 +20,7 @@ from carecore.incidents.models import (
     Verdict,
 )
 from carecore.pagination import Page, PageRequest
-from carecore.storage.codec import decode_cursor, encode_cursor
+from carecore.storage.codec import EARLIEST, decode_cursor, encode_cursor
 from carecore.storage.database import Document
 from carecore.storage.incident_codec import incident_from_doc
 
@@ -93,7 +93,7 @@ class IncidentQueries:
         """Unreported incidents with a deadline, the soonest (or most overdue) first."""
         query = {
             **scope_query(scope),
-            "report_due_at": {"$ne": None},
+            "report_due_at": {"$gte": EARLIEST},  # a range, not `$ne: None`: the index skips the rest
             "reported_at": None,
             "status": {"$nin": [IncidentStatus.IN_REVIEW.value, IncidentStatus.DISMISSED.value]},
         }

@@ -156,6 +156,8 @@ class IncidentStore(IncidentQueries):
         }
         if raised.ladder is not None:
             changes.update(_escalation_fields(raised.ladder))
+        if raised.entry.status in UNACKNOWLEDGED:  # a raise that reopened an acknowledged incident
+            changes.update({"acknowledged_by": None, "acknowledged_at": None})
         update["$set"].update(changes)
         update["$push"]["timeline"] = entry_to_doc(raised.entry)
         d = await self._c.find_one_and_update(
@@ -171,6 +173,14 @@ class IncidentStore(IncidentQueries):
             return_document=ReturnDocument.AFTER,
         )
         return incident_from_doc(d) if d else None
+
+    async def dispositions(
+        self, agency_id: str, service: str, start: datetime, end: datetime
+    ) -> list[tuple[str, bool | None]]:
+        """(detector, actionable) of the incidents `service` opened in [start, end): the basis of its precision."""
+        query = {"agency_id": agency_id, "detection.service": service, "created_at": {"$gte": start, "$lt": end}}
+        docs = await self._c.find(query, {"detection.detector": 1, "actionable": 1}).to_list()
+        return [(d["detection"]["detector"], d.get("actionable")) for d in docs]
 
     async def retire_merge_key(self, merge_key: str, *, flagged_before: datetime) -> None:
         """The window has passed: later flags start a new incident, this one stays as it is."""
@@ -237,10 +247,13 @@ class IncidentStore(IncidentQueries):
         }
         return await self._change(incident_id, statuses=[IncidentStatus.IN_REVIEW], entry=entry, changes=changes)
 
-    async def resolve(self, incident_id: str, outcome: str, entry: TimelineEntry) -> Incident | None:
+    async def resolve(
+        self, incident_id: str, outcome: str, entry: TimelineEntry, *, actionable: bool | None = None
+    ) -> Incident | None:
         changes = {
             "status": IncidentStatus.RESOLVED.value,
             "outcome": outcome,
+            "actionable": actionable,
             "resolved_at": entry.at,
             "verdict": Verdict.CONFIRMED.value,
             "escalation_due_at": None,
@@ -253,6 +266,7 @@ class IncidentStore(IncidentQueries):
             "status": IncidentStatus.DISMISSED.value,
             "dismissal_reason": reason,
             "verdict": Verdict.DISMISSED.value,
+            "actionable": False,  # a false alarm: nobody had anything to do
             "escalation_due_at": None,
         }
         return await self._change(incident_id, statuses=LIVE, entry=entry, changes=changes, stop_merging=True)
@@ -262,6 +276,7 @@ class IncidentStore(IncidentQueries):
         changes = {
             "status": IncidentStatus.OPEN.value,
             "verdict": None,
+            "actionable": None,
             "outcome": None,
             "resolved_at": None,
             "dismissal_reason": None,

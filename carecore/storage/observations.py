@@ -7,7 +7,10 @@ has not finished: the request finishes it at once, or the `health-evaluations` j
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+
+from pymongo.errors import BulkWriteError
 
 from carecore.health.models import (
     Component,
@@ -27,6 +30,8 @@ from carecore.storage.codec import encode_cursor, insert_new
 from carecore.storage.database import Db, Document
 from carecore.storage.incident_queries import _keyset
 from carecore.storage.leases import claim_due
+
+DUPLICATE_KEY = 11000
 
 
 def _finding_to_doc(f: Finding) -> Document:
@@ -105,6 +110,30 @@ class ObservationStore:
         doc["evaluate_due_at"] = evaluate_due_at
         await insert_new(self._c, doc)
 
+    async def insert_many(self, observations: Sequence[tuple[Observation, datetime | None]]) -> set[str]:
+        """Inserts in one write, each with its `evaluate_due_at`; returns the ids received before (or
+        twice in this batch: the copy after the first is not stored)."""
+        if not observations:
+            return set()
+        docs = [{**observation_to_doc(o), "evaluate_due_at": due} for o, due in observations]
+        try:
+            await self._c.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return {docs[e["index"]]["_id"] for e in errors}
+        return set()
+
+    async def finish_quiet(self, observation_ids: Sequence[str]) -> None:
+        """Detection ran on these and found nothing; one write for a request's worth."""
+        if not observation_ids:
+            return
+        await self._c.update_many(
+            {"_id": {"$in": list(observation_ids)}, "status": ObservationStatus.ACCEPTED.value},
+            {"$set": {"evaluated": True, "evaluate_due_at": None, "findings": [], "incident_ids": []}},
+        )
+
     async def get(self, observation_id: str) -> Observation | None:
         d = await self._c.find_one({"_id": observation_id})
         return observation_from_doc(d) if d else None
@@ -122,6 +151,34 @@ class ObservationStore:
         }
         docs = await self._c.find(query).sort([("effective_at", 1), ("_id", 1)]).to_list()
         return [observation_from_doc(d) for d in docs]
+
+    async def accepted_for_person(
+        self, agency_id: str, person_id: str, start: datetime, end: datetime
+    ) -> list[Observation]:
+        """The person's accepted readings of every metric in [start, end], oldest first."""
+        query = {
+            "agency_id": agency_id,
+            "person_id": person_id,
+            "effective_at": {"$gte": start, "$lte": end},
+            "status": ObservationStatus.ACCEPTED.value,
+        }
+        docs = await self._c.find(query).sort([("effective_at", 1), ("_id", 1)]).to_list()
+        return [observation_from_doc(d) for d in docs]
+
+    async def first_accepted(self, agency_id: str, person_ids: Iterable[str]) -> dict[tuple[str, Metric], datetime]:
+        """`first_accepted_at` of every metric of these people, in one read."""
+        pipeline: list[Document] = [
+            {
+                "$match": {
+                    "agency_id": agency_id,
+                    "person_id": {"$in": list(set(person_ids))},
+                    "status": ObservationStatus.ACCEPTED.value,
+                }
+            },
+            {"$group": {"_id": {"person": "$person_id", "metric": "$metric"}, "first": {"$min": "$effective_at"}}},
+        ]
+        cursor = await self._c.aggregate(pipeline)
+        return {(d["_id"]["person"], Metric(d["_id"]["metric"])): d["first"] async for d in cursor}
 
     async def first_accepted_at(self, agency_id: str, person_id: str, metric: Metric) -> datetime | None:
         query = {
@@ -162,6 +219,28 @@ class ObservationStore:
                 }
             },
         )
+
+    async def measured_days(self, agency_id: str, start: datetime, end: datetime) -> set[tuple[str, str]]:
+        """(person id, UTC day as YYYY-MM-DD) with an accepted reading in [start, end): who was monitored when."""
+        pipeline: list[Document] = [
+            {
+                "$match": {
+                    "agency_id": agency_id,
+                    "status": ObservationStatus.ACCEPTED.value,
+                    "effective_at": {"$gte": start, "$lt": end},
+                }
+            },
+            {
+                "$group": {
+                    "_id": {
+                        "person": "$person_id",
+                        "day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$effective_at"}},
+                    }
+                }
+            },
+        ]
+        cursor = await self._c.aggregate(pipeline)
+        return {(d["_id"]["person"], d["_id"]["day"]) async for d in cursor}
 
     async def claim_unevaluated(self, now: datetime, owner: str, lease: timedelta) -> Observation | None:
         d = await claim_due(self._c, due_field="evaluate_due_at", now=now, owner=owner, lease=lease)

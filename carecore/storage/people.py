@@ -188,6 +188,19 @@ class PersonStore:
         d = await self._c.find_one({"external_ref_keys": _ref_key(agency_id, ref)})
         return person_from_doc(d) if d else None
 
+    async def by_external_refs(self, agency_id: str, refs: Iterable[ExternalRef]) -> dict[ExternalRef, Person]:
+        """`by_external_ref` for many references in one read: those that name somebody."""
+        keys = {_ref_key(agency_id, ref): ref for ref in refs}
+        if not keys:
+            return {}
+        found: dict[ExternalRef, Person] = {}
+        async for d in self._c.find({"external_ref_keys": {"$in": list(keys)}}):
+            person = person_from_doc(d)
+            for key in d["external_ref_keys"]:
+                if key in keys:
+                    found[keys[key]] = person
+        return found
+
     async def in_scope(self, scope: PersonScope, limit: int = 1000) -> list[Person]:
         """Everyone a caregiver serves or a guardian is linked to, for filtering lists by person."""
         return [person_from_doc(d) async for d in self._c.find(_scope_query(scope)).limit(limit)]

@@ -34,6 +34,7 @@ from carecore.shifts.models import (
     TaskOutcome,
     VisitCheck,
 )
+from carecore.shifts.rules import MAX_SHIFT
 from carecore.storage.codec import decode_cursor, encode_cursor, insert_new
 from carecore.storage.database import Db, Document
 from carecore.storage.leases import claim_due, release
@@ -574,10 +575,12 @@ class ShiftStore:
         )
 
     # --- reading ---------------------------------------------------------------------------------------
+    # Overlap queries bound `start` from below too (a shift lasts at most MAX_SHIFT): with only
+    # `start < end` the index scan would run over the whole history, growing every week.
 
     async def search(self, f: ShiftFilter, page: PageRequest) -> Page[Shift]:
         """Shifts overlapping [start, end), soonest first."""
-        query: Document = {"agency_id": f.agency_id, "start": {"$lt": f.end}, "end": {"$gt": f.start}}
+        query: Document = {"agency_id": f.agency_id, **_overlapping(f.start, f.end)}
         if f.person_id is not None:
             query["person_id"] = f.person_id
         if f.caregiver_id is not None:
@@ -587,7 +590,12 @@ class ShiftStore:
         return await self._page(query, page)
 
     async def open_shifts(self, agency_id: str, *, ending_after: datetime, page: PageRequest) -> Page[Shift]:
-        query = {"agency_id": agency_id, "status": ShiftStatus.OPEN.value, "end": {"$gt": ending_after}}
+        query = {
+            "agency_id": agency_id,
+            "status": ShiftStatus.OPEN.value,
+            "start": {"$gt": ending_after - MAX_SHIFT},  # bounds the scan: open shifts of the past stay out
+            "end": {"$gt": ending_after},
+        }
         return await self._page(query, page)
 
     async def _page(self, query: Document, page: PageRequest) -> Page[Shift]:
@@ -611,7 +619,7 @@ class ShiftStore:
     ) -> list[Shift]:
         """Every shift overlapping [start, end), read with only what coverage needs: who, when, status and
         whether anyone checked in. Fetch the full shifts (get_many) for whatever is shown of them."""
-        query: Document = {"agency_id": agency_id, "start": {"$lt": end}, "end": {"$gt": start}}
+        query: Document = {"agency_id": agency_id, **_overlapping(start, end)}
         if person_id is not None:
             query["person_id"] = person_id
         return [_summary_from_doc(d) async for d in self._c.find(query, projection=_SUMMARY)]
@@ -620,8 +628,7 @@ class ShiftStore:
         """People the caregiver has a shift with in [start, end), whatever its status but cancelled."""
         query = {
             "caregiver_id": caregiver_id,
-            "start": {"$lt": end},
-            "end": {"$gt": start},
+            **_overlapping(start, end),
             "status": {"$ne": ShiftStatus.CANCELLED.value},
         }
         return set(await self._c.distinct("person_id", query))
@@ -676,3 +683,8 @@ def _summary_from_doc(d: Document) -> Shift:
         late_at=d.get("late_at"),
         missed_at=d.get("missed_at"),
     )
+
+
+def _overlapping(start: datetime, end: datetime) -> Document:
+    """Shifts overlapping [start, end), as a range on `start` an index bounds on both sides."""
+    return {"start": {"$lt": end, "$gt": start - MAX_SHIFT}, "end": {"$gt": start}}

@@ -13,12 +13,16 @@ from carecore.storage.caregivers import CaregiverProfileStore, CaregiverSchedule
 from carecore.storage.database import Db
 from carecore.storage.devices import DeviceStore
 from carecore.storage.events import EventStore
+from carecore.storage.export_reads import ExportReads
+from carecore.storage.fhir_exports import FhirExportStore
+from carecore.storage.health_thresholds import HealthThresholdStore
 from carecore.storage.incident_flags import IncidentFlagStore
 from carecore.storage.incident_policies import IncidentPolicyStore
 from carecore.storage.incidents import IncidentStore
 from carecore.storage.notifications import NotificationStore
 from carecore.storage.observations import ObservationStore
 from carecore.storage.people import PersonStore
+from carecore.storage.reachability import ContactStore, ReachabilitySettingsStore, ReachabilityStore
 from carecore.storage.shifts import ShiftStore
 from carecore.storage.users import UserStore
 
@@ -45,3 +49,9 @@ class Store:
         self.caregiver_profiles = CaregiverProfileStore(db)
         self.caregiver_schedules = CaregiverScheduleStore(db)
         self.observations = ObservationStore(db)
+        self.health_thresholds = HealthThresholdStore(db)
+        self.reachability = ReachabilityStore(db)
+        self.reachability_contacts = ContactStore(db)
+        self.reachability_settings = ReachabilitySettingsStore(db)
+        self.export_reads = ExportReads(db)
+        self.fhir_exports = FhirExportStore(db)

@@ -12,6 +12,7 @@ from carecore.alerts.models import QuietHours
 from carecore.incidents import models as m
 from carecore.incidents import policy as p
 from schema.inputs.alerts import QuietHoursInput
+from schema.inputs.health import HealthThresholdsInput
 from schema.types.care_plans import IncidentType
 from schema.types.incident_policy import Audience
 from schema.types.incidents import Severity
@@ -59,6 +60,9 @@ class UpdateIncidentPolicyInput:
     night_window: QuietHoursInput | None = strawberry.field(
         default=None, description="The agency's night, in its time zone; start = end: no night."
     )
+    health_thresholds: HealthThresholdsInput | None = strawberry.field(
+        default=None, description="Replaces the default thresholds given; the others stay."
+    )
 
     def applied_to(self, current: p.IncidentPolicy) -> p.IncidentPolicy:
         policy = current
@@ -84,6 +88,9 @@ class UpdateIncidentPolicyInput:
             policy = replace(policy, safeguarding_report_hours=self.safeguarding_report_hours)
         if self.night_window is not None:
             policy = replace(policy, night_window=QuietHours(self.night_window.start, self.night_window.end))
+        if self.health_thresholds is not None:
+            thresholds = replace(policy.health_thresholds, **self.health_thresholds.given())
+            policy = replace(policy, health_thresholds=thresholds)
         return policy
 
 

@@ -101,6 +101,9 @@ class ResolveIncidentInput:
     id: strawberry.ID
     outcome: str
     note: str | None = None
+    actionable: bool | None = strawberry.field(
+        default=None, description="Required for health incidents: did the alert lead anyone to act?"
+    )
 
 
 @strawberry.input

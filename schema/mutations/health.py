@@ -7,11 +7,12 @@ from typing import Annotated
 import strawberry
 
 from carecore.health.models import IngestResult
+from carecore.health.personal_thresholds import ThresholdsView, set_health_thresholds
 from carecore.health.service import record_observation
-from schema.errors import NotFoundError, ValidationError
-from schema.inputs.health import RecordObservationInput
+from schema.errors import NotFoundError, ValidationError, VersionConflictError
+from schema.inputs.health import RecordObservationInput, SetHealthThresholdsInput
 from schema.mutations.support import Info, attempt
-from schema.types.health import IngestOutcome, Observation
+from schema.types.health import IngestOutcome, Observation, PersonHealthThresholds
 
 
 @strawberry.type
@@ -23,6 +24,21 @@ class RecordObservationPayload:
 RecordObservationResult = Annotated[
     RecordObservationPayload | ValidationError | NotFoundError, strawberry.union("RecordObservationResult")
 ]
+
+
+@strawberry.type
+class SetHealthThresholdsPayload:
+    thresholds: PersonHealthThresholds
+
+
+SetHealthThresholdsResult = Annotated[
+    SetHealthThresholdsPayload | ValidationError | NotFoundError | VersionConflictError,
+    strawberry.union("SetHealthThresholdsResult"),
+]
+
+
+def thresholds_payload(view: ThresholdsView) -> SetHealthThresholdsPayload:
+    return SetHealthThresholdsPayload(thresholds=PersonHealthThresholds.from_domain(view))
 
 
 def observation_payload(result: IngestResult) -> RecordObservationPayload:
@@ -40,4 +56,22 @@ class HealthMutation:
         ctx = info.context
         return await attempt(  # type: ignore[return-value]
             lambda: record_observation(ctx.ports, ctx.principal, input.to_domain()), observation_payload
+        )
+
+    @strawberry.mutation(
+        description="Coordinators: a person's own safety-rule thresholds, with the reason; in force from the "
+        "next reading. The agency's defaults are in the incident policy."
+    )
+    async def set_health_thresholds(self, info: Info, input: SetHealthThresholdsInput) -> SetHealthThresholdsResult:
+        ctx = info.context
+        return await attempt(  # type: ignore[return-value]
+            lambda: set_health_thresholds(
+                ctx.ports,
+                ctx.principal,
+                input.person_id,
+                overrides=input.thresholds.given(),
+                reason=input.reason,
+                expected_revision=input.expected_revision,
+            ),
+            thresholds_payload,
         )

@@ -15,7 +15,7 @@ from carecore.incidents.models import Incident as DomainIncident
 from carecore.incidents.models import Opened
 from carecore.incidents.models import Severity as DomainSeverity
 from carecore.incidents.policies import update_incident_policy
-from schema.errors import NotFoundError, StateConflictError, ValidationError
+from schema.errors import DispositionRequiredError, NotFoundError, StateConflictError, ValidationError
 from schema.inputs.incident_policy import UpdateIncidentPolicyInput
 from schema.inputs.incidents import (
     AddIncidentNoteInput,
@@ -63,6 +63,10 @@ IncidentPolicyResult = Annotated[
 ]
 IncidentResult = Annotated[
     IncidentPayload | ValidationError | NotFoundError | StateConflictError, strawberry.union("IncidentResult")
+]
+ResolveIncidentResult = Annotated[
+    IncidentPayload | ValidationError | NotFoundError | StateConflictError | DispositionRequiredError,
+    strawberry.union("ResolveIncidentResult"),
 ]
 FlagIncidentResult = Annotated[
     FlagIncidentPayload | ValidationError | NotFoundError, strawberry.union("FlagIncidentResult")
@@ -124,12 +128,15 @@ class IncidentMutation:
             incident_payload,
         )
 
-    @strawberry.mutation(description="Coordinators and caregivers who serve the person: close it with its outcome.")
-    async def resolve_incident(self, info: Info, input: ResolveIncidentInput) -> IncidentResult:
+    @strawberry.mutation(
+        description="Coordinators and caregivers who serve the person: close it with its outcome; a health "
+        "incident also with whether it was actionable."
+    )
+    async def resolve_incident(self, info: Info, input: ResolveIncidentInput) -> ResolveIncidentResult:
         ctx = info.context
         return await attempt(  # type: ignore[return-value]
             lambda: service.resolve_incident(
-                ctx.ports, ctx.principal, input.id, outcome=input.outcome, note=input.note
+                ctx.ports, ctx.principal, input.id, outcome=input.outcome, note=input.note, actionable=input.actionable
             ),
             incident_payload,
         )

@@ -21,7 +21,7 @@ class AlertQuery:
     ) -> Connection[Notification]:
         ctx = info.context
         page = await list_notifications(ctx.ports, ctx.principal, page_request(first, after), unread_only=unread_only)
-        return connection(page, Notification.from_domain)
+        return connection(page, Notification.from_domain, after=after)
 
     @strawberry.field(description="Your devices that receive pushes, most recently seen first (at most 10).")
     async def devices(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Device]:
@@ -32,7 +32,9 @@ class AlertQuery:
         start = 0 if page.after is None else ids.index(page.after) + 1 if page.after in ids else len(ids)
         shown = found[start : start + page.first]
         return connection(
-            Page(edges=[(d.id, d) for d in shown], has_next_page=len(found) > start + page.first), Device.from_domain
+            Page(edges=[(d.id, d) for d in shown], has_next_page=len(found) > start + page.first),
+            Device.from_domain,
+            after=after,
         )
 
     @strawberry.field(description="Your quiet hours, muted kinds and on-duty flag.")

@@ -24,7 +24,7 @@ class IncidentQuery:
         ctx = info.context
         f = filter.to_domain() if filter else IncidentFilter()
         page = await reads.list_incidents(ctx.ports, ctx.principal, f, page_request(first, after))
-        return connection(page, Incident.from_domain)
+        return connection(page, Incident.from_domain, after=after)
 
     @strawberry.field(description="One incident with its timeline.")
     async def incident(self, info: Info, id: strawberry.ID) -> Incident | None:
@@ -40,13 +40,13 @@ class IncidentQuery:
     ) -> Connection[Incident]:
         ctx = info.context
         page = await reads.review_queue(ctx.ports, ctx.principal, page_request(first, after))
-        return connection(page, Incident.from_domain)
+        return connection(page, Incident.from_domain, after=after)
 
     @strawberry.field(description="Coordinators: incidents to report to the authority, the most pressing first.")
     async def reports_due(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Incident]:
         ctx = info.context
         page = await reads.reports_due(ctx.ports, ctx.principal, page_request(first, after))
-        return connection(page, Incident.from_domain)
+        return connection(page, Incident.from_domain, after=after)
 
     @strawberry.field(description="Coordinators: the agency's triage, merging, escalation and reporting settings.")
     async def incident_policy(self, info: Info) -> IncidentPolicy:

@@ -27,4 +27,4 @@ class PeopleQuery:
     ) -> Connection[Person]:
         ctx = info.context
         page = await list_people(ctx.ports, ctx.principal, page_request(first, after), search)
-        return connection(page, Person.from_domain)
+        return connection(page, Person.from_domain, after=after)

@@ -32,7 +32,7 @@ class ShiftQuery:
         ctx = info.context
         page = await queries.my_shifts(ctx.ports, ctx.principal, from_, to, page_request(first, after))
         tz, now = await agency_zone(info), ctx.ports.clock.now()
-        return connection(page, lambda s: Shift.from_domain(s, tz, now))
+        return connection(page, lambda s: Shift.from_domain(s, tz, now), after=after)
 
     @strawberry.field
     async def shift(self, info: Info, id: strawberry.ID) -> Shift | None:
@@ -48,7 +48,7 @@ class ShiftQuery:
         ctx = info.context
         page = await list_open_shifts(ctx.ports, ctx.principal, page_request(first, after))
         tz, now = await agency_zone(info), ctx.ports.clock.now()
-        return connection(page, lambda s: Shift.from_domain(s, tz, now))
+        return connection(page, lambda s: Shift.from_domain(s, tz, now), after=after)
 
     @strawberry.field(description="Coordinators: the agency's shifts overlapping [from, to), soonest first.")
     async def shifts(
@@ -66,7 +66,7 @@ class ShiftQuery:
             statuses=tuple(DomainStatus(s) for s in filter.statuses) if filter.statuses else None,
         )
         tz, now = await agency_zone(info), ctx.ports.clock.now()
-        return connection(page, lambda s: Shift.from_domain(s, tz, now))
+        return connection(page, lambda s: Shift.from_domain(s, tz, now), after=after)
 
     @strawberry.field(
         description="Coordinators: support hours without a caregiver, and open, late and missed shifts in "
@@ -85,7 +85,7 @@ class ShiftQuery:
         request = page_request(first, after)
         page = await queries.coverage_gaps(ctx.ports, ctx.principal, from_, to, request, person_id=person_id)
         tz, now = await agency_zone(info), ctx.ports.clock.now()
-        return connection(page, lambda g: CoverageGap.from_domain(g, tz, now))
+        return connection(page, lambda g: CoverageGap.from_domain(g, tz, now), after=after)
 
     @strawberry.field(description="Coordinators: any caregiver's profile. Caregivers: their own.")
     async def caregiver_profile(self, info: Info, user_id: strawberry.ID) -> CaregiverProfile | None:

@@ -34,4 +34,4 @@ class UserQuery:
     ) -> Connection[User]:
         ctx = info.context
         page = await list_users(ctx.ports, ctx.principal, page_request(first, after), role)
-        return connection(page, User.from_domain)
+        return connection(page, User.from_domain, after=after)

@@ -19,6 +19,9 @@ D = TypeVar("D")
 @strawberry.type
 class PageInfo:
     has_next_page: bool
+    # Forward paging only: a page asked for `after` a cursor has items before it.
+    has_previous_page: bool
+    start_cursor: str | None
     end_cursor: str | None
 
 
@@ -43,16 +46,23 @@ def encode(cursor: str) -> str:
 
 
 def page_request(first: int | None, after: str | None) -> PageRequest:
+    size = DEFAULT_PAGE_SIZE if first is None else first  # `first: 0` asks for no items, not the default
     if after is None:
-        return PageRequest(first=first or DEFAULT_PAGE_SIZE)
+        return PageRequest(first=size)
     try:
         decoded = base64.urlsafe_b64decode(after.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValidationFailed("Invalid cursor.", field="after") from exc
-    return PageRequest(first=first or DEFAULT_PAGE_SIZE, after=decoded)
+    return PageRequest(first=size, after=decoded)
 
 
-def connection(page: Page[D], convert: Callable[[D], T]) -> Connection[T]:
+def connection(page: Page[D], convert: Callable[[D], T], *, after: str | None) -> Connection[T]:
+    """`after` is the client's cursor argument, as given."""
     edges = [Edge(cursor=encode(c), node=convert(item)) for c, item in page.edges]
-    end = encode(page.end_cursor) if page.end_cursor else None
-    return Connection(edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=end))
+    info = PageInfo(
+        has_next_page=page.has_next_page,
+        has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=info)

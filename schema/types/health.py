@@ -7,6 +7,11 @@ from datetime import datetime
 import strawberry
 
 from carecore.health import models as m
+from carecore.health.detection import CUSUM_H, SeriesState
+from carecore.health.personal_thresholds import ThresholdsView
+from carecore.health.stats import HealthRuleStats as DomainRuleStats
+from carecore.health.summary import MetricSummary
+from carecore.health.thresholds import NAMES, PersonalThresholds, Thresholds
 from schema.types.incidents import Severity
 
 VitalMetric = strawberry.enum(m.Metric, name="VitalMetric", description="By LOINC code (`code` on a reading).")
@@ -84,4 +89,142 @@ class Observation:
                 for f in o.findings
             ],
             incident_ids=[strawberry.ID(i) for i in o.incident_ids],
+        )
+
+
+@strawberry.type(description="Where the always-on safety rules fire: crisis above its limits, lows at or under.")
+class HealthThresholds:
+    crisis_systolic: float
+    crisis_diastolic: float
+    low_systolic: float
+    low_spo2: float
+    low_spo2_co2_retainer: float
+    low_heart_rate: float = strawberry.field(description="Resting heart rate at or under it alerts.")
+    high_heart_rate: float = strawberry.field(description="Resting heart rate at or over it alerts.")
+    weight_gain_kg: float = strawberry.field(description="The 7-day median weight this far above the 28-day one.")
+
+    @classmethod
+    def from_domain(cls, t: Thresholds) -> HealthThresholds:
+        return cls(**{name: getattr(t, name) for name in NAMES})
+
+
+@strawberry.type(description="The thresholds a coordinator set for this person; null: the agency's default.")
+class PersonalHealthThresholds:
+    crisis_systolic: float | None
+    crisis_diastolic: float | None
+    low_systolic: float | None
+    low_spo2: float | None
+    low_spo2_co2_retainer: float | None
+    low_heart_rate: float | None
+    high_heart_rate: float | None
+    weight_gain_kg: float | None
+    reason: str
+    set_by_id: strawberry.ID
+    set_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, p: PersonalThresholds) -> PersonalHealthThresholds:
+        values = {name: p.overrides.get(name) for name in NAMES}
+        return cls(**values, reason=p.reason, set_by_id=strawberry.ID(p.set_by), set_at=p.set_at)
+
+
+@strawberry.type(description="A person's thresholds: the agency's defaults, the person's own, and what is in force.")
+class PersonHealthThresholds:
+    person_id: strawberry.ID
+    agency_defaults: HealthThresholds = strawberry.field(description="From the agency's incident policy.")
+    personal: PersonalHealthThresholds | None = strawberry.field(description="Null: the person has none of their own.")
+    effective: HealthThresholds = strawberry.field(description="What detection uses from the next reading on.")
+    revision: int = strawberry.field(description="Give it as expectedRevision when you change them (0: never set).")
+
+    @classmethod
+    def from_domain(cls, v: ThresholdsView) -> PersonHealthThresholds:
+        return cls(
+            person_id=strawberry.ID(v.person_id),
+            agency_defaults=HealthThresholds.from_domain(v.agency_defaults),
+            personal=PersonalHealthThresholds.from_domain(v.personal) if v.personal else None,
+            effective=HealthThresholds.from_domain(v.effective),
+            revision=v.personal.revision if v.personal else 0,
+        )
+
+
+@strawberry.type(description="One health rule's record over the period.")
+class HealthRuleStat:
+    rule: str = strawberry.field(description='The rule: a family ("bp_crisis") or family and series ("trend:8480-6").')
+    alerts: int = strawberry.field(description="Incidents it opened; readings joining an open one are not new alerts.")
+    dispositioned: int = strawberry.field(description="Of those, closed with a say on whether actionable.")
+    actionable: int
+    ppv: float | None = strawberry.field(description="actionable / dispositioned; null before any disposition.")
+    alerts_per_person_week: float | None
+
+
+@strawberry.type(description="Per health rule: alerts, the share actionable (PPV) and alerts per person-week.")
+class HealthRuleStats:
+    since: datetime
+    until: datetime
+    person_weeks: int = strawberry.field(description="Weeks of the period in which each person was measured.")
+    rules: list[HealthRuleStat]
+
+    @classmethod
+    def from_domain(cls, s: DomainRuleStats) -> HealthRuleStats:
+        return cls(
+            since=s.start,
+            until=s.end,
+            person_weeks=s.person_weeks,
+            rules=[
+                HealthRuleStat(
+                    rule=r.rule,
+                    alerts=r.alerts,
+                    dispositioned=r.dispositioned,
+                    actionable=r.actionable,
+                    ppv=r.ppv,
+                    alerts_per_person_week=s.alerts_per_person_week(r),
+                )
+                for r in s.rules
+            ],
+        )
+
+
+@strawberry.type(description="One component's baseline and trend: the last 28 days, the person's first day discarded.")
+class VitalSeries:
+    code: str
+    readings: int
+    days: int
+    median: float | None
+    mad: float | None = strawberry.field(description="Median absolute deviation, before the floor detection applies.")
+    baseline_active: bool = strawberry.field(description="12 readings on 4 days: the personal rules are on.")
+    cusum: float = strawberry.field(description="The trend statistic now; a sustained change is flagged above 5.")
+    trend_flagged: bool
+    week_change: float | None = strawberry.field(description="The last 7 days' median minus the 28 days'.")
+
+    @classmethod
+    def from_domain(cls, s: SeriesState) -> VitalSeries:
+        return cls(
+            code=s.code,
+            readings=s.readings,
+            days=s.days,
+            median=s.median,
+            mad=s.mad,
+            baseline_active=s.active,
+            cusum=round(s.cusum, 2),
+            trend_flagged=s.cusum > CUSUM_H,
+            week_change=s.week_change,
+        )
+
+
+@strawberry.type(description="A metric measured in the last 28 days: the latest reading, baseline and trend.")
+class VitalSummary:
+    metric: VitalMetric  # type: ignore[valid-type]
+    code: str
+    unit: str
+    latest: Observation
+    series: list[VitalSeries]
+
+    @classmethod
+    def from_domain(cls, m: MetricSummary) -> VitalSummary:
+        return cls(
+            metric=m.metric,
+            code=m.metric.value,
+            unit=m.latest.reading.unit,
+            latest=Observation.from_domain(m.latest),
+            series=[VitalSeries.from_domain(s) for s in m.series],
         )

@@ -8,6 +8,7 @@ from carecore.alerts.models import Audience as DomainAudience
 from carecore.incidents.policy import IncidentPolicy as DomainPolicy
 from schema.types.alerts import QuietHours
 from schema.types.care_plans import IncidentType
+from schema.types.health import HealthThresholds
 from schema.types.incidents import Severity
 
 Audience = strawberry.enum(DomainAudience, name="Audience", description="Who a ladder step asks to be alerted.")
@@ -52,6 +53,9 @@ class IncidentPolicy:
         description="The agency's night, in its time zone: MEDIUM pushes wait in the inbox until it ends; "
         "CRITICAL and HIGH always push. start = end: no night."
     )
+    health_thresholds: HealthThresholds = strawberry.field(
+        description="The agency's defaults for the vital-sign safety rules; a person may have their own."
+    )
 
     @classmethod
     def from_domain(cls, p: DomainPolicy) -> IncidentPolicy:
@@ -77,4 +81,5 @@ class IncidentPolicy:
             ],
             safeguarding_report_hours=p.safeguarding_report_hours,
             night_window=QuietHours(start=p.night_window.start, end=p.night_window.end),
+            health_thresholds=HealthThresholds.from_domain(p.health_thresholds),
         )

@@ -97,6 +97,9 @@ class Incident:
     outcome: str | None
     dismissal_reason: str | None
     verdict: Verdict | None  # type: ignore[valid-type]
+    actionable: bool | None = strawberry.field(
+        description="Health incidents: whether the alert led someone to act, as said when it was resolved."
+    )
     report_due_at: datetime | None = strawberry.field(description="When the authority must have the report.")
     reported_at: datetime | None
     report_reference: str | None
@@ -139,6 +142,7 @@ class Incident:
             outcome=i.outcome,
             dismissal_reason=i.dismissal_reason,
             verdict=i.verdict,
+            actionable=i.actionable,
             report_due_at=i.report_due_at,
             reported_at=i.reported_at,
             report_reference=i.report_reference,

@@ -185,7 +185,7 @@ class Person:
     ) -> Connection[CarePlan]:
         ctx = info.context
         page = await list_versions(ctx.ports, ctx.principal, self.domain, page_request(first, after))
-        return connection(page, lambda p: CarePlan.from_domain(p, self.domain.active_care_plan_id))
+        return connection(page, lambda p: CarePlan.from_domain(p, self.domain.active_care_plan_id), after=after)
 
     @strawberry.field(
         description="Visits overlapping [from, to): coordinators see all, caregivers their own, and family "
@@ -202,4 +202,4 @@ class Person:
         ctx = info.context
         page = await person_shifts(ctx.ports, ctx.principal, self.domain, from_, to, page_request(first, after))
         tz, now = await agency_zone(info), ctx.ports.clock.now()
-        return connection(page, lambda s: Shift.from_domain(s, tz, now))
+        return connection(page, lambda s: Shift.from_domain(s, tz, now), after=after)

@@ -88,3 +88,6 @@ def gql(http: httpx.AsyncClient) -> Gql:
         return body
 
     return run
+
+
+from tests.app.fhir_scene import fhir_scene  # noqa: E402, F401 - the FHIR tests' scene, a fixture

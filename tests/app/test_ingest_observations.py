@@ -57,8 +57,11 @@ async def test_a_batch_answers_each_reading_and_a_confirmed_crisis_opens_one_cri
     again = await webhook.post("/ingest/observations", content=raw, headers=signed(raw, live_clock))
 
     assert [r["outcome"] for r in again.json()["results"]] == ["DUPLICATE"] * 3 + ["INVALID"] * 2 + ["DUPLICATE"]
-    assert await store.db["observations"].count_documents({}) == 4
-    assert await store.db["incidents"].count_documents({"detection.service": "carecore-health"}) == 1
+    minji = demo_ids().seizure_person  # the demo's own readings are of two other people
+    assert await store.db["observations"].count_documents({"person_id": minji}) == 4
+    assert (
+        await store.db["incidents"].count_documents({"detection.service": "carecore-health", "person_id": minji}) == 1
+    )
 
 
 async def test_an_unsigned_or_oversized_batch_is_refused_and_stores_nothing(
@@ -76,4 +79,4 @@ async def test_an_unsigned_or_oversized_batch_is_refused_and_stores_nothing(
 
     assert unsigned.status_code == 401 and too_many.status_code == 400
     assert "1000" in too_many.json()["error"]["message"]
-    assert await store.db["observations"].count_documents({}) == 0
+    assert await store.db["observations"].count_documents({"person_id": demo_ids().seizure_person}) == 0

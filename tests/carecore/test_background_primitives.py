@@ -18,7 +18,7 @@ from tests.support import FakeClock
 
 
 async def test_of_twenty_racing_workers_exactly_one_claims_a_due_job(ports: Ports, clock: FakeClock) -> None:
-    jobs = ports.store.db["jobs"]
+    jobs = ports.store.db["scratch_jobs"]
     await jobs.insert_one({"_id": "job-1", "due_at": clock.now()})
 
     claims = await asyncio.gather(
@@ -32,7 +32,7 @@ async def test_of_twenty_racing_workers_exactly_one_claims_a_due_job(ports: Port
 
 
 async def test_a_lapsed_lease_is_taken_over_and_the_old_owner_cannot_finish(ports: Ports, clock: FakeClock) -> None:
-    jobs = ports.store.db["jobs"]
+    jobs = ports.store.db["scratch_jobs"]
     await jobs.insert_one({"_id": "job-1", "due_at": clock.now()})
     first = await claim_due(jobs, due_field="due_at", now=clock.now(), owner="crashed", lease=timedelta(seconds=30))
     assert first is not None

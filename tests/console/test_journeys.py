@@ -119,10 +119,11 @@ async def test_a_a_critical_flag_appears_on_now_and_is_acknowledged_with_a_note(
     try:
         await page.goto("/console/signin")
         assert await serious_accessibility_violations(page) == []
-        await sign_in(page, coordinator.email, coordinator.password)
+        # The stream answers once it listens: only then does the flag count as "arriving while Now is open".
+        async with page.expect_response(lambda r: r.url.endswith("/console/now/events"), timeout=30_000):
+            await sign_in(page, coordinator.email, coordinator.password)
         await page.evaluate("window.__stillTheSamePage = true")
 
-        await asyncio.sleep(0.5)  # the events stream is open
         incident_id = await _send_flag(server, live_clock, _flag("journey-a"))
         sent_at = time.monotonic()
 

@@ -65,6 +65,8 @@ class FcmServer:
         self.token_grants = 0
         self.gone: set[str] = set()  # addresses answered with UNREGISTERED
         self._failures: list[Failure] = []
+        self.outage: Failure | None = None  # while set, every send fails with it (an FCM outage)
+        self.attempts: list[tuple[str, str]] = []  # (collapse key, address) of every well-formed send
         self._http = _Server(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
 
@@ -130,7 +132,11 @@ class FcmServer:
         if problem:
             return _error(Failure(400, "INVALID_ARGUMENT"), problem)
         message = body["message"]
-        if failure is None and message.get("fid", message.get("token")) in self.gone:
+        address = message.get("fid", message.get("token"))
+        with self._lock:
+            self.attempts.append((message.get("android", {}).get("collapse_key", ""), address))
+            failure = failure or self.outage
+        if failure is None and address in self.gone:
             failure = UNREGISTERED
         if failure is not None:
             return _error(failure, "The service is currently unavailable." if failure.http_status == 503 else "Failed")

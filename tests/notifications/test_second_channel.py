@@ -22,7 +22,7 @@ from carecore.incidents.models import AiService, IncidentStatus, Severity
 from carecore.incidents.service import acknowledge_incident
 from carecore.ports import Ports
 from carecore.users.models import User
-from notifications.twilio_channel import TwilioChannel, TwilioConfig, thanks_twiml
+from notifications.twilio_channel import STATUS_PATH, TwilioChannel, TwilioConfig, thanks_twiml, webhook_url
 from tests.carecore.incidents.conftest import ai, flag
 from tests.conftest import World
 from tests.notifications.support import incident_alert
@@ -235,11 +235,11 @@ async def test_non_critical_alerts_use_no_second_channel(
     assert await call_out_due(ports, channel, owner="w") == 0
 
 
-async def test_a_failing_provider_is_tried_again_then_given_up_and_recorded(
+async def test_a_refused_request_is_tried_again_then_given_up_and_recorded(
     ports: Ports, world: World, clock: FakeClock, ai: AiService, channel: TwilioChannel, twilio_server: TwilioServer
 ) -> None:
     notes = await critical_alert(ports, world, ai)
-    twilio_server.failing = True
+    twilio_server.refusing = True
     clock.advance(SECOND_CHANNEL_AFTER)
 
     for _ in range(MAX_ATTEMPTS):
@@ -248,7 +248,7 @@ async def test_a_failing_provider_is_tried_again_then_given_up_and_recorded(
 
     job = await ports.store.callouts.get(notes[world.guardian.id].id)
     assert job is not None and job.state == "FAILED" and job.attempts == MAX_ATTEMPTS
-    assert (job.error is not None and "20500" in job.error) or "500" in (job.error or "")
+    assert job.error is not None and "HTTP 400" in job.error
 
 
 async def test_an_incident_acknowledged_in_its_own_screen_calls_nobody(
@@ -270,3 +270,32 @@ def test_the_answer_to_a_key_press_says_whether_the_team_is_still_alerted_in_kor
     still = {lang: thanks_twiml(lang, acknowledged=False) for lang in ("ko", "en")}
     assert "담당 팀에 계속 알리고 있습니다" in still["ko"] and 'language="ko-KR"' in still["ko"]
     assert "The care team is still being alerted" in still["en"] and 'language="en-US"' in still["en"]
+
+
+async def test_the_calls_final_status_is_kept_on_its_callout_and_only_for_that_call(
+    ports: Ports,
+    world: World,
+    clock: FakeClock,
+    ai: AiService,
+    channel: TwilioChannel,
+    twilio_server: TwilioServer,
+    webhooks: httpx.AsyncClient,
+) -> None:
+    notes = await critical_alert(ports, world, ai)
+    clock.advance(SECOND_CHANNEL_AFTER)
+    await call_out_due(ports, channel, owner="w")
+    mine = notes[world.caregiver_on_team.id]
+    call = call_to(twilio_server, world.caregiver_on_team)
+    url = webhook_url(PUBLIC_URL, STATUS_PATH, mine.id)
+
+    async def status(sid: str, outcome: str, *, token: str = AUTH_TOKEN) -> int:
+        form = {"CallSid": sid, "CallStatus": outcome, "AccountSid": ACCOUNT_SID}
+        signature = RequestValidator(token).compute_signature(url, form)
+        return (await webhooks.post(url, data=form, headers={"X-Twilio-Signature": signature})).status_code
+
+    assert await status(call["Sid"], "no-answer", token="forged") == 403
+    assert await status("CA-some-other-call", "completed") == 204
+    assert await status(call["Sid"], "no-answer") == 204
+
+    callout = await ports.store.callouts.get(mine.id)
+    assert callout is not None and callout.call_status == "no-answer"

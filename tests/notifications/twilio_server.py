@@ -22,7 +22,10 @@ class TwilioServer:
     def __init__(self) -> None:
         self.calls: list[dict[str, str]] = []
         self.messages: list[dict[str, str]] = []
-        self.failing = False
+        self.failing = False  # down: 503, with Retry-After when retry_after is set
+        self.retry_after: int | None = None
+        self.refusing = False  # every number refused as invalid (400, code 21211)
+        self.attempts = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -41,8 +44,12 @@ class TwilioServer:
         expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
         if authorization != expected:
             return 401, {"code": 20003, "message": "Authenticate", "status": 401}
+        with self._lock:
+            self.attempts += 1
         if self.failing:
-            return 500, {"code": 20500, "message": "Internal Server Error", "status": 500}
+            return 503, {"code": 20503, "message": "Service Unavailable", "status": 503}
+        if self.refusing:
+            return 400, {"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400}
         prefix = f"/2010-04-01/Accounts/{ACCOUNT_SID}/"
         kind = path.removeprefix(prefix)
         missing = [f for f in ("To", "From") if not form.get(f)]
@@ -71,6 +78,8 @@ def _handler(server: TwilioServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if status == 503 and server.retry_after is not None:
+                self.send_header("Retry-After", str(server.retry_after))
             self.end_headers()
             self.wfile.write(data)
 

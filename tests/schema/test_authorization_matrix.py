@@ -24,6 +24,7 @@ from tests.notifications.support import put_device
 from tests.schema.conftest import Execute
 from tests.schema.health_scene import health_scene
 from tests.schema.incident_scene import MINJI_REF, IncidentScene, incident_scene
+from tests.schema.reachability_scene import reachability_scene
 from tests.schema.shift_scene import Part, ShiftScene, shift_scene
 from tests.support import FakeClock, RecordingClaims, RefusingTokens, plan_content
 
@@ -679,8 +680,79 @@ HEALTH_OPS = [
         },
         mutation=True,
     ),
+    Op(
+        "healthThresholds",
+        "query ($id: ID!) { healthThresholds(personId: $id) { effective { crisisSystolic } } }",
+        lambda s: {"id": s.world.minji.id},
+        STAFF_IN_SCOPE,
+    ),
+    Op(
+        "setHealthThresholds",
+        mutation("setHealthThresholds", "SetHealthThresholdsInput"),
+        lambda s: {
+            "input": {
+                "personId": s.world.minji.id,
+                "thresholds": {"crisisSystolic": 190},
+                "reason": "Her usual",
+                "expectedRevision": 0,
+            }
+        },
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "healthSummary",
+        "query ($id: ID!) { healthSummary(personId: $id) { code series { median baselineActive } } }",
+        lambda s: {"id": s.world.minji.id},
+        {"coordinator": OK, "caregiver_on_team": OK, "guardian": OK},  # guardian_visits_only lacks `health`
+    ),
+    Op(
+        "healthRuleStats",
+        "{ healthRuleStats { personWeeks rules { rule } } }",
+        lambda s: {},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},  # each their own agency's
+    ),
 ]
 OPS += HEALTH_OPS
+
+REACHABILITY_OPS = [
+    Op(
+        "reachability",
+        "query ($id: ID!) { reachability(personId: $id) { state } }",
+        lambda s: {"id": s.world.minji.id},
+        {**STAFF_IN_SCOPE},
+    ),
+    Op(
+        "unreachablePeople",
+        "{ unreachablePeople { person { name } } }",
+        lambda s: {},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+    ),
+    Op(
+        "setCallSchedule",
+        mutation("setCallSchedule", "SetCallScheduleInput"),
+        lambda s: {"input": {"personId": s.world.minji.id, "slots": [{"weekday": 2, "time": "10:00"}]}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "recordHumanContact",
+        mutation("recordHumanContact", "RecordHumanContactInput"),
+        lambda s: {
+            "input": {"personId": s.world.minji.id, "kind": "HUMAN_CALL", "outcome": "REACHED", "idempotencyKey": "k1"}
+        },
+        {**STAFF_IN_SCOPE},
+        mutation=True,
+    ),
+    Op(
+        "issueCallCallbackToken",
+        mutation("issueCallCallbackToken", "IssueCallCallbackTokenInput"),
+        lambda s: {"input": {"serviceUserId": s.world.ai_service.id}},
+        {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+]
+OPS += REACHABILITY_OPS
 
 
 @pytest.fixture
@@ -700,6 +772,7 @@ async def scene(world: World, store: Store, ports: Ports) -> Scene:
     )
     await store.care_plans.insert(draft)
     await health_scene(ports, world)
+    await reachability_scene(ports, world)
     return Scene(
         world=world,
         draft=draft,

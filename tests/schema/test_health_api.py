@@ -104,3 +104,116 @@ async def test_the_co2_retainer_flag_shows_only_to_those_who_may_see_health(
         "guardian": {"co2Retainer": True},
         "guardian_visits_only": {"co2Retainer": None},
     }
+
+
+THRESHOLDS = """query ($id: ID!) {
+  healthThresholds(personId: $id) {
+    agencyDefaults { crisisSystolic lowSpo2 }
+    personal { crisisSystolic lowSpo2 reason setById }
+    effective { crisisSystolic lowSpo2 }
+    revision
+  }
+}"""
+SET_THRESHOLDS = """mutation ($input: SetHealthThresholdsInput!) {
+  setHealthThresholds(input: $input) {
+    __typename
+    ... on SetHealthThresholdsPayload { thresholds { revision effective { crisisSystolic } } }
+    ... on VersionConflictError { currentRevision }
+    ... on UserError { message field }
+  }
+}"""
+
+
+async def test_a_coordinator_sets_a_persons_thresholds_beside_the_agency_defaults_of_the_policy(
+    execute: Execute, world: World
+) -> None:
+    variables = {
+        "input": {
+            "personId": world.minji.id,
+            "thresholds": {"crisisSystolic": 190},
+            "reason": "Her cardiologist's target",
+            "expectedRevision": 0,
+        }
+    }
+    first = await execute(SET_THRESHOLDS, variables, as_user=world.coordinator)
+    stale = await execute(SET_THRESHOLDS, variables, as_user=world.coordinator)
+    seen = await execute(THRESHOLDS, {"id": world.minji.id}, as_user=world.caregiver_on_team)
+    policy = await execute("{ incidentPolicy { healthThresholds { crisisSystolic } } }", as_user=world.coordinator)
+
+    assert first.data["setHealthThresholds"]["thresholds"] == {"revision": 1, "effective": {"crisisSystolic": 190}}
+    assert stale.data["setHealthThresholds"]["__typename"] == "VersionConflictError"
+    assert seen.data["healthThresholds"] == {
+        "agencyDefaults": {"crisisSystolic": 180, "lowSpo2": 91},
+        "personal": {
+            "crisisSystolic": 190,
+            "lowSpo2": None,
+            "reason": "Her cardiologist's target",
+            "setById": world.coordinator.id,
+        },
+        "effective": {"crisisSystolic": 190, "lowSpo2": 91},
+        "revision": 1,
+    }
+    assert policy.data["incidentPolicy"]["healthThresholds"] == {"crisisSystolic": 180}
+
+
+async def test_resolving_a_health_incident_without_saying_whether_it_was_actionable_is_a_typed_error(
+    execute: Execute, world: World, ports: Ports
+) -> None:
+    await execute(RECORD, bp(world, "2026-11-25T00:00:00Z", 186, 104), as_user=world.caregiver_on_team)
+    [incident] = await ports.store.db["incidents"].find().to_list()
+    resolve = """mutation ($input: ResolveIncidentInput!) {
+      resolveIncident(input: $input) {
+        __typename ... on IncidentPayload { incident { actionable } } ... on UserError { field }
+      }
+    }"""
+    stats = "{ healthRuleStats { personWeeks rules { rule alerts dispositioned actionable ppv alertsPerPersonWeek } } }"
+
+    missing = await execute(
+        resolve, {"input": {"id": incident["_id"], "outcome": "재측정 정상"}}, as_user=world.coordinator
+    )
+    given = await execute(
+        resolve,
+        {"input": {"id": incident["_id"], "outcome": "재측정 정상", "actionable": True}},
+        as_user=world.coordinator,
+    )
+    seen = await execute(stats, as_user=world.coordinator)
+
+    assert missing.data["resolveIncident"] == {"__typename": "DispositionRequiredError", "field": "actionable"}
+    assert given.data["resolveIncident"] == {"__typename": "IncidentPayload", "incident": {"actionable": True}}
+    assert seen.data["healthRuleStats"] == {
+        "personWeeks": 1,
+        "rules": [
+            {
+                "rule": "bp_crisis",
+                "alerts": 1,
+                "dispositioned": 1,
+                "actionable": 1,
+                "ppv": 1.0,
+                "alertsPerPersonWeek": 1.0,
+            }
+        ],
+    }
+
+
+async def test_the_family_view_shows_baseline_and_trend_with_health_and_nothing_without(
+    execute: Execute, world: World, clock: FakeClock
+) -> None:
+    for hours in range(0, 24 * 8, 12):
+        at = (clock.now() - timedelta(hours=hours)).isoformat()
+        await execute(RECORD, bp(world, at, 128 + hours % 3, 80), as_user=world.caregiver_on_team)
+    summary = """query ($id: ID!) {
+      healthSummary(personId: $id) {
+        metric unit latest { values { value } }
+        series { code readings days median mad baselineActive cusum trendFlagged weekChange }
+      }
+    }"""
+
+    seen = await execute(summary, {"id": world.minji.id}, as_user=world.guardian)
+    without = await execute(summary, {"id": world.minji.id}, as_user=world.guardian_visits_only)
+
+    [bp_summary] = seen.data["healthSummary"]
+    systolic = bp_summary["series"][0]
+    assert (bp_summary["metric"], bp_summary["unit"]) == ("BLOOD_PRESSURE", "mm[Hg]")
+    assert systolic["code"] == "8480-6" and systolic["baselineActive"] is True and systolic["days"] == 8
+    assert systolic["trendFlagged"] is False and systolic["median"] is not None
+    assert without.data["healthSummary"] == []

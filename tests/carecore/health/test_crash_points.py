@@ -4,13 +4,16 @@ incident whose first alert was asked for; the audit trail has the attempt."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from carecore.alerts.models import Audience
 from carecore.audit.models import AuditOutcome
 from carecore.health.models import ObservationStatus
-from carecore.health.service import record_observation
-from carecore.incidents.models import Severity
+from carecore.health.service import ingest_observations, record_observation
+from carecore.incidents.models import AiService, Severity
+from carecore.people.models import ExternalRef
+from carecore.storage.people import profile_to_doc
 from tests.carecore.health.conftest import bp_reading
 from tests.conftest import build_world
 from tests.crashes import CrashPoints, recover
@@ -68,3 +71,38 @@ async def test_a_confirming_reading_killed_at_any_write_raises_the_one_incident_
         requests = await run.store.alert_requests.for_subject(opened)
         first_steps = [r.severity.value for r in requests if Audience.ON_SHIFT_CAREGIVERS in r.audiences]
         assert sorted(first_steps) == ["CRITICAL", "HIGH"], run.writes  # each ladder's step 0, once
+
+
+async def test_a_batch_killed_at_any_write_ends_with_each_reading_evaluated_once_and_one_incident(
+    crash_points: CrashPoints,
+) -> None:
+    async for run in crash_points():
+        world = await build_world(run.store, run.clock)
+        profile = replace(world.minji.profile, external_refs=(ExternalRef("cuffs", "BP-1"),))
+        await run.store.db["people"].update_one(
+            {"_id": world.minji.id}, {"$set": profile_to_doc(world.minji.agency_id, profile)}
+        )
+        service = AiService(
+            world.ai_service.id, world.agency.id, "cuffs", "crash-secret-0123456789abcdef0123", run.clock.now()
+        )
+        await run.store.ai_services.put(service)
+        now = run.clock.now()
+        batch = [
+            ("BP-1", bp_reading("", now - timedelta(hours=2), 126, 80, data_point="a")),
+            ("BP-1", bp_reading("", now - timedelta(minutes=1), 188, 104, data_point="b")),
+            ("BP-1", bp_reading("", now - timedelta(minutes=1), 188, 104, data_point="b")),  # twice in the batch
+        ]
+        async with run.armed():
+            await ingest_observations(run.ports, world.ai_service.principal(), service, batch)
+        await recover(run)
+        retried = await ingest_observations(run.ports, world.ai_service.principal(), service, batch)
+
+        observations = await run.store.db["observations"].find().to_list()
+        assert len(observations) == 2 and all(o["evaluated"] for o in observations), run.writes
+        assert all(o["status"] == ObservationStatus.ACCEPTED.value for o in observations), run.writes
+        [incident] = await run.store.db["incidents"].find().to_list()
+        assert [o["incident_ids"] for o in sorted(observations, key=lambda o: o["effective_at"])] == [
+            [],
+            [incident["_id"]],
+        ], run.writes
+        assert retried[2].outcome.value == "DUPLICATE", run.writes  # the copy in the batch, whatever the death

@@ -136,3 +136,17 @@ def test_the_quality_gate_rejects_implausible_values_narrow_pulse_pressure_wrong
 def _p(o: object) -> detection.Point:
     reading = o.reading  # type: ignore[attr-defined]
     return detection.Point(reading.effective_at, reading.value(SYSTOLIC))
+
+
+def test_a_replay_in_time_order_with_a_memo_finds_exactly_what_detection_finds_reading_by_reading() -> None:
+    series = twice_daily(60, lambda d: 128 if d < 30 else 128 + min(15, 1.5 * (d - 30)), seed=11)
+    series += [bp(START + timedelta(days=60, hours=h), 170, 100) for h in (0, 1)]
+    memo: detection.Memo = {}
+    first = series[0].reading.effective_at
+
+    with_memo = [
+        detection.detect(series[:i], current, detection.Person(SEOUL, first_measured_at=first), memo)
+        for i, current in enumerate(series)
+    ]
+
+    assert with_memo == [found for _, found in replay(series)] and any(with_memo)

@@ -144,7 +144,9 @@ async def test_a_closed_incident_takes_no_more_readings_a_new_one_opens(
     caregiver = world.caregiver_on_team.principal()
     await record_observation(ports, caregiver, bp_reading(world.minji.id, clock.now(), 186, 104))
     [first] = await health_incidents(ports, world.minji.id)
-    await resolve_incident(ports, world.coordinator.principal(), first.id, outcome="Rested; 150/90 after an hour")
+    await resolve_incident(
+        ports, world.coordinator.principal(), first.id, outcome="Rested; 150/90 after an hour", actionable=False
+    )
     clock.advance(timedelta(hours=3))
     await record_observation(ports, caregiver, bp_reading(world.minji.id, clock.now(), 185, 100))
 

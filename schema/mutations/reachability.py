@@ -1,0 +1,98 @@
+"""Reachability mutations: a coordinator's call schedule, the human call or visit, the callback token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from carecore.reachability.models import Reach
+from carecore.reachability.service import (
+    Recorded,
+    issue_callback_token,
+    record_human_contact,
+    set_call_schedule,
+)
+from schema.errors import NotFoundError, ValidationError
+from schema.inputs.reachability import IssueCallCallbackTokenInput, RecordHumanContactInput, SetCallScheduleInput
+from schema.mutations.support import Info, attempt
+from schema.types.reachability import Reachability
+
+
+@strawberry.type
+class SetCallSchedulePayload:
+    reachability: Reachability
+
+
+@strawberry.type
+class RecordHumanContactPayload:
+    reachability: Reachability
+    duplicate: bool
+
+
+@strawberry.type
+class IssueCallCallbackTokenPayload:
+    token: str = strawberry.field(description="Shown once. Issuing again replaces it.")
+    callback_path: str = strawberry.field(description="POST call outcomes here, unsigned (README).")
+
+
+SetCallScheduleResult = Annotated[
+    SetCallSchedulePayload | ValidationError | NotFoundError, strawberry.union("SetCallScheduleResult")
+]
+RecordHumanContactResult = Annotated[
+    RecordHumanContactPayload | ValidationError | NotFoundError, strawberry.union("RecordHumanContactResult")
+]
+IssueCallCallbackTokenResult = Annotated[
+    IssueCallCallbackTokenPayload | NotFoundError, strawberry.union("IssueCallCallbackTokenResult")
+]
+
+
+def _scheduled(reach: Reach) -> SetCallSchedulePayload:
+    return SetCallSchedulePayload(reachability=Reachability.from_domain(reach))
+
+
+def _recorded(r: Recorded) -> RecordHumanContactPayload:
+    return RecordHumanContactPayload(reachability=Reachability.from_domain(r.reach), duplicate=r.duplicate)
+
+
+def _token(token: str) -> IssueCallCallbackTokenPayload:
+    return IssueCallCallbackTokenPayload(token=token, callback_path=f"/callbacks/calls/{token}")
+
+
+@strawberry.type
+class ReachabilityMutation:
+    @strawberry.mutation(description="Coordinators: a person's weekly wellness calls, so each outcome is known due.")
+    async def set_call_schedule(self, info: Info, input: SetCallScheduleInput) -> SetCallScheduleResult:
+        ctx = info.context
+
+        async def run() -> Reach:
+            slots = [s.to_domain() for s in input.slots]
+            check_in = input.check_in_user_id
+            return await set_call_schedule(ctx.ports, ctx.principal, input.person_id, slots, check_in_user_id=check_in)
+
+        return await attempt(run, _scheduled)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Coordinators and caregivers who serve the person: the outcome of a human call or visit. "
+        "REACHED resolves; NOT_REACHED takes the next step now; NEEDS_HELP opens an incident."
+    )
+    async def record_human_contact(self, info: Info, input: RecordHumanContactInput) -> RecordHumanContactResult:
+        ctx = info.context
+        contact = input.to_domain(ctx.ports.clock.now())
+        return await attempt(  # type: ignore[return-value]
+            lambda: record_human_contact(
+                ctx.ports, ctx.principal, input.person_id, contact, idempotency_key=input.idempotency_key
+            ),
+            _recorded,
+        )
+
+    @strawberry.mutation(
+        description="Coordinators: the agency's callback URL token for a wellness-call provider that cannot sign."
+    )
+    async def issue_call_callback_token(
+        self, info: Info, input: IssueCallCallbackTokenInput
+    ) -> IssueCallCallbackTokenResult:
+        ctx = info.context
+        return await attempt(  # type: ignore[return-value]
+            lambda: issue_callback_token(ctx.ports, ctx.principal, input.service_user_id), _token
+        )

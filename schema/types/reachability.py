@@ -1,0 +1,92 @@
+"""Reachability as the API shows it: the state, the schedule, and the people nobody has reached."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from carecore.reachability import models as m
+from carecore.reachability.service import Unreachable
+from schema.types.people import Person
+
+ReachabilityState = strawberry.enum(m.ReachState, name="ReachabilityState")
+UnreachableCause = strawberry.enum(m.Cause, name="UnreachableCause")
+HumanContactKind = strawberry.enum(m.HumanContactKind, name="HumanContactKind")
+HumanContactOutcome = strawberry.enum(m.HumanOutcome, name="HumanContactOutcome")
+
+
+@strawberry.type(description="A weekly wellness call in the agency's time zone.")
+class CallSlot:
+    weekday: int = strawberry.field(description="0 = Monday ... 6 = Sunday.")
+    time: str = strawberry.field(description="HH:MM.")
+
+
+@strawberry.type
+class Reachability:
+    person_id: strawberry.ID
+    state: ReachabilityState  # type: ignore[valid-type]
+    unanswered: int = strawberry.field(description="AI attempts unanswered in a row (dropped callbacks count).")
+    cause: UnreachableCause | None  # type: ignore[valid-type]
+    state_since: datetime | None
+    unreachable_since: datetime | None
+    schedule: list[CallSlot]
+    next_call_at: datetime | None
+    last_heard_at: datetime | None = strawberry.field(description="An answer, a sign of life or a human visit.")
+    last_human_contact_at: datetime | None
+    human_task_at: datetime | None = strawberry.field(description="When the human call task was pushed.")
+    usual_quiet_hours: float = strawberry.field(description="Learned: p95 of 28 days, 6 to 24 hours.")
+    incident_id: strawberry.ID | None = strawberry.field(description="The NO_RESPONSE incident, once opened.")
+
+    @classmethod
+    def from_domain(cls, r: m.Reach) -> Reachability:
+        return cls(
+            person_id=strawberry.ID(r.person_id),
+            state=r.state,
+            unanswered=r.unanswered,
+            cause=r.cause,
+            state_since=r.state_since,
+            unreachable_since=r.unreachable_since,
+            schedule=[CallSlot(weekday=s.weekday, time=s.at.strftime("%H:%M")) for s in r.schedule],
+            next_call_at=r.next_call_at,
+            last_heard_at=r.last_heard_at,
+            last_human_contact_at=r.last_human_contact_at,
+            human_task_at=r.human_task_at,
+            usual_quiet_hours=r.quiet_limit.total_seconds() / 3600,
+            incident_id=strawberry.ID(r.incident_id) if r.incident_id else None,
+        )
+
+
+@strawberry.type
+class HumanContact:
+    kind: HumanContactKind  # type: ignore[valid-type]
+    outcome: HumanContactOutcome  # type: ignore[valid-type]
+    at: datetime
+    recorded_by_id: strawberry.ID
+    note: str
+
+
+@strawberry.type
+class UnreachablePerson:
+    person: Person
+    reachability: Reachability
+    last_human_contact: HumanContact | None
+
+    @classmethod
+    def from_domain(cls, u: Unreachable) -> UnreachablePerson:
+        last = u.last_human
+        contact = None
+        if last is not None and last.human_outcome is not None:
+            kind = m.HumanContactKind(last.kind.value)
+            contact = HumanContact(
+                kind=kind,
+                outcome=last.human_outcome,
+                at=last.at,
+                recorded_by_id=strawberry.ID(last.source),
+                note=last.note,
+            )
+        return cls(
+            person=Person.from_domain(u.person),
+            reachability=Reachability.from_domain(u.reach),
+            last_human_contact=contact,
+        )
