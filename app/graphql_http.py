@@ -216,11 +216,6 @@ class GraphQLDoor:
         self._authenticate = authenticate
         self._ide = ide
 
-    @property
-    def graphql(self) -> ASGIApp:
-        """The GraphQL app behind the door (benchmarks reach its schema through it)."""
-        return self._graphql
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._graphql(scope, receive, send)

@@ -9,6 +9,7 @@ Starlette's 500 with a traceback. Clients retry a 503; they must not sign their 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,20 +27,38 @@ def unavailable_response() -> JSONResponse:
     return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+# (method, path) -> seconds for all of the request's database work; None: no request-wide deadline.
+Budget = Callable[[str, str], float | None]
+
+
+def request_budget(*, default: float, batch: float) -> Budget:
+    """A few seconds for what a person waits on; longer for the machines' batches (1,000 readings, a
+    FHIR transaction); none for streams, whose every read keeps the client's own operation timeout, and
+    for the readiness probe, which sets its own shorter one."""
+
+    def budget(method: str, path: str) -> float | None:
+        if path == "/readyz" or path == "/console/now/events" or path.startswith("/fhir/R4/bulk/"):
+            return None
+        if method == "POST" and path.startswith(("/ingest/", "/callbacks/", "/fhir/R4")):
+            return batch
+        return default
+
+    return budget
+
+
 class RequestDeadline:
-    """ASGI middleware: all database work of one HTTP request ends within `seconds`.
+    """ASGI middleware: all database work of one HTTP request ends within its budget.
 
     WebSockets live for hours and pass through; their own steps set their deadlines (app.live).
-    Paths in `exempt` set their own, shorter one (the readiness probe).
     """
 
-    def __init__(self, app: ASGIApp, *, seconds: float, exempt: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, *, budget: Budget) -> None:
         self._app = app
-        self._seconds = seconds
-        self._exempt = exempt
+        self._budget = budget
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self._exempt:
+        seconds = self._budget(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        if seconds is None:
             await self._app(scope, receive, send)
             return
         started = False
@@ -50,7 +69,7 @@ class RequestDeadline:
             await send(message)
 
         try:
-            with deadline(self._seconds):
+            with deadline(seconds):
                 await self._app(scope, receive, watch)
         except Exception as exc:
             if started or not is_outage(exc):

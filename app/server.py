@@ -38,7 +38,7 @@ from app.ingest import flag_endpoint
 from app.ingest_calls import call_endpoint, callback_endpoint, sign_endpoint
 from app.ingest_observations import observation_endpoint
 from app.live import live_handler, sign_in
-from app.outages import RequestDeadline
+from app.outages import RequestDeadline, request_budget
 from app.settings import Settings
 from carecore.clock import Clock, SystemClock
 from carecore.errors import Unauthenticated
@@ -213,7 +213,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             *fhir_routes(runtime.started_ports),
             *console,
         ],
-        middleware=[Middleware(RequestDeadline, seconds=settings.request_timeout_seconds, exempt=("/readyz",))],
+        middleware=[
+            Middleware(
+                RequestDeadline,
+                budget=request_budget(default=settings.request_timeout_seconds, batch=settings.batch_timeout_seconds),
+            )
+        ],
         lifespan=lifespan,
     )
 

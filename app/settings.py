@@ -46,6 +46,8 @@ class Settings:
     ws_recheck_seconds: float = 30.0  # a WebSocket's caller is checked again at least this often
     # Deadlines of database work: all of one request's, a readiness probe's, any one background operation's.
     request_timeout_seconds: float = 5.0
+    # The AI services' and gateways' batches (up to 1,000 readings with their detection) get longer.
+    batch_timeout_seconds: float = 60.0
     readiness_timeout_seconds: float = 0.8  # orchestrators' probes usually give up after 1 s
     database_timeout_seconds: float = 30.0
 
@@ -80,6 +82,7 @@ class Settings:
             "ws_keep_alive_seconds": float(os.environ.get("CARECORE_WS_KEEP_ALIVE_SECONDS", "15")),
             "ws_recheck_seconds": float(os.environ.get("CARECORE_WS_RECHECK_SECONDS", "30")),
             "request_timeout_seconds": float(os.environ.get("CARECORE_REQUEST_TIMEOUT_SECONDS", "5")),
+            "batch_timeout_seconds": float(os.environ.get("CARECORE_BATCH_TIMEOUT_SECONDS", "60")),
             "readiness_timeout_seconds": float(os.environ.get("CARECORE_READINESS_TIMEOUT_SECONDS", "0.8")),
             "database_timeout_seconds": float(os.environ.get("CARECORE_DATABASE_TIMEOUT_SECONDS", "30")),
         }

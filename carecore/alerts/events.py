@@ -23,7 +23,7 @@ HANDLED_STATUSES = frozenset({"ACKNOWLEDGED", "RESOLVED", "DISMISSED"})
 async def alert_on_events(ports: Ports, *, limit: int = 100) -> int:
     """Marks the notifications of handled incidents; returns how many events this call took."""
     taken = 0
-    for event in await ports.store.events.unclaimed(CONSUMER, [INCIDENT_UPDATED], limit=limit):
+    for event in await ports.store.events.unclaimed(CONSUMER, [INCIDENT_UPDATED], now=ports.clock.now(), limit=limit):
         # Effect first, claim second: a crash in between repeats an idempotent effect.
         if event.data.get("status") in HANDLED_STATUSES:
             # Only alerts sent by then: read late, after a reopening, it must not silence the new round.

@@ -67,7 +67,9 @@ def requests_for(event: DomainEvent, person: Person) -> list[AlertRequest]:
 async def alert_on_reachability(ports: Ports, *, limit: int = 100) -> int:
     """Asks for the alerts of unclaimed reachability transitions; returns how many events this call took."""
     taken = 0
-    for event in await ports.store.events.unclaimed(CONSUMER, [REACHABILITY_CHANGED], limit=limit):
+    for event in await ports.store.events.unclaimed(
+        CONSUMER, [REACHABILITY_CHANGED], now=ports.clock.now(), limit=limit
+    ):
         person = await ports.store.people.get(event.subject_id)
         if person is not None and person.agency_id == event.agency_id:
             for request in requests_for(event, person):

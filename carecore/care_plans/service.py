@@ -13,7 +13,7 @@ accepts an edit (invariant I5, docs/safety.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from carecore.access.policy import can_see_part, can_see_plan, require_role
@@ -66,19 +66,36 @@ async def load_active_plans(ports: Ports, actor: Principal, people: Iterable[Per
 
 async def list_versions(ports: Ports, actor: Principal, person: Person, page: PageRequest) -> Page[CarePlan]:
     """A person's plan versions the caller may see, newest first."""
+    return (await list_versions_of(ports, actor, [person], page)).get(person.id, Page(edges=[], has_next_page=False))
+
+
+async def list_versions_of(
+    ports: Ports, actor: Principal, people: Sequence[Person], page: PageRequest
+) -> dict[str, Page[CarePlan]]:
+    """`list_versions` for many people (a DataLoader batch): one read and one audit write, keyed by person id."""
     match actor.role:
         case Role.COORDINATOR:
             statuses: tuple[CarePlanStatus, ...] | None = None
-        case Role.FAMILY if can_see_part(actor, person, GuardianPermission.PLAN):
+            shown = list(people)
+        case Role.FAMILY:
             statuses = APPROVED
+            shown = [p for p in people if can_see_part(actor, p, GuardianPermission.PLAN)]
         case Role.CAREGIVER:
             statuses = (CarePlanStatus.ACTIVE,)
+            shown = list(people)
         case _:
-            return Page(edges=[], has_next_page=False)
-    result = await ports.store.care_plans.list_for_person(person.id, page, statuses)
-    edges = [(c, p) for c, p in result.edges if _visible(actor, person, p)]
-    await record(ports, actor, "care_plan.read", "CarePlan", (p.id for _, p in edges))
-    return Page(edges=edges, has_next_page=result.has_next_page)
+            return {}
+    found = await ports.store.care_plans.list_for_people([p.id for p in shown], page, statuses)
+    pages = {
+        p.id: Page(
+            edges=[(c, v) for c, v in found[p.id].edges if _visible(actor, p, v)],
+            has_next_page=found[p.id].has_next_page,
+        )
+        for p in shown
+        if p.id in found
+    }
+    await record(ports, actor, "care_plan.read", "CarePlan", (v.id for page_ in pages.values() for v in page_.items))
+    return pages
 
 
 async def create_draft(

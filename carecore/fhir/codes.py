@@ -49,6 +49,7 @@ STAFF_ROLE_SYSTEM = f"{BASE}/CodeSystem/staff-role"
 ALERT_KIND_SYSTEM = f"{BASE}/CodeSystem/alert-kind"
 DELIVERY_STATE_SYSTEM = f"{BASE}/CodeSystem/delivery-state"
 PROTOCOL_SYSTEM = f"{BASE}/CodeSystem/protocol"
+STANDING_WARNING_SYSTEM = f"{BASE}/CodeSystem/reachability-state"
 
 # Extensions.
 CRITICAL_TASK_EXTENSION = f"{BASE}/StructureDefinition/critical-task"  # valueBoolean on CarePlan.activity

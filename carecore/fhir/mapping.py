@@ -213,6 +213,22 @@ def protocol_flag(person: Person, index: int, protocol: Protocol) -> Json:
     }
 
 
+def unreachable_flag(person: Person, state: str, since: datetime | None) -> Json:
+    """A standing warning while nobody can reach the person (the reachability ladder's UNREACHABLE states)."""
+    out: Json = {
+        "resourceType": "Flag",
+        "id": f"{person.id}-unreachable",
+        "meta": _meta(since or person.updated_at),
+        "status": "active",
+        "category": [{"coding": [_coding(codes.FLAG_CATEGORY, "safety", "Safety")]}],
+        "code": {"coding": [_coding(codes.STANDING_WARNING_SYSTEM, state)], "text": f"Unreachable ({state})"},
+        "subject": ref("Patient", person.id),
+    }
+    if since is not None:
+        out["period"] = {"start": instant(since)}
+    return out
+
+
 # --- plans -----------------------------------------------------------------------------------------
 
 _PLAN_STATUS = {

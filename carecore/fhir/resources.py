@@ -24,6 +24,7 @@ from carecore.incidents.access import can_see_incident
 from carecore.incidents.models import Incident
 from carecore.people.models import Person
 from carecore.ports import Ports
+from carecore.reachability.models import UNREACHABLE
 from carecore.users.models import User
 
 # The order of the files in a manifest: who first, then what refers to them.
@@ -149,6 +150,9 @@ class AgencyResources:
         async for person in self._visible_people():
             for index, protocol in enumerate(person.profile.protocols):
                 yield mapping.protocol_flag(person, index, protocol)
+            reach = await self._ports.store.reachability.get(person.id)
+            if reach is not None and reach.state in UNREACHABLE:
+                yield mapping.unreachable_flag(person, reach.state.value, reach.unreachable_since)
 
     async def _plans(self) -> AsyncIterator[tuple[Person, Json, CarePlan]]:
         async for plan in self._reads.care_plans(self._agency, self._since):

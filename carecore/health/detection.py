@@ -5,8 +5,12 @@
 2. A personal baseline per series: median and MAD of the 28 days before the reading, active after 12
    valid readings on 4 days with the person's first day of measuring discarded (ESH home monitoring);
    robust z = (x - median) / (1.4826 · max(MAD, floor)).
-3. Trends: a one-sided CUSUM on z clipped at 3 (k = 0.5, h = 5, reset after it fires), each z against
-   the baseline at its own time; weight: the 7-day median 2 kg above the 28-day one.
+3. Trends: a one-sided CUSUM (k = 0.5, h = 5, reset after it fires) on the z of each local day's mean,
+   clipped at 3, each day against the baseline before its first reading; weight: the 7-day median 2 kg
+   above the 28-day one. A day, not a reading, is the CUSUM's step: on readings, k = 0.5 and h = 5 give
+   an in-control run length of a few hundred readings, weeks for someone measuring twice a day; a day's
+   mean of two readings has a smaller spread, so a stable series runs for years between false trends,
+   while a sustained rise moves every day's mean and is still found within days.
 Baseline and trend findings are MEDIUM; the stress index never raises anything above MEDIUM.
 """
 
@@ -39,7 +43,7 @@ MIN_READINGS, MIN_DAYS = 12, 4
 MAD_SCALE = 1.4826  # makes the MAD estimate a normal standard deviation
 BASELINE_Z = 3.0  # two readings in a row this far out raise a baseline finding
 CUSUM_K, CUSUM_H = 0.5, 5.0
-CUSUM_CLIP = 3.0  # one outlier adds at most 2.5: a trend takes several readings, a spike is the others' job
+CUSUM_CLIP = 3.0  # one day adds at most 2.5: a trend takes several days, a spike is the other rules' job
 WEIGHT_WINDOW = timedelta(days=7)
 MIN_WEIGHT_READINGS = 3
 HISTORY = BASELINE_WINDOW * 2  # what detection needs before a reading: the CUSUM's baselines reach this far
@@ -237,7 +241,12 @@ def _z(base: Baseline | None, value: float, code: str) -> float | None:
 
 def cusum_fires(zs: Sequence[float | None]) -> bool:
     """Whether the one-sided CUSUM crosses h at the last z (it restarts after each crossing); `zs` are the
-    z of the readings of the last 28 days up to the current one, each against the baseline at its time."""
+    z of the day means of the last 28 days up to the current reading's day (None: no baseline that day)."""
+    return _cusum(zs)[1]
+
+
+def _cusum(zs: Sequence[float | None]) -> tuple[float, bool]:
+    """The CUSUM after the last z, and whether it crossed h there; a crossing before restarts it."""
     total = 0.0
     last = len(zs) - 1
     for offset, z in enumerate(zs):
@@ -247,45 +256,63 @@ def cusum_fires(zs: Sequence[float | None]) -> bool:
         total = max(0.0, total + min(z, CUSUM_CLIP) - CUSUM_K)
         if total > CUSUM_H:
             if offset == last:
-                return True
+                return total, True
             total = 0.0
-    return False
+    return total, False
 
 
-# z of earlier readings by (component, time, value): see `detect`.
-Memo = dict[tuple[str, datetime, float], float | None]
+# Baselines of earlier readings by (component, time, value): see `detect`.
+Memo = dict[tuple[str, datetime, float], Baseline | None]
 
 
-def _zs(series: Series, code: str, start: int, stop: int, memo: Memo | None) -> list[float | None]:
-    """The z of points[start:stop], each against the baseline at its own time."""
+def _bases(series: Series, code: str, indices: Sequence[int], memo: Memo | None) -> list[Baseline | None]:
+    """The baseline at each of the points at `indices` (ascending), each at its own time."""
     floor = MAD_FLOOR[code]
+    if not indices:
+        return []
     if memo is None:
-        bases = series.baselines(start, stop, floor)
-        return [_z(b, series.points[start + k].value, code) for k, b in enumerate(bases)]
+        every = series.baselines(indices[0], indices[-1] + 1, floor)
+        return [every[i - indices[0]] for i in indices]
     found = []
-    for i in range(start, stop):
+    for i in indices:
         point = series.points[i]
         key = (code, point.at, point.value)
         if key not in memo:
-            memo[key] = _z(series.baseline(point.at, floor), point.value, code)
+            memo[key] = series.baseline(point.at, floor)
         found.append(memo[key])
     return found
 
 
+def _day_zs(series: Series, code: str, stop: int, memo: Memo | None) -> list[float | None]:
+    """The z of each day's mean over the 28 local days up to points[stop - 1]'s (that day so far), each
+    against the baseline before the day's first reading: the day's readings are one observation."""
+    if not stop:
+        return []
+    last_day = series.days[stop - 1]
+    start = bisect_right(series.days, last_day - BASELINE_WINDOW, 0, stop)
+    firsts = [i for i in range(start, stop) if i == start or series.days[i] != series.days[i - 1]]
+    bases = _bases(series, code, firsts, memo)
+    worse = WORSE.get(code, 1.0)
+    zs: list[float | None] = []
+    for first, after, base in zip(firsts, [*firsts[1:], stop], bases, strict=True):
+        mean = statistics.fmean(series.points[i].value for i in range(first, after))
+        zs.append(None if base is None else base.z(mean, worse))
+    return zs
+
+
 def _personal(series: Series, code: str, memo: Memo | None) -> list[Finding]:
     index = series.current_index()
-    current = series.points[index]
-    start = bisect_right(series.times, current.at - BASELINE_WINDOW)
-    zs = _zs(series, code, start, index + 1, memo)
     findings = []
-    z = zs[-1]
-    # The previous reading's z; it may lie before the CUSUM's 28 days.
-    z_before = zs[-2] if index > start else _zs(series, code, index - 1, index, memo)[0] if index else None
+    # Each reading against the baseline at its time: the current one and the one before it.
+    previous = [index - 1] if index else []
+    *before, base = _bases(series, code, [*previous, index], memo)
+    z = _z(base, series.points[index].value, code)
+    z_before = _z(before[0], series.points[index - 1].value, code) if before else None
     if z is not None and z_before is not None and z >= BASELINE_Z and z_before >= BASELINE_Z:
         summary = f"Two readings in a row far from this person's usual {code} (z = {z:.1f})."
         findings.append(Finding(RuleFamily.BASELINE, code, Severity.MEDIUM, summary))
-    if cusum_fires(zs):
-        summary = f"A sustained change in this person's {code} over the last days (CUSUM)."
+    if cusum_fires(_day_zs(series, code, index + 1, memo)):
+        summary = f"A sustained change in this person's {code} over the last days (CUSUM on daily means)."
         findings.append(Finding(RuleFamily.TREND, code, Severity.MEDIUM, summary))
     return findings
 
@@ -320,7 +347,7 @@ class SeriesState:
     median: float | None
     mad: float | None  # the raw median absolute deviation, before any floor
     active: bool  # 12 readings on 4 days: the baseline rules and the trend run
-    cusum: float  # the one-sided CUSUM now (alerts above CUSUM_H)
+    cusum: float  # the one-sided CUSUM of daily means now (alerts above CUSUM_H)
     week_change: float | None  # the last 7 days' median minus the window's, in the component's unit
 
 
@@ -334,15 +361,7 @@ def series_state(points: Sequence[Point], person: Person, code: str, at: datetim
     median = _median(values) if values else None
     mad = _mad(values, median) if median is not None else None
     active = len(values) >= MIN_READINGS and days >= MIN_DAYS
-    total = 0.0
-    if active and hi > 0:
-        start = bisect_right(series.times, series.times[hi - 1] - BASELINE_WINDOW)
-        bases = series.baselines(start, hi, MAD_FLOOR[code])
-        for k, base in enumerate(bases):
-            z = _z(base, series.points[start + k].value, code)
-            total = 0.0 if z is None else max(0.0, total + min(z, CUSUM_CLIP) - CUSUM_K)
-            if total > CUSUM_H and k < len(bases) - 1:
-                total = 0.0  # it alerted then and restarted, as detection does
+    total = _cusum(_day_zs(series, code, hi, None))[0] if active else 0.0
     week = sorted(series.points[i].value for i in kept if series.times[i] > at - WEIGHT_WINDOW)
     change = _median(week) - median if week and median is not None else None
     return SeriesState(code, len(values), days, median, mad, active, total, change)
@@ -354,7 +373,7 @@ def detect(
     """What the rules find in an accepted reading, given the person's other accepted readings around it.
 
     A reading that breaks a safety rule raises no baseline finding too: one signal, one incident.
-    `memo` (one per person and metric) keeps each reading's z for the next calls: only a replay of
+    `memo` (one per person and metric) keeps each reading's baseline for the next calls: only a replay of
     readings in time order may pass one, where a reading's baseline never changes after it arrived;
     the service, where readings arrive late, passes none.
     """

@@ -16,6 +16,7 @@ A reading left between 2 and 5 is evaluated again by a retry of the request or, 
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -63,6 +64,8 @@ EVALUATION_LEASE = timedelta(minutes=1)
 HEALTH_MERGE_WINDOW = timedelta(days=28)
 DETECTOR_SERVICE = HEALTH_DETECTOR_SERVICE
 RULES_VERSION = "1"
+# What a reading's history spans: detection's 56 days before it, the repeat and same-moment checks after.
+BEFORE, AFTER = detection.HISTORY, max(detection.CONFIRM_WITHIN, SAME_MOMENT)
 
 
 def observation_id(agency_id: str, source: str, reading: Reading) -> str:
@@ -130,12 +133,14 @@ async def _ingest(
     context = Context()
     async with audited(ports, actor, "observation.record", "Observation", [o.id for o in observations]):
         due = now + EVALUATION_GRACE
-        received_before = await ports.store.observations.insert_many(
+        not_stored = await ports.store.observations.insert_many(
             [(o, due if o.status is ObservationStatus.ACCEPTED else None) for o in observations]
         )
         await context.preload(ports, agency_id, [person for person, _ in readings])
+        context.cover([o for o in observations if o.status is ObservationStatus.ACCEPTED])
+        await context.read_batch(ports, agency_id)
         for index, ((person, _), observation) in enumerate(zip(readings, observations, strict=True)):
-            results.append(await _store(ports, index, person, observation, context, received_before))
+            results.append(await _store(ports, index, person, observation, context, index in not_stored))
         # Readings that found nothing are marked evaluated together; until then the job would redo them.
         await ports.store.observations.finish_quiet(context.quiet)
     return results
@@ -155,6 +160,36 @@ class Context:
     # Evaluated in this request: found nothing (marked evaluated in one write at its end), and every result.
     quiet: list[str] = dataclasses.field(default_factory=list)
     evaluated: dict[str, Observation] = dataclasses.field(default_factory=dict)
+    demoted: set[str] = dataclasses.field(default_factory=set)  # copies this request rejected as duplicates
+    # A person's readings of a metric around the whole batch's, read once after the batch was stored.
+    spans: dict[tuple[str, Metric], tuple[datetime, datetime]] = dataclasses.field(default_factory=dict)
+    read: dict[tuple[str, Metric], tuple[list[datetime], list[Observation]]] = dataclasses.field(default_factory=dict)
+
+    async def history(self, ports: Ports, observation: Observation) -> list[Observation]:
+        """The accepted readings of the person and metric from 56 days before the reading to 10 minutes
+        after: one read serves the same-moment check (60 s) and detection. Within a batch, `read_batch`
+        has read every person's and metric's at once; a reading outside it is read alone."""
+        r = observation.reading
+        key = (r.person_id, r.metric)
+        start, end = self.spans.get(key, (r.effective_at, r.effective_at))
+        if key in self.read and start <= r.effective_at <= end:
+            times, found = self.read[key]
+        else:  # not one of the batch's (the background job's, say): read for it alone
+            found = await ports.store.observations.accepted_between(
+                observation.agency_id, r.person_id, r.metric, r.effective_at - BEFORE, r.effective_at + AFTER
+            )
+            times = [h.reading.effective_at for h in found]
+        window = found[bisect_left(times, r.effective_at - BEFORE) : bisect_right(times, r.effective_at + AFTER)]
+        # Readings this request evaluated count as evaluated, though their mark waits for `finish_quiet`.
+        return [self.evaluated.get(h.id, h) for h in window if h.id not in self.demoted]
+
+    async def read_batch(self, ports: Ports, agency_id: str) -> None:
+        """Every person's and metric's readings around the batch's, in one query; taken after the batch
+        was stored, so of two racing copies at least one still sees the other (`_settle_same_moment`)."""
+        found = await ports.store.observations.accepted_around(
+            agency_id, {key: (start - BEFORE, end + AFTER) for key, (start, end) in self.spans.items()}
+        )
+        self.read.update({key: ([h.reading.effective_at for h in hs], hs) for key, hs in found.items()})
 
     async def preload(self, ports: Ports, agency_id: str, people: Sequence[Person]) -> None:
         """Reads for a whole batch at once what `subject` would read person by person."""
@@ -165,6 +200,13 @@ class Context:
         self.thresholds.update({i: in_force(policy, personal.get(i)) for i in ids})
         first = await ports.store.observations.first_accepted(agency_id, ids)
         self.first_at.update({(i, m): first.get((i, m)) for i in ids for m in Metric})
+
+    def cover(self, observations: Sequence[Observation]) -> None:
+        """The span of each person's and metric's readings in the batch, for `history` to read once."""
+        for o in observations:
+            r, key = o.reading, (o.reading.person_id, o.reading.metric)
+            start, end = self.spans.get(key, (r.effective_at, r.effective_at))
+            self.spans[key] = (min(start, r.effective_at), max(end, r.effective_at))
 
     async def subject(
         self, ports: Ports, observation: Observation, person: Person
@@ -190,12 +232,12 @@ class Context:
 
 
 async def _store(
-    ports: Ports, index: int, person: Person, observation: Observation, context: Context, received_before: set[str]
+    ports: Ports, index: int, person: Person, observation: Observation, context: Context, received_before: bool
 ) -> IngestResult:
     accepted = observation.status is ObservationStatus.ACCEPTED
     if observation.id in context.evaluated:  # the same reading twice in one batch
         return IngestResult(index, IngestOutcome.DUPLICATE, context.evaluated[observation.id])
-    if observation.id in received_before:
+    if received_before:
         earlier = await ports.store.observations.get(observation.id)
         if earlier is None:
             raise AlreadyExists(observation.id)
@@ -253,22 +295,13 @@ async def evaluate(
     """
     deferring = context
     context = context or Context()
-    r = observation.reading
-    # One read serves the same-moment check (60 s) and detection's history (56 days, 10 minutes ahead).
-    history = await ports.store.observations.accepted_between(
-        observation.agency_id,
-        r.person_id,
-        r.metric,
-        r.effective_at - detection.HISTORY,
-        r.effective_at + max(detection.CONFIRM_WITHIN, SAME_MOMENT),
-    )
-    # Readings this request evaluated count as evaluated, though their mark waits for `finish_quiet`.
-    history = [context.evaluated.get(h.id, h) for h in history]
+    history = await context.history(ports, observation)
     demoted = await _settle_same_moment(ports, observation, history)
     if demoted is None:
+        context.demoted.add(observation.id)
         return await ports.store.observations.get(observation.id) or observation
-    gone = {d.id for d in demoted}
-    history = [h for h in history if h.id not in gone]
+    context.demoted.update(d.id for d in demoted)
+    history = [h for h in history if h.id not in context.demoted]
     subject, policy = await context.subject(ports, observation, person)
     findings = detection.detect(history, observation, subject)
     incident_ids = [await _open(ports, observation, finding, policy) for finding in findings]

@@ -98,7 +98,9 @@ def _occurrence(event: DomainEvent) -> tuple[str, str]:
 async def consume_critical_tasks(ports: Ports, limit: int = 100) -> int:
     """One pass over unclaimed `shift.critical_task_missed` events; returns how many this instance claimed."""
     claimed = 0
-    for event in await ports.store.events.unclaimed(CONSUMER, [CRITICAL_TASK_MISSED], limit=limit):
+    for event in await ports.store.events.unclaimed(
+        CONSUMER, [CRITICAL_TASK_MISSED], now=ports.clock.now(), limit=limit
+    ):
         await open_critical_task_incident(ports, event)  # effect first: a crash before the claim repeats it
         claimed += await ports.store.events.claim(event.id, CONSUMER)
     return claimed

@@ -55,7 +55,7 @@ async def open_missed_visit(ports: Ports, event: DomainEvent) -> Opened | None:
 async def consume_missed_visits(ports: Ports, limit: int = 100) -> int:
     """One pass over unclaimed `shift.missed` events; returns how many this instance claimed."""
     claimed = 0
-    for event in await ports.store.events.unclaimed(CONSUMER, [SHIFT_MISSED], limit=limit):
+    for event in await ports.store.events.unclaimed(CONSUMER, [SHIFT_MISSED], now=ports.clock.now(), limit=limit):
         await open_missed_visit(ports, event)
         claimed += await ports.store.events.claim(event.id, CONSUMER)
     return claimed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -69,18 +70,28 @@ async def person_shifts(
     ports: Ports, actor: Principal, person: Person, start: datetime, end: datetime, page: PageRequest
 ) -> Page[Shift]:
     """A person's visits: all for coordinators and guardians allowed `visits`, a caregiver's own."""
+    return (await people_shifts(ports, actor, [person], start, end, page)).get(person.id, EMPTY)
+
+
+async def people_shifts(
+    ports: Ports, actor: Principal, people: Sequence[Person], start: datetime, end: datetime, page: PageRequest
+) -> dict[str, Page[Shift]]:
+    """`person_shifts` for many people (a DataLoader batch): one read and one audit write, keyed by person id."""
     start, end = checked_period(start, end, MAX_LIST_PERIOD)
-    f = ShiftFilter(actor.agency_id, start, end, person_id=person.id)
+    caregiver_id: str | None = None
     match actor.role:
         case Role.COORDINATOR:
-            pass
+            shown = list(people)
         case Role.CAREGIVER:
-            f = ShiftFilter(actor.agency_id, start, end, person_id=person.id, caregiver_id=actor.user_id)
-        case Role.FAMILY if can_see_part(actor, person, GuardianPermission.VISITS):
-            pass
+            shown, caregiver_id = list(people), actor.user_id
+        case Role.FAMILY:
+            shown = [p for p in people if can_see_part(actor, p, GuardianPermission.VISITS)]
         case _:
-            return EMPTY
-    return await _audited_page(ports, actor, await ports.store.shifts.search(f, page))
+            shown = []
+    f = ShiftFilter(actor.agency_id, start, end, caregiver_id=caregiver_id)
+    pages = await ports.store.shifts.search_per_person(f, [p.id for p in shown], page)
+    await record(ports, actor, "shift.read", "Shift", (s.id for p in pages.values() for s in p.items))
+    return pages
 
 
 async def _audited_page(ports: Ports, actor: Principal, page: Page[Shift]) -> Page[Shift]:

@@ -3,6 +3,7 @@ version in force, progress notes, and the handover note the next caregiver reads
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from carecore import validation
@@ -198,9 +199,13 @@ async def add_progress_note(
 
 async def handover_for(ports: Ports, actor: Principal, shift: Shift) -> Shift | None:
     """The person's previous completed visit that left a handover note, for this shift's caregiver."""
-    if not can_see_visit_record(actor, shift):
-        return None
-    previous = await ports.store.shifts.last_handover(shift.person_id, before=shift.start)
-    if previous is not None:
-        await record(ports, actor, "shift.read_handover", "Shift", [previous.id])
+    return (await handovers_for(ports, actor, [shift])).get(shift.id)
+
+
+async def handovers_for(ports: Ports, actor: Principal, shifts: Sequence[Shift]) -> dict[str, Shift]:
+    """`handover_for` for many shifts (a DataLoader batch), keyed by shift id: one audit write."""
+    wanted = {s.id: (s.person_id, s.start) for s in shifts if can_see_visit_record(actor, s)}
+    found = await ports.store.shifts.last_handovers(wanted.values())
+    previous = {shift_id: found[key] for shift_id, key in wanted.items() if key in found}
+    await record(ports, actor, "shift.read_handover", "Shift", sorted({p.id for p in previous.values()}))
     return previous

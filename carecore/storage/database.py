@@ -34,6 +34,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("external_ref_keys", ASCENDING)], unique=True, sparse=True, name="external_ref_unique"),
     ],
     "care_plans": [
+        # The FHIR export reads an agency's plans, optionally changed since a time.
+        IndexModel([("agency_id", ASCENDING), ("updated_at", ASCENDING)]),
         IndexModel([("person_id", ASCENDING), ("version", DESCENDING)], unique=True, name="plan_version_unique"),
         # finish_approvals claims the earliest stalled approval; has_successor looks a version up by origin.
         IndexModel([("approval_due_at", ASCENDING)]),
@@ -55,12 +57,18 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("last_seen_at", ASCENDING)]),
     ],
     "notifications": [
+        # The FHIR export reads an agency's notifications, optionally created since a time.
+        IndexModel([("agency_id", ASCENDING), ("created_at", ASCENDING)]),
         IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
         IndexModel([("next_attempt_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("request_id", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("subject_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]),
     ],
-    "callouts": [IndexModel([("due_at", ASCENDING)])],
+    "callouts": [
+        IndexModel([("due_at", ASCENDING)]),
+        # The FHIR export reads an agency's call-outs.
+        IndexModel([("agency_id", ASCENDING)]),
+    ],
     "incidents": [
         # At most one incident per (agency, person, type) takes repeated flags; absent on all others.
         IndexModel([("merge_key", ASCENDING)], unique=True, sparse=True, name="merge_key_unique"),
@@ -102,7 +110,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         # The reachability job claims the earliest deadline, and effects a request left unfinished.
         IndexModel([("check_at", ASCENDING)]),
         IndexModel([("effects_due_at", ASCENDING)]),
-        IndexModel([("agency_id", ASCENDING), ("state", ASCENDING), ("unreachable_since", ASCENDING)]),
+        IndexModel(
+            [("agency_id", ASCENDING), ("state", ASCENDING), ("unreachable_since", ASCENDING), ("_id", ASCENDING)]
+        ),
     ],
     "reachability_contacts": [
         IndexModel([("apply_due_at", ASCENDING)]),

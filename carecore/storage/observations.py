@@ -7,7 +7,8 @@ has not finished: the request finishes it at once, or the `health-evaluations` j
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pymongo.errors import BulkWriteError
@@ -110,9 +111,9 @@ class ObservationStore:
         doc["evaluate_due_at"] = evaluate_due_at
         await insert_new(self._c, doc)
 
-    async def insert_many(self, observations: Sequence[tuple[Observation, datetime | None]]) -> set[str]:
-        """Inserts in one write, each with its `evaluate_due_at`; returns the ids received before (or
-        twice in this batch: the copy after the first is not stored)."""
+    async def insert_many(self, observations: Sequence[tuple[Observation, datetime | None]]) -> set[int]:
+        """Inserts in one write, each with its `evaluate_due_at`; returns the positions not stored because
+        their reading was received before (or earlier in this batch)."""
         if not observations:
             return set()
         docs = [{**observation_to_doc(o), "evaluate_due_at": due} for o, due in observations]
@@ -122,7 +123,7 @@ class ObservationStore:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            return {docs[e["index"]]["_id"] for e in errors}
+            return {e["index"] for e in errors}
         return set()
 
     async def finish_quiet(self, observation_ids: Sequence[str]) -> None:
@@ -151,6 +152,26 @@ class ObservationStore:
         }
         docs = await self._c.find(query).sort([("effective_at", 1), ("_id", 1)]).to_list()
         return [observation_from_doc(d) for d in docs]
+
+    async def accepted_around(
+        self, agency_id: str, spans: Mapping[tuple[str, Metric], tuple[datetime, datetime]]
+    ) -> dict[tuple[str, Metric], list[Observation]]:
+        """Per (person, metric), the accepted readings in its [start, end], oldest first: a batch's
+        histories in one query, each clause on the (agency, person, metric, effective_at) index."""
+        found: dict[tuple[str, Metric], list[Observation]] = {key: [] for key in spans}
+        if not spans:
+            return found
+        clauses = [
+            {"person_id": person_id, "metric": metric.value, "effective_at": {"$gte": start, "$lte": end}}
+            for (person_id, metric), (start, end) in spans.items()
+        ]
+        query = {"agency_id": agency_id, "status": ObservationStatus.ACCEPTED.value, "$or": clauses}
+        by_key: dict[tuple[str, Metric], list[Observation]] = defaultdict(list)
+        async for doc in self._c.find(query).sort([("effective_at", 1), ("_id", 1)]):
+            o = observation_from_doc(doc)
+            by_key[(o.person_id, o.reading.metric)].append(o)
+        found.update(by_key)
+        return found
 
     async def accepted_for_person(
         self, agency_id: str, person_id: str, start: datetime, end: datetime

@@ -598,13 +598,41 @@ class ShiftStore:
         }
         return await self._page(query, page)
 
+    async def search_per_person(
+        self, f: ShiftFilter, person_ids: Sequence[str], page: PageRequest
+    ) -> dict[str, Page[Shift]]:
+        """`search` (by agency, period and caregiver) for many people in one round-trip: each person's
+        page of shifts, soonest first.
+
+        The local server has no `$unionWith` to limit each person's branch, so the read is bounded by
+        the period (at most MAX_LIST_PERIOD, through the person/start index) rather than by the page
+        size, and each page is cut in memory. One large batch keeps it a single command.
+        """
+        if not person_ids:
+            return {}
+        after = _after_key(page)
+        query: Document = {
+            "agency_id": f.agency_id,
+            "person_id": {"$in": list(person_ids)},
+            **_overlapping(f.start, f.end),
+        }
+        if f.caregiver_id is not None:
+            query["caregiver_id"] = f.caregiver_id
+        found: dict[str, list[Shift]] = {p: [] for p in person_ids}
+        async for d in self._c.find(query).batch_size(_ONE_BATCH):
+            shift = shift_from_doc(d)
+            if after is None or (shift.start, shift.id) > after:
+                found.setdefault(shift.person_id, []).append(shift)
+        pages: dict[str, Page[Shift]] = {}
+        for person_id, shifts in found.items():
+            shifts.sort(key=lambda s: (s.start, s.id))
+            edges = [(encode_cursor(s.start.isoformat(), s.id), s) for s in shifts[: page.first]]
+            pages[person_id] = Page(edges=edges, has_next_page=len(shifts) > page.first)
+        return pages
+
     async def _page(self, query: Document, page: PageRequest) -> Page[Shift]:
-        if page.after is not None:
-            value, shift_id = decode_cursor(page.after)
-            try:
-                after = datetime.fromisoformat(value)
-            except ValueError as exc:
-                raise ValidationFailed("Invalid cursor.", field="after") from exc
+        if (key := _after_key(page)) is not None:
+            after, shift_id = key
             query = {
                 **query,
                 "$and": [{"$or": [{"start": {"$gt": after}}, {"start": after, "_id": {"$gt": shift_id}}]}],
@@ -633,22 +661,41 @@ class ShiftStore:
         }
         return set(await self._c.distinct("person_id", query))
 
-    async def last_handover(self, person_id: str, before: datetime) -> Shift | None:
-        """The person's latest completed shift before `before` that left a handover note."""
-        cursor = (
-            self._c.find(
-                {
-                    "person_id": person_id,
-                    "status": ShiftStatus.COMPLETED.value,
-                    "start": {"$lt": before},
-                    "handover_note": {"$ne": None},
-                }
-            )
-            .sort([("start", -1)])
-            .limit(1)
-        )
-        found = [shift_from_doc(d) async for d in cursor]
-        return found[0] if found else None
+    async def last_handovers(self, wanted: Iterable[tuple[str, datetime]]) -> dict[tuple[str, datetime], Shift]:
+        """For each (person, before): the person's latest completed shift before it that left a handover note.
+
+        At most two commands whatever the number of pairs. The first reads a recent window (every pair's
+        `before` back to HANDOVER_WINDOW before the earliest), which answers nearly every pair; only the
+        people left without an answer are read further back, once.
+        """
+        below = {key: key[1] for key in wanted}  # each pair -> the bound still to read below
+        found: dict[tuple[str, datetime], Shift] = {}
+        if not below:
+            return found
+        lower: datetime | None = min(below.values()) - HANDOVER_WINDOW
+        while below:
+            start: Document = {"$lt": max(below.values())}
+            if lower is not None:
+                start["$gte"] = lower
+            query = {
+                "person_id": {"$in": sorted({p for p, _ in below})},
+                "status": ShiftStatus.COMPLETED.value,
+                "start": start,
+                "handover_note": {"$ne": None},
+            }
+            candidates = [shift_from_doc(d) async for d in self._c.find(query).batch_size(_ONE_BATCH)]
+            candidates.sort(key=lambda s: s.start, reverse=True)
+            for key, before in list(below.items()):
+                latest = next((s for s in candidates if s.person_id == key[0] and s.start < before), None)
+                if latest is not None:
+                    found[key] = latest
+                    del below[key]
+            if lower is None:
+                break
+            # The window covered [lower, before) of every pair left: their answer, if any, lies before it.
+            below = {key: min(before, lower) for key, before in below.items()}
+            lower = None
+        return found
 
     async def caregivers_checked_in(self, person_id: str, at: datetime) -> list[str]:
         """Caregivers of IN_PROGRESS shifts with the person who checked in by `at`."""
@@ -656,6 +703,11 @@ class ShiftStore:
         found = await self._c.distinct("caregiver_id", query)
         return sorted(c for c in found if c)
 
+
+# Batch reads ask for everything in one reply (the server still caps a reply at 16 MB).
+_ONE_BATCH = 10_000
+# A previous handover is nearly always within this of the visit it is for; older ones take a second read.
+HANDOVER_WINDOW = timedelta(days=31)
 
 # Coverage and presence read many shifts and need none of what a visit recorded.
 _SUMMARY = dict.fromkeys(
@@ -683,6 +735,17 @@ def _summary_from_doc(d: Document) -> Shift:
         late_at=d.get("late_at"),
         missed_at=d.get("missed_at"),
     )
+
+
+def _after_key(page: PageRequest) -> tuple[datetime, str] | None:
+    """The (start, id) a page's cursor names, or None for a first page."""
+    if page.after is None:
+        return None
+    value, shift_id = decode_cursor(page.after)
+    try:
+        return datetime.fromisoformat(value), shift_id
+    except ValueError as exc:
+        raise ValidationFailed("Invalid cursor.", field="after") from exc
 
 
 def _overlapping(start: datetime, end: datetime) -> Document:

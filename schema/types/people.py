@@ -8,12 +8,10 @@ from typing import Annotated
 import strawberry
 
 from carecore.access.policy import can_see_external_refs, can_see_guardian_link, can_see_part
-from carecore.care_plans.service import list_versions
 from carecore.people.models import GuardianPermission as DomainPermission
 from carecore.people.models import Person as DomainPerson
 from carecore.people.models import SupportLevel as DomainSupportLevel
-from carecore.shifts.queries import person_shifts
-from schema.context import Context
+from schema.context import Context, PersonPage
 from schema.types.care_plans import CarePlan, IncidentType
 from schema.types.connections import Connection, connection, page_request
 from schema.types.shifts import Shift, agency_zone
@@ -183,8 +181,7 @@ class Person:
     async def care_plan_versions(
         self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
     ) -> Connection[CarePlan]:
-        ctx = info.context
-        page = await list_versions(ctx.ports, ctx.principal, self.domain, page_request(first, after))
+        page = await info.context.loaders.plan_versions.load(PersonPage(self.domain, page_request(first, after)))
         return connection(page, lambda p: CarePlan.from_domain(p, self.domain.active_care_plan_id), after=after)
 
     @strawberry.field(
@@ -199,7 +196,6 @@ class Person:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Shift]:
-        ctx = info.context
-        page = await person_shifts(ctx.ports, ctx.principal, self.domain, from_, to, page_request(first, after))
-        tz, now = await agency_zone(info), ctx.ports.clock.now()
+        page = await info.context.loaders.shifts.load(PersonPage(self.domain, page_request(first, after), from_, to))
+        tz, now = await agency_zone(info), info.context.ports.clock.now()
         return connection(page, lambda s: Shift.from_domain(s, tz, now), after=after)

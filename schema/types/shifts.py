@@ -18,7 +18,6 @@ from carecore.shifts.models import SwapStatus as DomainSwapStatus
 from carecore.shifts.models import TaskOutcome as DomainOutcome
 from carecore.shifts.models import VisitCheck as DomainCheck
 from carecore.shifts.policy import can_see_visit_record
-from carecore.shifts.visits import handover_for
 from schema.context import Context
 from schema.types.users import User
 
@@ -240,7 +239,7 @@ class Shift:
 
     @strawberry.field(description="The handover note of this person's previous visit, for this shift's caregiver.")
     async def previous_handover(self, info: Info) -> Handover | None:
-        previous = await handover_for(info.context.ports, info.context.principal, self.domain)
+        previous = await info.context.loaders.handovers.load(self.domain)
         if previous is None or previous.handover_note is None or previous.check_out is None:
             return None
         return Handover(

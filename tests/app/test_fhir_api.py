@@ -8,7 +8,10 @@ from typing import Any
 import httpx
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
+from starlette.routing import Route
 
+from app.server import build_app
+from app.settings import Settings
 from carecore.fhir.capability import SERVED
 from carecore.storage.store import Store
 from tests.app.fhir_scene import FHIR_JSON, FhirScene, get
@@ -143,3 +146,24 @@ async def test_only_the_agencys_coordinators_use_fhir_everyone_else_gets_an_oper
             get_fhir_model_class("OperationOutcome").model_validate(body)
         else:
             assert body["resourceType"] == "Patient" or body["entry"], url
+
+
+# Where each FHIR route's refusals are proved, role by role (the read and search routes above).
+COVERED = {
+    "/fhir/R4/metadata": "public, as FHIR servers publish their capabilities",
+    "/fhir/R4/Patient": "routes() above",
+    "/fhir/R4/Patient/{id}": "routes() above",
+    "/fhir/R4/Observation": "routes() above (GET); tests/app/test_fhir_intake.py (POST, signed services only)",
+    "/fhir/R4/CarePlan": "routes() above",
+    "/fhir/R4/Task": "routes() above",
+    "/fhir/R4": "tests/app/test_fhir_intake.py (transactions, signed services only)",
+    "/fhir/R4/Group/{agency}/$export": "tests/app/test_fhir_export.py, every role",
+    "/fhir/R4/bulk/{id}": "tests/app/test_fhir_export.py, the requester only",
+    "/fhir/R4/bulk/{id}/{file}.ndjson": "tests/app/test_fhir_export.py, the requester only",
+}
+
+
+def test_every_fhir_route_is_in_the_authorization_tests(settings: Settings) -> None:
+    paths = {r.path for r in build_app(settings).routes if isinstance(r, Route) and r.path.startswith("/fhir/")}
+
+    assert paths == set(COVERED)

@@ -57,7 +57,7 @@ async def test_an_event_is_published_once_and_claimed_once_per_consumer(ports: P
 
     assert wins.count(True) == 1
     assert await ports.store.events.claim(event.id, "notifications")
-    assert await ports.store.events.unclaimed("incidents", ["shift.missed"]) == []
+    assert await ports.store.events.unclaimed("incidents", ["shift.missed"], now=ports.clock.now()) == []
 
 
 async def test_an_alert_request_asked_twice_is_stored_once(ports: Ports, clock: FakeClock) -> None:

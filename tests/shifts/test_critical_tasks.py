@@ -111,7 +111,10 @@ async def test_a_critical_medicine_checked_out_without_opens_one_medication_inci
     # It escalates: the ladder's first step ran and asked for alerts; the next step is due.
     assert len(await ports.store.alert_requests.for_subject(incident.id)) == 1
     assert incident.escalation.due_at is not None
-    assert await ports.store.events.unclaimed("critical-tasks", ["shift.critical_task_missed"]) == []
+    assert (
+        await ports.store.events.unclaimed("critical-tasks", ["shift.critical_task_missed"], now=ports.clock.now())
+        == []
+    )
 
 
 async def test_a_critical_task_refused_raises_its_incident_at_once_and_only_once(

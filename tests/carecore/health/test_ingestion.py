@@ -9,12 +9,26 @@ from datetime import timedelta
 import pytest
 
 from carecore.errors import Forbidden, NotFound
-from carecore.health.models import Component, IngestOutcome, Metric, Modality, ObservationStatus, Reading, RejectReason
-from carecore.health.service import record_observation
-from carecore.incidents.models import IncidentSource, IncidentStatus, IncidentType, Severity
+from carecore.health.models import (
+    DIASTOLIC,
+    SYSTOLIC,
+    Component,
+    IngestOutcome,
+    IngestResult,
+    Metric,
+    Modality,
+    Observation,
+    ObservationStatus,
+    Reading,
+    RejectReason,
+)
+from carecore.health.service import ingest_observations, record_observation
+from carecore.incidents.models import AiService, IncidentSource, IncidentStatus, IncidentType, Severity
 from carecore.incidents.service import acknowledge_incident
+from carecore.people.models import ExternalRef
 from carecore.ports import Ports
 from tests.carecore.health.conftest import bp_reading, health_incidents, told
+from tests.carecore.health.series import replay, twice_daily
 from tests.conftest import World
 from tests.notifications.support import check_in
 from tests.support import FakeClock
@@ -182,3 +196,84 @@ async def test_family_and_services_may_not_record_and_a_caregiver_only_for_peopl
     with pytest.raises(NotFound):
         await record_observation(ports, world.caregiver_off_team.principal(), reading)
     assert await ports.store.db["observations"].count_documents({}) == 0
+
+
+async def test_a_reading_twice_in_one_batch_is_recorded_once_and_answered_as_a_duplicate_the_second_time(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    profile = replace(world.minji.profile, external_refs=(ExternalRef("cuffs", "BP-1"),))
+    assert await ports.store.people.update_profile(
+        world.minji, profile, expected_revision=world.minji.revision, now=clock.now()
+    )
+    service = AiService(world.ai_service.id, world.agency.id, "cuffs", "batch-secret-0123456789abcdef0123", clock.now())
+    reading = bp_reading("", clock.now(), 128, 82, data_point="r-1")
+
+    results = await ingest_observations(ports, world.ai_service.principal(), service, [("BP-1", reading)] * 2)
+
+    assert [r.outcome for r in results] == [IngestOutcome.RECORDED, IngestOutcome.DUPLICATE]
+    assert await ports.store.db["observations"].count_documents({"evaluated": True}) == 1
+
+
+async def test_a_backlog_sent_in_one_batch_finds_what_it_finds_sent_one_reading_at_a_time(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    service = AiService(world.ai_service.id, world.agency.id, "cuffs", "batch-secret-0123456789abcdef0123", clock.now())
+    for person, ref in ((world.minji, "BP-1"), (world.jiho, "BP-2")):
+        profile = replace(person.profile, external_refs=(ExternalRef("cuffs", ref),))
+        assert await ports.store.people.update_profile(
+            person, profile, expected_revision=person.revision, now=clock.now()
+        )
+    series = twice_daily(40, lambda d: 128 if d < 25 else 128 + min(15, 1.5 * (d - 25)), seed=3)
+    start = clock.now() - timedelta(days=41)
+    readings = [
+        bp_reading("", start + (o.reading.effective_at - series[0].reading.effective_at), *values(o), data_point=str(i))
+        for i, o in enumerate(series)
+    ]
+    actor = world.ai_service.principal()
+
+    batch = await ingest_observations(ports, actor, service, [("BP-1", r) for r in readings])
+    singly = [(await ingest_observations(ports, actor, service, [("BP-2", r)]))[0] for r in readings]
+
+    def found(results: list[IngestResult]) -> list[tuple[str, ...]]:
+        return [tuple(f.key for f in r.observation.findings) if r.observation else () for r in results]
+
+    assert found(batch) == found(singly) and any(found(batch))
+
+
+def values(o: Observation) -> tuple[float, float]:
+    return o.reading.value(SYSTOLIC) or 0, o.reading.value(DIASTOLIC) or 0
+
+
+async def test_one_batch_of_two_people_finds_in_each_history_what_detection_finds_in_it_alone(
+    ports: Ports, world: World, clock: FakeClock
+) -> None:
+    # The batch's histories are read in one query for every person and metric: each person's readings
+    # must still be judged against their own history only.
+    service = AiService(world.ai_service.id, world.agency.id, "cuffs", "batch-secret-0123456789abcdef0123", clock.now())
+    for person, ref in ((world.minji, "BP-1"), (world.jiho, "BP-2")):
+        profile = replace(person.profile, external_refs=(ExternalRef("cuffs", ref),))
+        assert await ports.store.people.update_profile(
+            person, profile, expected_revision=person.revision, now=clock.now()
+        )
+    rising = twice_daily(40, lambda d: 128 if d < 25 else 128 + min(15, 1.5 * (d - 25)), seed=3)
+    high_and_stable = twice_daily(40, lambda d: 162, seed=5)
+    start = clock.now() - timedelta(days=41)
+    shift = start - rising[0].reading.effective_at
+    batch = [
+        (ref, bp_reading("", o.reading.effective_at + shift, *values(o), data_point=f"{ref}-{i}"))
+        for i, (a, b) in enumerate(zip(rising, high_and_stable, strict=True))
+        for ref, o in (("BP-1", a), ("BP-2", b))
+    ]
+
+    results = await ingest_observations(ports, world.ai_service.principal(), service, batch)
+
+    def found(ref: str) -> list[tuple[str, ...]]:
+        mine = [r for (r_ref, _), r in zip(batch, results, strict=True) if r_ref == ref]
+        assert all(r.outcome is IngestOutcome.RECORDED for r in mine)
+        return [tuple(f.key for f in r.observation.findings) if r.observation else () for r in mine]
+
+    def alone(series: list[Observation]) -> list[tuple[str, ...]]:
+        return [tuple(f.key for f in found) for _, found in replay(series)]
+
+    assert found("BP-1") == alone(rising) and any(found("BP-1"))
+    assert found("BP-2") == alone(high_and_stable) and not any(found("BP-2"))

@@ -47,7 +47,7 @@ async def test_a_missed_visit_opens_one_system_incident_however_many_instances_r
     assert sum(claimed) >= 1
     stored_event = await ports.store.db["events"].find_one({"kind": "shift.missed"})
     assert stored_event is not None and stored_event["handled_by"] == ["incidents"]
-    assert await ports.store.events.unclaimed("incidents", ["shift.missed"]) == []
+    assert await ports.store.events.unclaimed("incidents", ["shift.missed"], now=clock.now()) == []
     assert len(await ports.store.alert_requests.for_subject(incident.id)) == 1
 
 
