@@ -12,12 +12,15 @@ import httpx
 import pytest
 
 from app.graphql_http import GRAPHQL_RESPONSE
+from app.server import build_app
+from app.settings import Settings
 from carecore.access.principal import Role
 from carecore.agencies.models import Agency
 from carecore.ids import new_id
 from carecore.storage.store import Store
 from schema.error_codes import TABLE, Code, locale_from_accept_language, text
 from tests.app.conftest import MakeAccount
+from tests.app.servers import serving, subscribe
 from tests.app.test_bad_input import writes
 from tests.app.test_generated_input import PYTHON
 
@@ -171,3 +174,23 @@ def test_docs_api_md_shows_every_code_of_the_table() -> None:
     assert rows == [c.value for c in Code] and set(TABLE) == set(Code)
     for code, info in TABLE.items():
         assert f"| `{code.value}` | {info.http} | {info.meaning} | {info.retry} |" in documented
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "code"),
+    [
+        # Strawberry runs no extension's `resolve` for a subscription's root field, so the input guard
+        # does not see it: the id is simply no person's (and nothing is written on a subscription).
+        ("subscription ($p: ID) { incidentUpdates(personId: $p) { id } }", {"p": "\ud800"}, "NOT_FOUND"),
+        ("subscription ($p: ID) { incidentUpdates(personId: $p) { id } }", {"p": {"a": 1}}, "BAD_USER_INPUT"),
+        ("subscription { incidentUpdates { nope } }", {}, "GRAPHQL_VALIDATION_FAILED"),
+    ],
+)
+async def test_hostile_input_over_websocket_gets_coded_errors_too(
+    settings: Settings, coordinator_token: str, document: str, variables: dict[str, object], code: str
+) -> None:
+    async with serving(build_app(settings)) as host, subscribe(host, coordinator_token, document, variables) as sub:
+        message = await sub.next()
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert [e["extensions"]["code"] for e in errors] == [code] * len(errors), message
+    assert not any(PYTHON.search(e["message"]) for e in errors)
