@@ -59,6 +59,60 @@ def check_schedule(ladder: Ladder, slots: Sequence[CallSlot]) -> tuple[CallSlot,
     return tuple(sorted(set(slots), key=lambda s: (s.weekday, s.at)))
 
 
+# An agency's ladder may differ from Gyeonggi's, within bounds that keep I9: a human tries within a day.
+LADDER_BOUNDS: dict[str, tuple[timedelta, timedelta]] = {
+    "retryAfterMinutes": (timedelta(minutes=10), timedelta(hours=12)),
+    "outcomeGraceMinutes": (timedelta(minutes=5), timedelta(hours=2)),
+    "checkAnswerWithinMinutes": (timedelta(minutes=5), timedelta(hours=2)),
+    "humanCallWithinMinutes": (timedelta(minutes=30), timedelta(hours=12)),
+    "visitWithinMinutes": (timedelta(minutes=30), timedelta(hours=12)),
+}
+HUMAN_WITHIN = timedelta(hours=24)
+MAX_RISK_WORDS = 100
+MAX_RISK_WORD_LENGTH = 40
+
+
+def _night(ladder: Ladder) -> timedelta:
+    """How long the no-call window lasts (it may span midnight)."""
+    start = timedelta(hours=ladder.no_calls_from.hour, minutes=ladder.no_calls_from.minute)
+    end = timedelta(hours=ladder.no_calls_until.hour, minutes=ladder.no_calls_until.minute)
+    return (end - start) % timedelta(days=1)
+
+
+def check_ladder(ladder: Ladder) -> Ladder:
+    """An agency's ladder as given, with its risk words trimmed; refuses one that could leave a person
+    unreachable for more than a day before a human tries (I9): every AI attempt, each outcome's grace
+    and a whole night of no calls must fit in 24 hours."""
+    if not 1 <= ladder.unanswered_calls <= 10:
+        raise ValidationFailed("unansweredCalls must be between 1 and 10.", field="unansweredCalls")
+    given = {
+        "retryAfterMinutes": ladder.retry_after,
+        "outcomeGraceMinutes": ladder.outcome_grace,
+        "checkAnswerWithinMinutes": ladder.check_answer_within,
+        "humanCallWithinMinutes": ladder.human_call_within,
+        "visitWithinMinutes": ladder.visit_within,
+    }
+    for name, value in given.items():
+        low, high = LADDER_BOUNDS[name]
+        if not low <= value <= high:
+            minutes = f"{low // timedelta(minutes=1)} and {high // timedelta(minutes=1)} minutes"
+            raise ValidationFailed(f"{name} must be between {minutes}.", field=name)
+    to_human = (ladder.unanswered_calls - 1) * ladder.retry_after + ladder.outcome_grace + _night(ladder)
+    if to_human > HUMAN_WITHIN:
+        raise ValidationFailed(
+            f"With these calls, retries and no-call hours a human would first try after {to_human}; "
+            f"it must be within {HUMAN_WITHIN}.",
+            field="unansweredCalls",
+        )
+    words = tuple(dict.fromkeys(w.strip() for w in ladder.risk_words if w.strip()))
+    if not words or len(words) > MAX_RISK_WORDS or any(len(w) > MAX_RISK_WORD_LENGTH for w in words):
+        raise ValidationFailed(
+            f"riskWords: 1 to {MAX_RISK_WORDS} words of at most {MAX_RISK_WORD_LENGTH} characters.",
+            field="riskWords",
+        )
+    return dataclasses.replace(ladder, risk_words=words)
+
+
 def next_slot(schedule: Sequence[CallSlot], after: datetime, zone: ZoneInfo) -> datetime | None:
     """The first scheduled call strictly after `after` (UTC-aware in, UTC-aware out)."""
     if not schedule:

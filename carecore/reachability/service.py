@@ -80,6 +80,23 @@ async def ladder_for(ports: Ports, agency_id: str) -> Ladder:
     return await ports.store.reachability_settings.ladder(agency_id) or GYEONGGI
 
 
+async def get_ladder(ports: Ports, actor: Principal) -> tuple[Ladder, bool]:
+    """Coordinators: their agency's ladder, and whether it is Gyeonggi's default."""
+    require_role(actor, Role.COORDINATOR)
+    found = await ports.store.reachability_settings.ladder(actor.agency_id)
+    return found or GYEONGGI, found is None
+
+
+async def set_ladder(ports: Ports, actor: Principal, ladder: Ladder) -> Ladder:
+    """Coordinators: their agency's ladder, read by every person's next step (schedules already set keep
+    their slots; a slot now inside the no-call window is refused at its next edit)."""
+    require_role(actor, Role.COORDINATOR)
+    checked = rules.check_ladder(ladder)
+    async with audited(ports, actor, "reachability.ladder", "Agency", [actor.agency_id]):
+        await ports.store.reachability_settings.put_ladder(actor.agency_id, checked)
+    return checked
+
+
 async def _zone(ports: Ports, agency_id: str) -> ZoneInfo:
     return ZoneInfo((await get_agency(ports, agency_id)).timezone)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import strawberry
 
@@ -59,3 +59,38 @@ class RecordHumanContactInput:
 @strawberry.input
 class IssueCallCallbackTokenInput:
     service_user_id: strawberry.ID = strawberry.field(description="The wellness-call service's account.")
+
+
+def _time(value: str, field: str) -> time:
+    try:
+        return time.fromisoformat(value).replace(second=0, microsecond=0)
+    except ValueError:
+        raise ValidationFailed(f"{field} must be HH:MM.", field=field) from None
+
+
+@strawberry.input(
+    description="Replaces the agency's whole ladder; the core refuses one that delays a human past a day."
+)
+class SetReachabilityLadderInput:
+    unanswered_calls: int
+    retry_after_minutes: int
+    outcome_grace_minutes: int
+    check_answer_within_minutes: int
+    human_call_within_minutes: int
+    visit_within_minutes: int
+    no_calls_from: str
+    no_calls_until: str
+    risk_words: list[str]
+
+    def to_domain(self) -> m.Ladder:
+        return m.Ladder(
+            unanswered_calls=self.unanswered_calls,
+            retry_after=timedelta(minutes=self.retry_after_minutes),
+            outcome_grace=timedelta(minutes=self.outcome_grace_minutes),
+            check_answer_within=timedelta(minutes=self.check_answer_within_minutes),
+            human_call_within=timedelta(minutes=self.human_call_within_minutes),
+            visit_within=timedelta(minutes=self.visit_within_minutes),
+            no_calls_from=_time(self.no_calls_from, "noCallsFrom"),
+            no_calls_until=_time(self.no_calls_until, "noCallsUntil"),
+            risk_words=tuple(self.risk_words),
+        )

@@ -6,17 +6,23 @@ from typing import Annotated
 
 import strawberry
 
-from carecore.reachability.models import Reach
+from carecore.reachability.models import Ladder, Reach
 from carecore.reachability.service import (
     Recorded,
     issue_callback_token,
     record_human_contact,
     set_call_schedule,
+    set_ladder,
 )
 from schema.errors import NotFoundError, ValidationError
-from schema.inputs.reachability import IssueCallCallbackTokenInput, RecordHumanContactInput, SetCallScheduleInput
+from schema.inputs.reachability import (
+    IssueCallCallbackTokenInput,
+    RecordHumanContactInput,
+    SetCallScheduleInput,
+    SetReachabilityLadderInput,
+)
 from schema.mutations.support import Info, attempt
-from schema.types.reachability import Reachability
+from schema.types.reachability import Reachability, ReachabilityLadder
 
 
 @strawberry.type
@@ -36,6 +42,14 @@ class IssueCallCallbackTokenPayload:
     callback_path: str = strawberry.field(description="POST call outcomes here, unsigned (README).")
 
 
+@strawberry.type
+class SetReachabilityLadderPayload:
+    ladder: ReachabilityLadder
+
+
+SetReachabilityLadderResult = Annotated[
+    SetReachabilityLadderPayload | ValidationError, strawberry.union("SetReachabilityLadderResult")
+]
 SetCallScheduleResult = Annotated[
     SetCallSchedulePayload | ValidationError | NotFoundError, strawberry.union("SetCallScheduleResult")
 ]
@@ -45,6 +59,10 @@ RecordHumanContactResult = Annotated[
 IssueCallCallbackTokenResult = Annotated[
     IssueCallCallbackTokenPayload | NotFoundError, strawberry.union("IssueCallCallbackTokenResult")
 ]
+
+
+def _laddered(ladder: Ladder) -> SetReachabilityLadderPayload:
+    return SetReachabilityLadderPayload(ladder=ReachabilityLadder.from_domain(ladder, is_default=False))
 
 
 def _scheduled(reach: Reach) -> SetCallSchedulePayload:
@@ -61,6 +79,20 @@ def _token(token: str) -> IssueCallCallbackTokenPayload:
 
 @strawberry.type
 class ReachabilityMutation:
+    @strawberry.mutation(
+        description="Coordinators: the agency's reachability ladder (calls before a human, retries, deadlines, "
+        "no-call hours, risk words); every person's next step follows it. Audited."
+    )
+    async def set_reachability_ladder(
+        self, info: Info, input: SetReachabilityLadderInput
+    ) -> SetReachabilityLadderResult:
+        ctx = info.context
+
+        async def run() -> Ladder:
+            return await set_ladder(ctx.ports, ctx.principal, input.to_domain())
+
+        return await attempt(run, _laddered)  # type: ignore[return-value]
+
     @strawberry.mutation(description="Coordinators: a person's weekly wellness calls, so each outcome is known due.")
     async def set_call_schedule(self, info: Info, input: SetCallScheduleInput) -> SetCallScheduleResult:
         ctx = info.context

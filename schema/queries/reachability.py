@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from carecore.errors import NotFound
-from carecore.reachability.service import get_reachability, unreachable_people
+from carecore.reachability.service import get_ladder, get_reachability, unreachable_people
 from schema.context import Info
-from schema.types.reachability import Reachability, UnreachablePerson
+from schema.types.reachability import Reachability, ReachabilityLadder, UnreachablePerson
 
 
 @strawberry.type
@@ -24,3 +24,8 @@ class ReachabilityQuery:
     async def unreachable_people(self, info: Info) -> list[UnreachablePerson]:
         found = await unreachable_people(info.context.ports, info.context.principal)
         return [UnreachablePerson.from_domain(u) for u in found]
+
+    @strawberry.field(description="Coordinators: the agency's reachability ladder, and whether it is the default.")
+    async def reachability_ladder(self, info: Info) -> ReachabilityLadder:
+        ladder, is_default = await get_ladder(info.context.ports, info.context.principal)
+        return ReachabilityLadder.from_domain(ladder, is_default=is_default)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import strawberry
 
@@ -89,4 +89,36 @@ class UnreachablePerson:
             person=Person.from_domain(u.person),
             reachability=Reachability.from_domain(u.reach),
             last_human_contact=contact,
+        )
+
+
+@strawberry.type(description="The agency's escalation when nobody answers: Gyeonggi's rule unless changed.")
+class ReachabilityLadder:
+    is_default: bool
+    unanswered_calls: int = strawberry.field(description="Unanswered AI calls before a human calls.")
+    retry_after_minutes: int
+    outcome_grace_minutes: int = strawberry.field(description="A due call's outcome missing this long is no answer.")
+    check_answer_within_minutes: int
+    human_call_within_minutes: int
+    visit_within_minutes: int
+    no_calls_from: str = strawberry.field(description="HH:MM, agency time: no AI calls from here ...")
+    no_calls_until: str = strawberry.field(description="... to here.")
+    risk_words: list[str]
+
+    @classmethod
+    def from_domain(cls, ladder: m.Ladder, *, is_default: bool) -> ReachabilityLadder:
+        def minutes(d: timedelta) -> int:
+            return d // timedelta(minutes=1)
+
+        return cls(
+            is_default=is_default,
+            unanswered_calls=ladder.unanswered_calls,
+            retry_after_minutes=minutes(ladder.retry_after),
+            outcome_grace_minutes=minutes(ladder.outcome_grace),
+            check_answer_within_minutes=minutes(ladder.check_answer_within),
+            human_call_within_minutes=minutes(ladder.human_call_within),
+            visit_within_minutes=minutes(ladder.visit_within),
+            no_calls_from=f"{ladder.no_calls_from:%H:%M}",
+            no_calls_until=f"{ladder.no_calls_until:%H:%M}",
+            risk_words=list(ladder.risk_words),
         )

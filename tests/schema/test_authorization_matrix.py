@@ -715,6 +715,17 @@ HEALTH_OPS = [
 ]
 OPS += HEALTH_OPS
 
+LADDER_INPUT = {
+    "unansweredCalls": 2,
+    "retryAfterMinutes": 90,
+    "outcomeGraceMinutes": 30,
+    "checkAnswerWithinMinutes": 30,
+    "humanCallWithinMinutes": 180,
+    "visitWithinMinutes": 240,
+    "noCallsFrom": "21:00",
+    "noCallsUntil": "08:00",
+    "riskWords": ["아프다"],
+}
 REACHABILITY_OPS = [
     Op(
         "reachability",
@@ -749,6 +760,19 @@ REACHABILITY_OPS = [
         mutation("issueCallCallbackToken", "IssueCallCallbackTokenInput"),
         lambda s: {"input": {"serviceUserId": s.world.ai_service.id}},
         {**ROLE_FORBIDDEN, **COORDINATOR_ONLY},
+        mutation=True,
+    ),
+    Op(
+        "reachabilityLadder",
+        "{ reachabilityLadder { isDefault unansweredCalls } }",
+        lambda s: {},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},  # each their own agency's
+    ),
+    Op(
+        "setReachabilityLadder",
+        mutation("setReachabilityLadder", "SetReachabilityLadderInput"),
+        lambda s: {"input": LADDER_INPUT},
+        {**ROLE_FORBIDDEN, "coordinator": OK, "other_agency_coordinator": OK},  # each their own agency's
         mutation=True,
     ),
 ]

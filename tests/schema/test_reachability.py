@@ -90,3 +90,69 @@ async def test_a_human_who_finds_the_person_in_need_opens_an_incident(
     assert result["reachability"]["state"] == "OK"
     query = {"person_id": world.minji.id, "summary": "Reached by a human, who found the person needs help."}
     assert await ports.store.db["incidents"].count_documents(query) == 1
+
+
+LADDER = "{ reachabilityLadder { isDefault unansweredCalls retryAfterMinutes noCallsFrom riskWords } }"
+SET_LADDER = """mutation ($input: SetReachabilityLadderInput!) { setReachabilityLadder(input: $input) {
+  __typename ... on UserError { message field } ... on SetReachabilityLadderPayload { ladder { isDefault } } } }"""
+
+
+def ladder_input(**changes: object) -> dict[str, object]:
+    given: dict[str, object] = {
+        "unansweredCalls": 2,
+        "retryAfterMinutes": 90,
+        "outcomeGraceMinutes": 30,
+        "checkAnswerWithinMinutes": 30,
+        "humanCallWithinMinutes": 180,
+        "visitWithinMinutes": 240,
+        "noCallsFrom": "22:00",
+        "noCallsUntil": "07:00",
+        "riskWords": [" 아프다 ", "살려", "아프다"],
+    }
+    return {"input": {**given, **changes}}
+
+
+async def test_a_coordinator_sets_the_agency_ladder_and_the_next_step_follows_it(
+    execute: Execute,
+    world: World,
+    ports: Ports,
+    calls: AiService,  # noqa: F811
+) -> None:
+    before = (await execute(LADDER, as_user=world.coordinator)).data["reachabilityLadder"]
+    result = await execute(SET_LADDER, ladder_input(), as_user=world.coordinator)
+    after = (await execute(LADDER, as_user=world.coordinator)).data["reachabilityLadder"]
+
+    assert before["isDefault"] and before["unansweredCalls"] == 3
+    assert result.data["setReachabilityLadder"] == {
+        "__typename": "SetReachabilityLadderPayload",
+        "ladder": {"isDefault": False},
+    }
+    assert after == {
+        "isDefault": False,
+        "unansweredCalls": 2,
+        "retryAfterMinutes": 90,
+        "noCallsFrom": "22:00",
+        "riskWords": ["아프다", "살려"],
+    }
+    audit = await ports.store.db["audit"].find({"action": "reachability.ladder"}).to_list()
+    assert [(a["object_id"], a["actor_id"]) for a in audit] == [(world.agency.id, world.coordinator.id)]
+
+    for attempt in (1, 2):  # two unanswered calls now bring a human, not three
+        await call(ports, world, calls, CallOutcome.NOT_ANSWERED, attempt=attempt)
+    await race(ports)
+    state = await ports.store.reachability.get(world.minji.id)
+    assert state is not None and state.state.value == "HUMAN_CALLING"
+
+
+async def test_a_ladder_that_could_leave_someone_unreached_for_a_day_is_refused_and_nothing_changes(
+    execute: Execute, world: World, ports: Ports
+) -> None:
+    slow = ladder_input(unansweredCalls=10, retryAfterMinutes=180)
+    result = await execute(SET_LADDER, slow, as_user=world.coordinator)
+    empty = await execute(SET_LADDER, ladder_input(riskWords=[" "]), as_user=world.coordinator)
+
+    assert result.data["setReachabilityLadder"]["__typename"] == "ValidationError"
+    assert result.data["setReachabilityLadder"]["field"] == "unansweredCalls"
+    assert empty.data["setReachabilityLadder"]["field"] == "riskWords"
+    assert (await execute(LADDER, as_user=world.coordinator)).data["reachabilityLadder"]["isDefault"]
+    assert await ports.store.db["audit"].count_documents({"action": "reachability.ladder"}) == 0
