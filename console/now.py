@@ -2,8 +2,9 @@
 
 Each section is one core read, paged by its own cursor (a query parameter), so the page stays the same
 size whatever the agency's backlog. Sections come in the order a coordinator should work them: the
-unacknowledged incidents by severity, late and missed visits, reports to the authority (overdue ones
-first, as the core sorts them), coverage gaps in the next 24 hours, then open shifts.
+unacknowledged incidents by severity, late and missed visits, people nobody has reached (longest first,
+as the core sorts them), reports to the authority (overdue ones first), coverage gaps in the next 24
+hours, then open shifts.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from carecore.pagination import Page, PageRequest
 from carecore.people.models import Person
 from carecore.people.service import load_people
 from carecore.ports import Ports
+from carecore.reachability.service import Unreachable, unreachable_people
 from carecore.shifts.models import CoverageGap, GapKind, Shift
 from carecore.shifts.open_shifts import list_open_shifts
 from carecore.shifts.queries import coverage_gaps
@@ -41,6 +43,8 @@ class NowBoard:
     coverage: Page[CoverageGap]  # the next 24 hours'
     reports: Page[Incident]
     open_shifts: Page[Shift]
+    unreachable: list[Unreachable]  # the longest first; the core's read is bounded, so the board shows a page
+    unreachable_total: int
     people: Mapping[str, Person]
     deliveries: Mapping[str, list[Delivery]]  # per unacknowledged incident: who was alerted, how, and what they did
 
@@ -70,10 +74,22 @@ async def now_board(ports: Ports, actor: Principal, cursors: Mapping[str, str]) 
     }
     recent = await coverage_gaps(ports, actor, now - VISITS_LOOKBACK, now, PageRequest(first=VISITS_PAGE))
     coverage = await coverage_gaps(ports, actor, now, now + GAPS_AHEAD, _page(cursors, "gaps"))
+    unreachable = await unreachable_people(ports, actor)
     reports = await reports_due(ports, actor, _page(cursors, "reports"))
     open_shifts = await list_open_shifts(ports, actor, _page(cursors, "open"))
     person_ids = {i.person_id for page in (*incidents.values(), reports) for i in page.items}
     person_ids |= {g.person_id for g in (*recent.items, *coverage.items)} | {s.person_id for s in open_shifts.items}
     people = await load_people(ports, actor, person_ids)
     deliveries = await deliveries_of(ports, actor, [i.id for page in incidents.values() for i in page.items])
-    return NowBoard(now, incidents, recent, coverage, reports, open_shifts, people, deliveries)
+    return NowBoard(
+        now,
+        incidents,
+        recent,
+        coverage,
+        reports,
+        open_shifts,
+        unreachable[:PAGE_SIZE],
+        len(unreachable),
+        people,
+        deliveries,
+    )

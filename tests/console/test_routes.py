@@ -13,11 +13,15 @@ import pytest
 from carecore.access.principal import Role
 from carecore.alerts.router import route_due
 from carecore.care_plans.service import create_draft
+from carecore.incidents.models import AiService
 from carecore.ports import Ports
+from carecore.reachability.models import CallOutcome
 from carecore.shifts.scheduling import ShiftPlan, schedule_shift
 from carecore.storage.store import Store
 from console.assets import WEB_TOOLS
 from devtools.auth_emulator import ensure_npm_packages
+from tests.carecore.reachability.conftest import call, calls  # noqa: F401 - the `calls` fixture
+from tests.carecore.reachability.test_ladder import race
 from tests.conftest import World
 from tests.console.conftest import SignedIn, csrf_of
 from tests.schema.incident_scene import IncidentScene, incident_scene
@@ -368,3 +372,25 @@ async def test_the_coverage_week_shows_shifts_and_opens_one(
     )
     assert refused.status_code in (400, 404) and world.minji.name not in refused.text
     assert await store.db["shifts"].count_documents({"person_id": world.minji.id, "status": "OPEN"}) == 1
+
+
+async def test_now_lists_people_nobody_has_reached_longest_first_with_the_last_human_contact(
+    browser: SignedIn,
+    world: World,
+    ports: Ports,
+    calls: AiService,  # noqa: F811
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    before = await client.get("/console/now")
+    for attempt in (1, 2, 3):
+        await call(ports, world, calls, CallOutcome.NOT_ANSWERED, attempt=attempt)
+    await race(ports)
+
+    after = await client.get("/console/now")
+    other, _ = await browser(Role.COORDINATOR, world.other_agency_coordinator.agency_id)
+    elsewhere = await other.get("/console/now")
+
+    assert f'data-person="{world.minji.id}"' not in before.text
+    row = after.text.split(f'<tr class="unreachable" data-person="{world.minji.id}">', 1)[1].split("</tr>", 1)[0]
+    assert world.minji.name in row and "담당자 전화 필요" in row and "없음" in row  # no human contact yet
+    assert f'data-person="{world.minji.id}"' not in elsewhere.text
