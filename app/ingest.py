@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app.webhook_replies import BadBody, error_response
 from carecore.errors import NotFound, Unauthenticated, ValidationFailed
 from carecore.incidents.ai_services import authenticate_webhook
 from carecore.incidents.ingestion import ingest_flag
@@ -26,20 +27,10 @@ from carecore.ports import Ports
 MAX_BODY = 64 * 1024
 
 
-class BadFlag(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status_code=status)
-
-
 def _text(body: dict[str, Any], field: str) -> str:
     value = body.get(field)
     if not isinstance(value, str):
-        raise BadFlag(f"{field} must be a string.", field)
+        raise BadBody(f"{field} must be a string.", field)
     return value
 
 
@@ -47,30 +38,30 @@ def _evidence(value: object) -> Evidence:
     if value is None:
         return Evidence()
     if not isinstance(value, dict):
-        raise BadFlag("evidence must be an object.", "evidence")
+        raise BadBody("evidence must be an object.", "evidence")
     summary = value.get("summary", "")
     signals = value.get("signals", [])
     if not isinstance(summary, str) or not isinstance(signals, list):
-        raise BadFlag("evidence needs a string summary and a list of signals.", "evidence")
+        raise BadBody("evidence needs a string summary and a list of signals.", "evidence")
     if not all(isinstance(s, dict) and isinstance(s.get("name"), str) for s in signals):
-        raise BadFlag("each signal needs a name and a value.", "evidence.signals")
+        raise BadBody("each signal needs a name and a value.", "evidence.signals")
     return Evidence(summary, tuple(Signal(s["name"], str(s.get("value", ""))) for s in signals))
 
 
 def parse_flag(raw: bytes) -> FlagSubmission:
-    """The body as a flag, or BadFlag naming what is wrong."""
+    """The body as a flag, or BadBody naming what is wrong."""
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadFlag(f"The body is not JSON: {exc}.") from None
+        raise BadBody(f"The body is not JSON: {exc}.") from None
     if not isinstance(body, dict):
-        raise BadFlag("The body must be a JSON object.")
+        raise BadBody("The body must be a JSON object.")
     type_name = _text(body, "type")
     if type_name not in IncidentType.__members__:
-        raise BadFlag(f"type must be one of {', '.join(IncidentType)}.", "type")
+        raise BadBody(f"type must be one of {', '.join(IncidentType)}.", "type")
     confidence = body.get("confidence")
     if not isinstance(confidence, int | float) or isinstance(confidence, bool):
-        raise BadFlag("confidence must be a number from 0 to 1.", "confidence")
+        raise BadBody("confidence must be a number from 0 to 1.", "confidence")
     return FlagSubmission(
         external_id=_text(body, "externalId"),
         person_ref=_text(body, "personRef"),
@@ -85,10 +76,10 @@ def parse_flag(raw: bytes) -> FlagSubmission:
 def flag_endpoint(ports_of: Callable[[], Ports]) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def ingest_flags(request: Request) -> JSONResponse:
         if int(request.headers.get("content-length") or 0) > MAX_BODY:
-            return _error(413, "TOO_LARGE", f"A flag is at most {MAX_BODY} bytes.")
+            return error_response(413, "TOO_LARGE", f"A flag is at most {MAX_BODY} bytes.")
         body = await request.body()
         if len(body) > MAX_BODY:
-            return _error(413, "TOO_LARGE", f"A flag is at most {MAX_BODY} bytes.")
+            return error_response(413, "TOO_LARGE", f"A flag is at most {MAX_BODY} bytes.")
         ports, headers = ports_of(), request.headers
         try:
             actor, service = await authenticate_webhook(
@@ -100,13 +91,13 @@ def flag_endpoint(ports_of: Callable[[], Ports]) -> Callable[[Request], Awaitabl
             )
             opened = await ingest_flag(ports, actor, service, parse_flag(body))
         except Unauthenticated as exc:
-            return _error(401, "UNAUTHENTICATED", exc.message)
-        except BadFlag as exc:
-            return _error(400, "BAD_REQUEST", str(exc), exc.field)
+            return error_response(401, "UNAUTHENTICATED", exc.message)
+        except BadBody as exc:
+            return error_response(400, "BAD_REQUEST", str(exc), exc.field)
         except NotFound as exc:
-            return _error(422, "UNKNOWN_PERSON", "No person of your agency has this reference.", exc.field)
+            return error_response(422, "UNKNOWN_PERSON", "No person of your agency has this reference.", exc.field)
         except ValidationFailed as exc:
-            return _error(400, "BAD_REQUEST", exc.message, exc.field)
+            return error_response(400, "BAD_REQUEST", exc.message, exc.field)
         incident = opened.incident
         payload = {"incidentId": incident.id, "outcome": opened.outcome.value, "status": incident.status.value}
         return JSONResponse(payload, status_code=202)

@@ -24,8 +24,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app.ingest import BadFlag as BadRequest
-from app.ingest import _error as error
+from app.webhook_replies import BadBody, error_response
 from carecore.access.principal import Principal
 from carecore.errors import NotFound, Unauthenticated, ValidationFailed
 from carecore.incidents.ai_services import authenticate_webhook
@@ -49,16 +48,16 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"The body is not JSON: {exc}.") from None
+        raise BadBody(f"The body is not JSON: {exc}.") from None
     if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.")
+        raise BadBody("The body must be a JSON object.")
     return body
 
 
 def _text(item: dict[str, Any], field: str, *, required: bool = True) -> str | None:
     value = item.get(field)
     if (value is None and required) or (value is not None and not isinstance(value, str)):
-        raise BadRequest(f"{field} must be a string.", field)
+        raise BadBody(f"{field} must be a string.", field)
     return value
 
 
@@ -66,20 +65,20 @@ def _time(item: dict[str, Any]) -> datetime:
     try:
         return datetime.fromisoformat(str(_text(item, "at")))
     except ValueError:
-        raise BadRequest("at must be an ISO 8601 time with its offset.", "at") from None
+        raise BadBody("at must be an ISO 8601 time with its offset.", "at") from None
 
 
 def parse_call(raw: bytes) -> CallReport:
     body = _json_object(raw)
     outcome = _text(body, "outcome")
     if outcome not in (CallOutcome.ANSWERED, CallOutcome.NOT_ANSWERED, CallOutcome.FAILED):
-        raise BadRequest("outcome must be ANSWERED, NOT_ANSWERED or FAILED.", "outcome")
+        raise BadBody("outcome must be ANSWERED, NOT_ANSWERED or FAILED.", "outcome")
     attempt = body.get("attempt")
     if not isinstance(attempt, int) or isinstance(attempt, bool):
-        raise BadRequest("attempt must be a whole number from 1.", "attempt")
+        raise BadBody("attempt must be a whole number from 1.", "attempt")
     words = body.get("riskWords", [])
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise BadRequest("riskWords must be a list of strings.", "riskWords")
+        raise BadBody("riskWords must be a list of strings.", "riskWords")
     return CallReport(
         person_ref=str(_text(body, "personRef")),
         session=str(_text(body, "session")),
@@ -94,10 +93,10 @@ def parse_call(raw: bytes) -> CallReport:
 
 def parse_sign(item: object) -> SignReport:
     if not isinstance(item, dict):
-        raise BadRequest("Each sign must be a JSON object.")
+        raise BadBody("Each sign must be a JSON object.")
     kind = _text(item, "kind")
     if kind not in SignKind.__members__:
-        raise BadRequest(f"kind must be one of {', '.join(SignKind)}.", "kind")
+        raise BadBody(f"kind must be one of {', '.join(SignKind)}.", "kind")
     source_id = _text(item, "sourceId", required=False)
     return SignReport(str(_text(item, "personRef")), SignKind(str(kind)), _time(item), source_id)
 
@@ -127,12 +126,12 @@ async def _signed(ports: Ports, request: Request, body: bytes) -> tuple[Principa
 async def _call(ports: Ports, caller: tuple[Principal, AiService], body: bytes) -> JSONResponse:
     try:
         recorded = await record_call_outcome(ports, caller[0], caller[1], parse_call(body))
-    except BadRequest as exc:
-        return error(400, "BAD_REQUEST", str(exc), exc.field)
+    except BadBody as exc:
+        return error_response(400, "BAD_REQUEST", str(exc), exc.field)
     except NotFound as exc:
-        return error(422, "UNKNOWN_PERSON", "No person of your agency has this reference.", exc.field)
+        return error_response(422, "UNKNOWN_PERSON", "No person of your agency has this reference.", exc.field)
     except ValidationFailed as exc:
-        return error(400, "BAD_REQUEST", exc.message, exc.field)
+        return error_response(400, "BAD_REQUEST", exc.message, exc.field)
     return JSONResponse(_recorded(recorded), status_code=202)
 
 
@@ -140,12 +139,12 @@ def call_endpoint(ports_of: Callable[[], Ports]) -> Endpoint:
     async def ingest_call(request: Request) -> JSONResponse:
         body = await _read(request, MAX_BODY)
         if body is None:
-            return error(413, "TOO_LARGE", f"A call outcome is at most {MAX_BODY} bytes.")
+            return error_response(413, "TOO_LARGE", f"A call outcome is at most {MAX_BODY} bytes.")
         ports = ports_of()
         try:
             caller = await _signed(ports, request, body)
         except Unauthenticated as exc:
-            return error(401, "UNAUTHENTICATED", exc.message)
+            return error_response(401, "UNAUTHENTICATED", exc.message)
         return await _call(ports, caller, body)
 
     return ingest_call
@@ -155,12 +154,12 @@ def callback_endpoint(ports_of: Callable[[], Ports]) -> Endpoint:
     async def call_callback(request: Request) -> JSONResponse:
         body = await _read(request, MAX_BODY)
         if body is None:
-            return error(413, "TOO_LARGE", f"A call outcome is at most {MAX_BODY} bytes.")
+            return error_response(413, "TOO_LARGE", f"A call outcome is at most {MAX_BODY} bytes.")
         ports = ports_of()
         try:
             caller = await authenticate_callback(ports, str(request.path_params.get("token", "")))
         except Unauthenticated as exc:
-            return error(401, "UNAUTHENTICATED", exc.message)
+            return error_response(401, "UNAUTHENTICATED", exc.message)
         return await _call(ports, caller, body)
 
     return call_callback
@@ -170,23 +169,23 @@ def sign_endpoint(ports_of: Callable[[], Ports]) -> Endpoint:
     async def ingest_signs(request: Request) -> JSONResponse:
         body = await _read(request, MAX_SIGNS_BODY)
         if body is None:
-            return error(413, "TOO_LARGE", f"A batch is at most {MAX_SIGNS_BODY} bytes.")
+            return error_response(413, "TOO_LARGE", f"A batch is at most {MAX_SIGNS_BODY} bytes.")
         ports = ports_of()
         try:
             actor, service = await _signed(ports, request, body)
             signs = _json_object(body).get("signs")
             if not isinstance(signs, list) or not 0 < len(signs) <= MAX_SIGNS:
-                raise BadRequest(f'The body must be {{"signs": [...]}} with 1 to {MAX_SIGNS} signs.', "signs")
+                raise BadBody(f'The body must be {{"signs": [...]}} with 1 to {MAX_SIGNS} signs.', "signs")
         except Unauthenticated as exc:
-            return error(401, "UNAUTHENTICATED", exc.message)
-        except BadRequest as exc:
-            return error(400, "BAD_REQUEST", str(exc), exc.field)
+            return error_response(401, "UNAUTHENTICATED", exc.message)
+        except BadBody as exc:
+            return error_response(400, "BAD_REQUEST", str(exc), exc.field)
         results: list[dict[str, Any]] = []
         for index, item in enumerate(signs):
             try:
                 recorded = await record_sign_of_life(ports, actor, service, parse_sign(item))
                 results.append({"index": index, **_recorded(recorded)})
-            except BadRequest as exc:
+            except BadBody as exc:
                 results.append({"index": index, "error": {"message": str(exc), "field": exc.field}})
             except (NotFound, ValidationFailed) as exc:
                 results.append({"index": index, "error": {"message": exc.message, "field": exc.field}})

@@ -25,7 +25,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app.ingest import BadFlag as BadRequest
+from app.webhook_replies import BadBody, error_response
 from carecore.errors import Unauthenticated, ValidationFailed
 from carecore.health.models import Component, IngestOutcome, IngestResult, Metric, Modality, Reading
 from carecore.health.service import MAX_BATCH, ingest_observations
@@ -35,20 +35,16 @@ from carecore.ports import Ports
 MAX_BODY = 1024 * 1024  # 1,000 readings of a few hundred bytes each, with room to spare
 
 
-def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status_code=status)
-
-
 def _number(value: object, field: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise BadRequest(f"{field} must be a number.", field)
+        raise BadBody(f"{field} must be a number.", field)
     return float(value)
 
 
 def _optional_text(item: dict[str, Any], field: str) -> str | None:
     value = item.get(field)
     if value is not None and not isinstance(value, str):
-        raise BadRequest(f"{field} must be a string.", field)
+        raise BadBody(f"{field} must be a string.", field)
     return value
 
 
@@ -57,28 +53,28 @@ def _components(item: dict[str, Any], metric: Metric) -> tuple[Component, ...]:
         return (Component(metric.value, _number(item.get("value"), "value")),)
     values = item["values"]
     if not isinstance(values, list) or not all(isinstance(v, dict) and isinstance(v.get("code"), str) for v in values):
-        raise BadRequest("values must be a list of {code, value}.", "values")
+        raise BadBody("values must be a list of {code, value}.", "values")
     return tuple(Component(v["code"], _number(v.get("value"), "values.value")) for v in values)
 
 
 def parse_reading(item: object) -> tuple[str, Reading]:
-    """One reading of the batch as (person reference, reading), or BadRequest naming what is wrong."""
+    """One reading of the batch as (person reference, reading), or BadBody naming what is wrong."""
     if not isinstance(item, dict):
-        raise BadRequest("Each reading must be a JSON object.")
+        raise BadBody("Each reading must be a JSON object.")
     ref, code, unit, at = (_optional_text(item, f) for f in ("personRef", "code", "unit", "effectiveAt"))
     if ref is None or code is None or unit is None or at is None:
-        raise BadRequest("A reading needs personRef, code, unit and effectiveAt.")
+        raise BadBody("A reading needs personRef, code, unit and effectiveAt.")
     try:
         metric = Metric(code)
     except ValueError:
-        raise BadRequest(f"code must be one of {', '.join(Metric)}.", "code") from None
+        raise BadBody(f"code must be one of {', '.join(Metric)}.", "code") from None
     try:
         effective_at = datetime.fromisoformat(at)
     except ValueError:
-        raise BadRequest("effectiveAt must be an ISO 8601 time with its offset.", "effectiveAt") from None
+        raise BadBody("effectiveAt must be an ISO 8601 time with its offset.", "effectiveAt") from None
     modality = item.get("modality", Modality.SENSED.value)
     if modality not in Modality.__members__:
-        raise BadRequest(f"modality must be one of {', '.join(Modality)}.", "modality")
+        raise BadBody(f"modality must be one of {', '.join(Modality)}.", "modality")
     reading = Reading(
         person_id="",  # the service resolves the reference within the caller's agency
         metric=metric,
@@ -96,12 +92,12 @@ def parse_batch(raw: bytes) -> list[object]:
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"The body is not JSON: {exc}.") from None
+        raise BadBody(f"The body is not JSON: {exc}.") from None
     readings = body.get("readings") if isinstance(body, dict) else None
     if not isinstance(readings, list) or not readings:
-        raise BadRequest('The body must be {"readings": [...]} with at least one reading.', "readings")
+        raise BadBody('The body must be {"readings": [...]} with at least one reading.', "readings")
     if len(readings) > MAX_BATCH:
-        raise BadRequest(f"At most {MAX_BATCH} readings a request; split the batch.", "readings")
+        raise BadBody(f"At most {MAX_BATCH} readings a request; split the batch.", "readings")
     return readings
 
 
@@ -119,10 +115,10 @@ def _result(r: IngestResult) -> dict[str, Any]:
 def observation_endpoint(ports_of: Callable[[], Ports]) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def ingest(request: Request) -> JSONResponse:
         if int(request.headers.get("content-length") or 0) > MAX_BODY:
-            return _error(413, "TOO_LARGE", f"A batch is at most {MAX_BODY} bytes.")
+            return error_response(413, "TOO_LARGE", f"A batch is at most {MAX_BODY} bytes.")
         body = await request.body()
         if len(body) > MAX_BODY:
-            return _error(413, "TOO_LARGE", f"A batch is at most {MAX_BODY} bytes.")
+            return error_response(413, "TOO_LARGE", f"A batch is at most {MAX_BODY} bytes.")
         ports, headers = ports_of(), request.headers
         try:
             actor, service = await authenticate_webhook(
@@ -138,15 +134,15 @@ def observation_endpoint(ports_of: Callable[[], Ports]) -> Callable[[Request], A
             for index, item in enumerate(items):
                 try:
                     parsed.append((index, parse_reading(item)))
-                except BadRequest as exc:
+                except BadBody as exc:
                     invalid.append(IngestResult(index, IngestOutcome.INVALID, error=str(exc), field=exc.field))
             stored = await ingest_observations(ports, actor, service, [p for _, p in parsed])
         except Unauthenticated as exc:
-            return _error(401, "UNAUTHENTICATED", exc.message)
-        except BadRequest as exc:
-            return _error(400, "BAD_REQUEST", str(exc), exc.field)
+            return error_response(401, "UNAUTHENTICATED", exc.message)
+        except BadBody as exc:
+            return error_response(400, "BAD_REQUEST", str(exc), exc.field)
         except ValidationFailed as exc:
-            return _error(400, "BAD_REQUEST", exc.message, exc.field)
+            return error_response(400, "BAD_REQUEST", exc.message, exc.field)
         results = invalid + [replace(r, index=i) for (i, _), r in zip(parsed, stored, strict=True)]
         payload = {"results": [_result(r) for r in sorted(results, key=lambda r: r.index)]}
         return JSONResponse(payload, status_code=202)
