@@ -112,7 +112,10 @@ async def _read(request: Request, limit: int) -> bytes | None:
     return body if len(body) <= limit else None
 
 
-async def _signed(ports: Ports, request: Request, body: bytes) -> tuple[Principal, AiService]:
+Caller = tuple[Principal, AiService]  # who sent a call outcome, and as which wellness-call service
+
+
+async def _signed(ports: Ports, request: Request, body: bytes) -> Caller:
     headers = request.headers
     return await authenticate_webhook(
         ports,
@@ -123,7 +126,7 @@ async def _signed(ports: Ports, request: Request, body: bytes) -> tuple[Principa
     )
 
 
-async def _call(ports: Ports, caller: tuple[Principal, AiService], body: bytes) -> JSONResponse:
+async def _call(ports: Ports, caller: Caller, body: bytes) -> JSONResponse:
     try:
         recorded = await record_call_outcome(ports, caller[0], caller[1], parse_call(body))
     except BadBody as exc:
@@ -135,34 +138,34 @@ async def _call(ports: Ports, caller: tuple[Principal, AiService], body: bytes) 
     return JSONResponse(_recorded(recorded), status_code=202)
 
 
-def call_endpoint(ports_of: Callable[[], Ports]) -> Endpoint:
-    async def ingest_call(request: Request) -> JSONResponse:
+def _call_door(
+    ports_of: Callable[[], Ports], authenticate: Callable[[Ports, Request, bytes], Awaitable[Caller]]
+) -> Endpoint:
+    """A call outcome's door: the two differ only in how the service proves who it is."""
+
+    async def receive_call(request: Request) -> JSONResponse:
         body = await _read(request, MAX_BODY)
         if body is None:
             return error_response(413, "TOO_LARGE", f"A call outcome is at most {MAX_BODY} bytes.")
         ports = ports_of()
         try:
-            caller = await _signed(ports, request, body)
+            caller = await authenticate(ports, request, body)
         except Unauthenticated as exc:
             return error_response(401, "UNAUTHENTICATED", exc.message)
         return await _call(ports, caller, body)
 
-    return ingest_call
+    return receive_call
+
+
+def call_endpoint(ports_of: Callable[[], Ports]) -> Endpoint:
+    return _call_door(ports_of, _signed)
 
 
 def callback_endpoint(ports_of: Callable[[], Ports]) -> Endpoint:
-    async def call_callback(request: Request) -> JSONResponse:
-        body = await _read(request, MAX_BODY)
-        if body is None:
-            return error_response(413, "TOO_LARGE", f"A call outcome is at most {MAX_BODY} bytes.")
-        ports = ports_of()
-        try:
-            caller = await authenticate_callback(ports, str(request.path_params.get("token", "")))
-        except Unauthenticated as exc:
-            return error_response(401, "UNAUTHENTICATED", exc.message)
-        return await _call(ports, caller, body)
+    async def by_token(ports: Ports, request: Request, body: bytes) -> Caller:
+        return await authenticate_callback(ports, str(request.path_params.get("token", "")))
 
-    return call_callback
+    return _call_door(ports_of, by_token)
 
 
 def sign_endpoint(ports_of: Callable[[], Ports]) -> Endpoint:
