@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from carecore.access.policy import can_see_part, require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
+from carecore.audit.models import AuditEntry, AuditOutcome
 from carecore.audit.service import record
 from carecore.errors import ValidationFailed
 from carecore.ids import is_valid_id
@@ -17,12 +18,16 @@ from carecore.people.models import GuardianPermission, Person
 from carecore.people.service import person_in_scope
 from carecore.ports import Ports
 from carecore.shifts.coverage import coverage_gaps as compute_gaps
+from carecore.shifts.errors import PLACEMENT_VIOLATIONS, MissingQualifications, ShiftTaken
 from carecore.shifts.models import CoverageGap, Shift, ShiftFilter, ShiftStatus
 from carecore.shifts.support import audited, shift_in_scope, zone
 
 MAX_LIST_PERIOD = timedelta(days=62)
 MAX_COVERAGE_PERIOD = timedelta(days=31)
 EMPTY: Page[Shift] = Page(edges=[], has_next_page=False)
+ASSIGN_ACTION = "shift.assign"  # assign_shift's audit action (carecore.shifts.scheduling)
+# The scheduling rules' refusals, by the name the audit keeps of them.
+RULE_REFUSALS = frozenset(e.__name__ for e in (*PLACEMENT_VIOLATIONS, MissingQualifications, ShiftTaken))
 
 
 def checked_period(start: datetime, end: datetime, longest: timedelta) -> tuple[datetime, datetime]:
@@ -36,6 +41,19 @@ def checked_period(start: datetime, end: datetime, longest: timedelta) -> tuple[
 async def get_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
     """A shift the caller may see (audited: a visit record is health data), else NotFound."""
     return await audited(ports, actor, "shift.read", await shift_in_scope(ports, actor, shift_id, field="id"))
+
+
+async def refused_assignments(ports: Ports, actor: Principal, shift_id: str) -> list[AuditEntry]:
+    """Coordinators: the attempts to assign the shift that a scheduling rule refused, oldest first.
+
+    A refusal writes nothing to the shift; its audit entry (the error's name, who, when) is the record.
+    Requests refused for their form (no reason, no such caregiver) are not attempts worth showing.
+    """
+    require_role(actor, Role.COORDINATOR)
+    shift = await shift_in_scope(ports, actor, shift_id, field="id")
+    entries = await ports.store.audit.for_action(shift.id, ASSIGN_ACTION)
+    refused = (e for e in entries if e.outcome is AuditOutcome.REFUSED and e.error in RULE_REFUSALS)
+    return sorted(refused, key=lambda e: e.at)
 
 
 async def my_shifts(ports: Ports, actor: Principal, start: datetime, end: datetime, page: PageRequest) -> Page[Shift]:
