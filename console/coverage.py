@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -74,6 +74,10 @@ class Week:
                 Day(day, [_window_text(w) for w in windows if day.weekday() in w.weekdays], []) for day in self.days
             ]
             for item in items:
+                if isinstance(item, CoverageGap):
+                    for index, piece in self._by_day(item):
+                        cells[index].items.append(piece)
+                    continue
                 index = (item.start.astimezone(self.tz).date() - self.monday).days
                 cells[min(max(index, 0), 6)].items.append(item)  # one that began last Sunday shows on Monday
             shifts = [i for i in items if isinstance(i, Shift) and i.status is not ShiftStatus.CANCELLED]
@@ -88,6 +92,17 @@ class Week:
                 )
             )
         return rows
+
+    def _by_day(self, gap: CoverageGap) -> list[tuple[int, CoverageGap]]:
+        """A gap in each day of the week it covers, cut at the agency's midnights: a day without
+        anyone shows as uncovered on that day, not only on the day the gap began."""
+        pieces = []
+        for index, day in enumerate(self.days):
+            start = datetime.combine(day, time(0), self.tz)
+            end = datetime.combine(day + timedelta(days=1), time(0), self.tz)
+            if gap.start < end and gap.end > start:
+                pieces.append((index, replace(gap, start=max(gap.start, start), end=min(gap.end, end))))
+        return pieces
 
     @property
     def rows(self) -> list[tuple[str, list[Shift | CoverageGap]]]:

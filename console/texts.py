@@ -151,7 +151,6 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "weekday_5": ("토", "Sat"),
     "weekday_6": ("일", "Sun"),
     "support": ("지원", "Support"),
-    "hours_summary": ("이번 주 시간", "Hours this week"),
     "no_week": ("이번 주에는 근무도 공백도 없습니다.", "No shift and no gap this week."),
     "scheduled_hours": ("이미 배정된 시간", "Already scheduled"),
     "this_shift": ("이 근무", "This shift"),
