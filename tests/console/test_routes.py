@@ -481,3 +481,26 @@ async def test_refused_assignments_show_their_detail_and_stay_in_the_shifts_hist
     history = (await client.get(f"/console/shifts/{visit}")).text.split('id="history"', 1)[1]
     assert history.count('class="refused"') == 1
     assert "already had a shift at that time" in history or "이미 다른 근무가 있음" in history
+
+
+async def test_a_missing_qualification_is_shown_then_overridden_with_a_reason(
+    browser: SignedIn, world: World, store: Store, ports: Ports
+) -> None:
+    start = ports.clock.now() + timedelta(days=2)
+    plan = ShiftPlan(world.jiho.id, start, start + timedelta(hours=2), required_qualifications=("행동지원",))
+    opened = await schedule_shift(ports, world.coordinator.principal(), plan)
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    token = csrf_of((await client.get(f"/console/shifts/{opened.id}")).text)
+    url = f"/console/shifts/{opened.id}/assign"
+    lacking = await client.post(url, data={"csrf_token": token, "caregiver_id": world.caregiver_off_team.id})
+    assert lacking.status_code == 400
+    refusal = lacking.text.split('id="refusal"', 1)[1].split("</div>", 1)[0]
+    assert "행동지원" in refusal
+    assert (await store.shifts.get(opened.id)).caregiver_id is None  # type: ignore[union-attr]
+
+    data = {"csrf_token": token, "caregiver_id": world.caregiver_off_team.id, "override_reason": "Trained last week"}
+    assert (await client.post(url, data=data)).status_code == 303
+    placed = await store.shifts.get(opened.id)
+    assert placed is not None and placed.caregiver_id == world.caregiver_off_team.id
+    assert placed.qualification_override is not None and placed.qualification_override.reason == "Trained last week"
+    assert placed.qualification_override.missing == ("행동지원",)
