@@ -17,7 +17,7 @@ from schema.types.health import IngestOutcome, Observation, PersonHealthThreshol
 
 @strawberry.type
 class RecordObservationPayload:
-    outcome: IngestOutcome  # type: ignore[valid-type]
+    outcome: IngestOutcome
     observation: Observation
 
 

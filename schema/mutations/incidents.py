@@ -42,8 +42,8 @@ class IncidentPayload:
 @strawberry.type(description="What became of a flag; an AI service sees ids, never the incident itself.")
 class FlagIncidentPayload:
     incident_id: strawberry.ID
-    outcome: FlagOutcome  # type: ignore[valid-type]
-    status: IncidentStatus  # type: ignore[valid-type]
+    outcome: FlagOutcome
+    status: IncidentStatus
 
 
 @strawberry.type(description="The secret is not returned: it was given, and is kept only for signature checks.")
