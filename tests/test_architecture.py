@@ -98,11 +98,11 @@ def test_domains_share_enums_through_the_vocabulary_not_each_other() -> None:
     enums: dict[str, set[str]] = {}  # package -> enum classes its modules define
     for path in core.rglob("*.py"):
         package = path.relative_to(core).parts[0].removesuffix(".py")
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.ClassDef) and any(
-                isinstance(b, ast.Name) and b.id in _ENUM_BASES for b in node.bases
+        for statement in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(statement, ast.ClassDef) and any(
+                isinstance(b, ast.Name) and b.id in _ENUM_BASES for b in statement.bases
             ):
-                enums.setdefault(package, set()).add(node.name)
+                enums.setdefault(package, set()).add(statement.name)
     shared = enums.pop("vocabulary")  # re-exported by their home domains' models: still not to be borrowed from there
     assert not [
         n
