@@ -17,10 +17,10 @@ from carecore.alerts.models import AlertRequest, Notification, Preferences
 from carecore.alerts.rules import Night, initial_state
 from carecore.errors import AlreadyExists
 from carecore.ids import id_for_key
-from carecore.incidents.models import Severity
 from carecore.people.models import Person
 from carecore.ports import Ports
 from carecore.users.models import User
+from carecore.vocabulary import Severity
 
 # Routing a request takes well under a second; a router that dies holds a CRITICAL alert back no longer
 # than a dead ladder step holds its incident (carecore.incidents.escalation.LEASE). A router slower than

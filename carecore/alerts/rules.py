@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from carecore.alerts.models import AlertKind, DeliveryState, Preferences, QuietHours
 from carecore.errors import ValidationFailed
-from carecore.incidents.models import Severity
+from carecore.vocabulary import Severity
 
 # A push older than this is noise, not help: FCM drops it after the TTL and retries stop then.
 TIME_TO_LIVE: dict[AlertKind, timedelta] = {

@@ -11,8 +11,9 @@ from carecore.ids import is_valid_id
 from carecore.incidents.access import can_see_incident, incident_scope
 from carecore.incidents.models import DetectorStats, Incident, IncidentFilter, IncidentScope
 from carecore.pagination import Page, PageRequest
-from carecore.people.models import GuardianPermission, Person
+from carecore.people.models import Person
 from carecore.ports import Ports
+from carecore.vocabulary import GuardianPermission
 
 
 async def incident_in_scope(ports: Ports, actor: Principal, incident_id: str, *, field: str = "id") -> Incident:

@@ -10,11 +10,9 @@ from carecore import validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
-from carecore.alerts.models import AlertKind, Audience
 from carecore.audit.service import audits, record
 from carecore.errors import NotFound, StateConflict
 from carecore.ids import is_valid_id
-from carecore.incidents.models import Severity
 from carecore.pagination import Page, PageRequest
 from carecore.ports import Ports
 from carecore.shifts.errors import PLACEMENT_VIOLATIONS, ShiftTaken
@@ -31,6 +29,7 @@ from carecore.shifts.support import (
     tell_caregivers,
     zone,
 )
+from carecore.vocabulary import AlertKind, Audience, Severity
 
 OFFER_LEASE = timedelta(minutes=2)
 MAX_OFFERS = 500

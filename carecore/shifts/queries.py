@@ -13,12 +13,13 @@ from carecore.audit.service import record
 from carecore.errors import ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.pagination import Page, PageRequest
-from carecore.people.models import GuardianPermission, Person
+from carecore.people.models import Person
 from carecore.people.service import person_in_scope
 from carecore.ports import Ports
 from carecore.shifts.coverage import coverage_gaps as compute_gaps
 from carecore.shifts.models import CoverageGap, Shift, ShiftFilter, ShiftStatus
 from carecore.shifts.support import audited, shift_in_scope, zone
+from carecore.vocabulary import GuardianPermission
 
 MAX_LIST_PERIOD = timedelta(days=62)
 MAX_COVERAGE_PERIOD = timedelta(days=31)

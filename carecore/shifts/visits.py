@@ -9,12 +9,10 @@ from datetime import datetime, timedelta
 from carecore import validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
-from carecore.alerts.models import AlertKind, Audience
 from carecore.audit.service import audits, record
 from carecore.care_plans.models import SupportTask
 from carecore.errors import NotFound, StateConflict, ValidationFailed
 from carecore.ids import id_for_key, new_id
-from carecore.incidents.models import Severity
 from carecore.people.models import HomeLocation
 from carecore.ports import Ports
 from carecore.shifts.critical_tasks import check_tasks_now, critical_occurrences, tasks_of
@@ -31,6 +29,7 @@ from carecore.shifts.models import (
 from carecore.shifts.policy import can_see_visit_record
 from carecore.shifts.rules import checked_location, distance_m
 from carecore.shifts.support import publish_shift_event, request_shift_alert, shift_in_scope
+from carecore.vocabulary import AlertKind, Audience, Severity
 
 # GPS accuracy counts in the caregiver's favour only this far: a fix that vague proves nothing.
 MAX_ACCURACY_CREDIT_M = 100.0

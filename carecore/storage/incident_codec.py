@@ -9,18 +9,16 @@ from carecore.incidents.models import (
     Escalation,
     Evidence,
     Incident,
-    IncidentSource,
     IncidentStatus,
-    IncidentType,
     Safeguarding,
     SafeguardingKind,
-    Severity,
     Signal,
     TimelineAction,
     TimelineEntry,
     Verdict,
 )
 from carecore.storage.database import Document
+from carecore.vocabulary import IncidentSource, IncidentType, Severity
 
 
 def entry_to_doc(e: TimelineEntry) -> Document:

@@ -10,19 +10,12 @@ from datetime import datetime
 from pymongo.asynchronous.collection import AsyncCollection
 
 from carecore.errors import ValidationFailed
-from carecore.incidents.models import (
-    DetectorStats,
-    Incident,
-    IncidentFilter,
-    IncidentScope,
-    IncidentSource,
-    IncidentStatus,
-    Verdict,
-)
+from carecore.incidents.models import DetectorStats, Incident, IncidentFilter, IncidentScope, IncidentStatus, Verdict
 from carecore.pagination import Page, PageRequest
 from carecore.storage.codec import EARLIEST, decode_cursor, encode_cursor
 from carecore.storage.database import Document
 from carecore.storage.incident_codec import incident_from_doc
+from carecore.vocabulary import IncidentSource
 
 
 def _keyset(field: str, cursor: str | None, *, descending: bool) -> Document:

@@ -24,7 +24,6 @@ from carecore.incidents.models import (
     Incident,
     IncidentStatus,
     MergeKeyTaken,
-    Severity,
     SeverityRaise,
     TimelineEntry,
     Verdict,
@@ -40,6 +39,7 @@ from carecore.storage.incident_codec import (
 )
 from carecore.storage.incident_queries import IncidentQueries
 from carecore.storage.leases import claim_due
+from carecore.vocabulary import Severity
 
 RECENT_FLAGS = 50  # flag ids kept on the incident, so a resumed flag can tell it was already merged
 

@@ -13,18 +13,11 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 
-from carecore.alerts.models import (
-    AlertKind,
-    DeliveryState,
-    DeviceOutcome,
-    DeviceResult,
-    Finish,
-    Notification,
-)
-from carecore.incidents.models import Severity
+from carecore.alerts.models import DeliveryState, DeviceOutcome, DeviceResult, Finish, Notification
 from carecore.pagination import Page, PageRequest
 from carecore.storage.codec import decode_cursor, encode_cursor, insert_new
 from carecore.storage.database import Db, Document
+from carecore.vocabulary import AlertKind, Severity
 
 
 def _result_from_doc(d: Document) -> DeviceResult:

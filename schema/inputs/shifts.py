@@ -152,7 +152,7 @@ class CheckOutInput:
 class LogTaskInput:
     shift_id: strawberry.ID
     task_id: strawberry.ID
-    outcome: TaskOutcome  # type: ignore[valid-type]
+    outcome: TaskOutcome
     reason: str | None = strawberry.field(default=None, description="Required when refused or not done.")
     note: str = ""
     idempotency_key: str | None = None
@@ -204,4 +204,4 @@ class ShiftFilterInput:
     to: datetime
     person_id: strawberry.ID | None = None
     caregiver_id: strawberry.ID | None = None
-    statuses: list[ShiftStatus] | None = None  # type: ignore[valid-type]
+    statuses: list[ShiftStatus] | None = None

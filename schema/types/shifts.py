@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -24,11 +24,11 @@ from schema.types.users import User
 if TYPE_CHECKING:
     from schema.types.people import Person
 
-ShiftStatus = strawberry.enum(DomainStatus, name="ShiftStatus")
-TaskOutcome = strawberry.enum(DomainOutcome, name="TaskOutcome")
-ShiftHistoryAction = strawberry.enum(DomainHistoryAction, name="ShiftHistoryAction")
-SwapStatus = strawberry.enum(DomainSwapStatus, name="SwapStatus")
-GapKind = strawberry.enum(DomainGapKind, name="CoverageGapKind")
+ShiftStatus: TypeAlias = Annotated[DomainStatus, strawberry.enum(name="ShiftStatus")]
+TaskOutcome: TypeAlias = Annotated[DomainOutcome, strawberry.enum(name="TaskOutcome")]
+ShiftHistoryAction: TypeAlias = Annotated[DomainHistoryAction, strawberry.enum(name="ShiftHistoryAction")]
+SwapStatus: TypeAlias = Annotated[DomainSwapStatus, strawberry.enum(name="SwapStatus")]
+GapKind: TypeAlias = Annotated[DomainGapKind, strawberry.enum(name="CoverageGapKind")]
 
 Info = strawberry.Info[Context, None]
 LazyPerson = Annotated["Person", strawberry.lazy("schema.types.people")]
@@ -74,7 +74,7 @@ class VisitCheck:
 class TaskLogEntry:
     id: strawberry.ID
     task_id: strawberry.ID
-    outcome: TaskOutcome  # type: ignore[valid-type]
+    outcome: TaskOutcome
     reason: str | None
     note: str
     at: datetime
@@ -90,7 +90,7 @@ class ProgressNote:
 
 @strawberry.type(description="Every assignment, reassignment, opening, swap and cancellation: from, to, by, why.")
 class ShiftHistoryEntry:
-    action: ShiftHistoryAction  # type: ignore[valid-type]
+    action: ShiftHistoryAction
     at: datetime
     by_id: strawberry.ID
     from_caregiver_id: strawberry.ID | None
@@ -111,7 +111,7 @@ class ShiftSwap:
     id: strawberry.ID
     from_caregiver_id: strawberry.ID
     to_caregiver_id: strawberry.ID
-    status: SwapStatus  # type: ignore[valid-type]
+    status: SwapStatus
     requested_at: datetime
     message: str
     decided_at: datetime | None
@@ -133,7 +133,7 @@ class Shift:
     id: strawberry.ID
     person_id: strawberry.ID
     caregiver_id: strawberry.ID | None
-    status: ShiftStatus  # type: ignore[valid-type]
+    status: ShiftStatus
     start: datetime
     end: datetime
     check_in_opens_at: datetime
@@ -295,7 +295,7 @@ class Shift:
 @strawberry.type(description="An interval when a person is, or may be, without a caregiver.")
 class CoverageGap:
     domain: strawberry.Private[DomainGap]
-    kind: GapKind  # type: ignore[valid-type]
+    kind: GapKind
     person_id: strawberry.ID
     start: datetime
     end: datetime
