@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from carecore.access.principal import Principal
 from carecore.alerts.models import Notification
 from carecore.audit.service import audits, record
-from carecore.errors import NotFound
+from carecore.errors import NotFound, ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.pagination import Page, PageRequest
 from carecore.ports import Ports
@@ -21,10 +22,15 @@ class Acknowledgement:
 
 
 async def list_notifications(
-    ports: Ports, actor: Principal, page: PageRequest, *, unread_only: bool
+    ports: Ports, actor: Principal, page: PageRequest, *, unread_only: bool, updated_since: datetime | None = None
 ) -> Page[Notification]:
-    """The caller's own notifications, newest first."""
-    return await ports.store.notifications.list_for_user(actor.user_id, page, unread_only=unread_only)
+    """The caller's own notifications, newest first; with `updated_since`, those created, read,
+    acknowledged or delivered after it, oldest change first: a mobile app's delta."""
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise ValidationFailed("updatedSince needs a time zone offset.", field="updatedSince")
+    return await ports.store.notifications.list_for_user(
+        actor.user_id, page, unread_only=unread_only, updated_since=updated_since
+    )
 
 
 async def mark_read(ports: Ports, actor: Principal, notification_id: str) -> Notification:

@@ -60,6 +60,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # The FHIR export reads an agency's notifications, optionally created since a time.
         IndexModel([("agency_id", ASCENDING), ("created_at", ASCENDING)]),
         IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
+        # A user's inbox delta (notifications updatedSince), oldest change first.
+        IndexModel([("user_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("next_attempt_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("request_id", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("subject_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]),
@@ -74,6 +76,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("merge_key", ASCENDING)], unique=True, sparse=True, name="merge_key_unique"),
         IndexModel([("recent_flag_ids", ASCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
+        # A mobile app's delta (incidents updatedSince), oldest change first.
+        IndexModel([("agency_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("person_id", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)]),
         # Reports due: unreported incidents with a deadline, soonest first (reported ones leave the range).
@@ -86,6 +90,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     "shifts": [
         IndexModel([("agency_id", ASCENDING), ("start", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("caregiver_id", ASCENDING), ("start", ASCENDING)]),
+        # A caregiver's delta (myShifts updatedSince), and the shifts that left them since (its tombstones).
+        IndexModel([("caregiver_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("history.from_caregiver_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("person_id", ASCENDING), ("start", ASCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("status", ASCENDING), ("start", ASCENDING)]),
         # Background checks claim the earliest due shift (carecore.storage.leases).

@@ -630,16 +630,42 @@ class ShiftStore:
             pages[person_id] = Page(edges=edges, has_next_page=len(shifts) > page.first)
         return pages
 
-    async def _page(self, query: Document, page: PageRequest) -> Page[Shift]:
+    async def changed_for_caregiver(self, f: ShiftFilter, since: datetime, page: PageRequest) -> Page[Shift]:
+        """A delta: the caregiver's shifts overlapping the period changed after `since`, oldest change first,
+        so the newest `updated_at` a client has read is where its next delta starts."""
+        query: Document = {
+            "agency_id": f.agency_id,
+            "caregiver_id": f.caregiver_id,
+            "updated_at": {"$gt": since},
+            **_overlapping(f.start, f.end),
+        }
+        return await self._page(query, page, field="updated_at")
+
+    async def left_caregiver(self, f: ShiftFilter, since: datetime, limit: int) -> list[str]:
+        """Ids of shifts overlapping the period that the caregiver held and, by a change after `since`, no
+        longer holds (reassigned, swapped away, opened): a delta's tombstones, oldest change first."""
+        query: Document = {
+            "agency_id": f.agency_id,
+            "history.from_caregiver_id": f.caregiver_id,
+            "caregiver_id": {"$ne": f.caregiver_id},
+            "updated_at": {"$gt": since},
+            **_overlapping(f.start, f.end),
+        }
+        cursor = self._c.find(query, {"_id": 1}).sort([("updated_at", 1), ("_id", 1)]).limit(limit)
+        return [d["_id"] async for d in cursor]
+
+    async def _page(self, query: Document, page: PageRequest, *, field: str = "start") -> Page[Shift]:
+        """A page in (field, _id) order: `start` for lists, `updated_at` for deltas."""
         if (key := _after_key(page)) is not None:
             after, shift_id = key
             query = {
                 **query,
-                "$and": [{"$or": [{"start": {"$gt": after}}, {"start": after, "_id": {"$gt": shift_id}}]}],
+                "$and": [{"$or": [{field: {"$gt": after}}, {field: after, "_id": {"$gt": shift_id}}]}],
             }
-        cursor = self._c.find(query).sort([("start", 1), ("_id", 1)]).limit(page.first + 1)
+        cursor = self._c.find(query).sort([(field, 1), ("_id", 1)]).limit(page.first + 1)
         shifts = [shift_from_doc(d) async for d in cursor]
-        edges = [(encode_cursor(s.start.isoformat(), s.id), s) for s in shifts[: page.first]]
+        key_of = (lambda s: s.start) if field == "start" else (lambda s: s.updated_at)
+        edges = [(encode_cursor(key_of(s).isoformat(), s.id), s) for s in shifts[: page.first]]
         return Page(edges=edges, has_next_page=len(shifts) > page.first)
 
     async def in_period(

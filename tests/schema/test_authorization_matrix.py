@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -250,6 +251,12 @@ OPS = [
         SEES_INCIDENTS,
     ),
     Op(
+        "incidents(updatedSince)",
+        "query ($since: DateTime!) { incidents(updatedSince: $since) { edges { node { id } } } }",
+        lambda s: {"since": (s.world.minji.created_at - timedelta(days=1)).isoformat()},
+        SEES_INCIDENTS,
+    ),
+    Op(
         "incident",
         "query ($id: ID!) { incident(id: $id) { id timeline { action } } }",
         lambda s: {"id": s.incidents.open_id},
@@ -372,6 +379,12 @@ OPS = [
         lambda s: {},
         {"guardian": OK},
     ),
+    Op(
+        "notifications(updatedSince)",
+        "query ($since: DateTime!) { notifications(updatedSince: $since) { edges { node { id updatedAt } } } }",
+        lambda s: {"since": (s.world.minji.created_at - timedelta(days=1)).isoformat()},
+        {"guardian": OK},
+    ),
     # Everyone may list their own devices; only the guardian has one, so others see an empty list.
     Op("devices", "{ devices { edges { node { id } } } }", lambda s: {}, {**PUSH_USERS, "guardian": OK}),
     Op(
@@ -446,6 +459,22 @@ SHIFT_OPS = [
         lambda s: s.s.period,
         {**CAREGIVER_ONLY, "caregiver_on_team": OK},
         shifts=("upcoming",),
+    ),
+    Op(
+        "myShifts(updatedSince)",
+        "query ($from: DateTime!, $to: DateTime!, $since: DateTime!) "
+        "{ myShifts(from: $from, to: $to, updatedSince: $since) { edges { node { id } } } }",
+        lambda s: {**s.s.period, "since": s.s.period["from"]},
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        shifts=("upcoming",),
+    ),
+    Op(
+        "myFormerShiftIds",
+        "query ($from: DateTime!, $to: DateTime!, $since: DateTime!) "
+        "{ myFormerShiftIds(from: $from, to: $to, updatedSince: $since) }",
+        lambda s: {**s.s.period, "since": s.s.period["from"]},
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},  # the caregiver who took it lost nothing
+        shifts=("given_away",),
     ),
     Op(
         "shift",
