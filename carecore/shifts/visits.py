@@ -4,6 +4,7 @@ version in force, progress notes, and the handover note the next caregiver reads
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from carecore import validation
@@ -20,6 +21,7 @@ from carecore.ports import Ports
 from carecore.shifts.critical_tasks import check_tasks_now, critical_occurrences, tasks_of
 from carecore.shifts.errors import CheckInNotOpen, CriticalTasksUnlogged
 from carecore.shifts.models import (
+    DeviceTiming,
     Location,
     ProgressNote,
     Shift,
@@ -29,8 +31,8 @@ from carecore.shifts.models import (
     VisitCheck,
 )
 from carecore.shifts.policy import can_see_visit_record
-from carecore.shifts.rules import checked_location, distance_m
-from carecore.shifts.support import publish_shift_event, request_shift_alert, shift_in_scope
+from carecore.shifts.rules import checked_location, device_timing, distance_m, recorded_at
+from carecore.shifts.support import EventValue, publish_shift_event, request_shift_alert, shift_in_scope
 
 # GPS accuracy counts in the caregiver's favour only this far: a fix that vague proves nothing.
 MAX_ACCURACY_CREDIT_M = 100.0
@@ -58,27 +60,53 @@ async def _own_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
 
 
 @audits("shift.check_in", "Shift", "shift_id")
-async def check_in(ports: Ports, actor: Principal, shift_id: str, *, location: Location | None) -> Shift:
-    """Starts the visit: from 15 minutes before the start, once, by the shift's own caregiver."""
+async def check_in(
+    ports: Ports,
+    actor: Principal,
+    shift_id: str,
+    *,
+    location: Location | None,
+    device_at: datetime | None = None,
+    fix_at: datetime | None = None,
+) -> Shift:
+    """Starts the visit: from 15 minutes before the start, once, by the shift's own caregiver; an offline
+    phone's check-in counts at its own time if sent within 24 hours (carecore.shifts.rules.device_timing)."""
     shift = await _own_shift(ports, actor, shift_id)
     now = ports.clock.now()
+    timing = device_timing(device_at, fix_at, now)
+    at = recorded_at(timing, now)
     if shift.check_in is not None:
         raise StateConflict(f"You checked in at {shift.check_in.at.isoformat()} already.", field="shiftId")
     if shift.status not in (ShiftStatus.SCHEDULED, ShiftStatus.MISSED):
         raise StateConflict(f"A shift that is {shift.status.value.lower()} cannot be checked into.", field="shiftId")
-    if now < shift.check_in_opens_at():
+    if at < shift.check_in_opens_at():
         raise CheckInNotOpen(shift.check_in_opens_at())
-    if now >= shift.end:
+    if at >= shift.end:
         raise StateConflict("The shift is over; tell your coordinator about the visit.", field="shiftId")
     person = await ports.store.people.get(shift.person_id)
-    check = verified(now, location, person.profile.home if person else None)
+    check = replace(verified(at, location, person.profile.home if person else None), timing=timing)
     plan_id = person.active_care_plan_id if person else None
     updated = await ports.store.shifts.check_in(shift.id, actor.user_id, check, plan_id, now)
     if updated is None:
         raise StateConflict("The shift changed meanwhile (checked in, reassigned or cancelled).", field="shiftId")
     await publish_shift_event(ports, updated, "shift.checked_in")
     await _flag_geofence(ports, updated, check, "check_in")
+    await _flag_timing(ports, updated, timing, "check_in")
     return updated
+
+
+async def _flag_timing(ports: Ports, shift: Shift, timing: DeviceTiming | None, which: str) -> None:
+    """Accepted, but marked on the record (`timing`) and published for coordinators' screens: a late
+    submission or a phone clock that disagrees with the GPS fix's."""
+    if timing is None or not (timing.late_submission or timing.clock_skew):
+        return
+    data: dict[str, EventValue] = {
+        "which": which,
+        "late_submission": timing.late_submission,
+        "clock_skew": timing.clock_skew,
+        "delay_s": round((timing.received_at - timing.device_at).total_seconds()),
+    }
+    await publish_shift_event(ports, shift, "shift.visit_time_exception", which, data=data)
 
 
 async def _flag_geofence(ports: Ports, shift: Shift, check: VisitCheck, which: str) -> None:
@@ -101,20 +129,35 @@ async def check_out(
     location: Location | None,
     handover_note: str | None = None,
     reason: str | None = None,
+    device_at: datetime | None = None,
+    fix_at: datetime | None = None,
 ) -> Shift:
     """Ends the visit; refused while a critical task due in the shift has no log entry, unless a reason
-    for the gap is given (then recorded, and each occurrence published for the incident module)."""
+    for the gap is given (then recorded, and each occurrence published for the incident module).
+
+    Refused before the shift's start: check-in opens 15 minutes early, and a check-in and check-out in
+    those minutes would complete a visit nobody made, with no late or missed-visit alert left to notice.
+    """
     handover_note = validation.optional_text(handover_note, "handoverNote")
     reason = validation.optional_text(reason, "reason", max_len=500)
     for _ in range(3):  # a task logged while we looked is a new reason to look again
         shift = await _own_shift(ports, actor, shift_id)
         if shift.status is not ShiftStatus.IN_PROGRESS:
             raise StateConflict("Only a visit in progress can be checked out of.", field="shiftId")
+        now = ports.clock.now()
+        timing = device_timing(device_at, fix_at, now)
+        at = recorded_at(timing, now)
+        if at < shift.start:
+            raise StateConflict(
+                f"The visit cannot end before the shift starts ({shift.start.isoformat()}).", field="shiftId"
+            )
+        if shift.check_in is not None and at < shift.check_in.at:
+            raise ValidationFailed("The check-out is earlier than the check-in.", field="deviceTime")
         unlogged = await unlogged_critical_tasks(ports, shift)
         if unlogged and reason is None:
             raise CriticalTasksUnlogged(tuple(t.id for t in unlogged), tuple(t.title for t in unlogged))
         person = await ports.store.people.get(shift.person_id)
-        check = verified(ports.clock.now(), location, person.profile.home if person else None)
+        check = replace(verified(at, location, person.profile.home if person else None), timing=timing)
         updated = await ports.store.shifts.check_out(
             shift.id,
             actor.user_id,
@@ -122,12 +165,13 @@ async def check_out(
             handover_note=handover_note,
             unlogged_critical_reason=reason if unlogged else None,
             task_log_size=len(shift.task_log),
-            now=ports.clock.now(),
+            now=now,
         )
         if updated is not None:
             await publish_shift_event(ports, updated, "shift.checked_out")
             await check_tasks_now(ports, shift.id)  # the check-out made it due: lost here, the job runs it
             await _flag_geofence(ports, updated, check, "check_out")
+            await _flag_timing(ports, updated, timing, "check_out")
             return updated
     raise StateConflict("The visit is changing too quickly; try again.", field="shiftId")
 
@@ -151,8 +195,11 @@ async def log_task(
     reason: str | None = None,
     note: str = "",
     idempotency_key: str | None = None,
+    device_at: datetime | None = None,
+    fix_at: datetime | None = None,
 ) -> Shift:
-    """Records what became of a task of the plan version in force; refused or not done needs a reason."""
+    """Records what became of a task of the plan version in force; refused or not done needs a reason.
+    An offline phone's entry counts at its own time (within 24 hours), e.g. for the critical-task check."""
     shift = await _own_shift(ports, actor, shift_id)
     if shift.status is not ShiftStatus.IN_PROGRESS:
         raise StateConflict("Tasks are logged during the visit, after check-in.", field="shiftId")
@@ -162,13 +209,15 @@ async def log_task(
     reason = validation.optional_text(reason, "reason", max_len=500)
     if outcome is not TaskOutcome.DONE and reason is None:
         raise ValidationFailed("Say why the task was refused or not done.", field="reason")
+    now = ports.clock.now()
+    timing = device_timing(device_at, fix_at, now)
     entry_id = id_for_key(shift.id, actor.user_id, "log_task", idempotency_key) if idempotency_key else new_id()
-    entry = TaskLogEntry(
-        entry_id, task_id, outcome, reason, validation.text(note, "note"), ports.clock.now(), actor.user_id
-    )
-    updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry)
+    at = recorded_at(timing, now)
+    entry = TaskLogEntry(entry_id, task_id, outcome, reason, validation.text(note, "note"), at, actor.user_id, timing)
+    updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry, now=now)
     if updated is None or all(e.id != entry_id for e in updated.task_log):
         raise StateConflict("The visit has ended; ask your coordinator to add it.", field="shiftId")
+    await _flag_timing(ports, updated, timing, f"task:{entry_id}")
     if outcome is not TaskOutcome.DONE:
         await check_tasks_now(ports, shift.id)  # a critical task refused or not done raises its incident
     return updated

@@ -19,6 +19,7 @@ from carecore.shifts.models import (
     LATE_AFTER,
     MISSED_AFTER,
     OPEN_SWAP,
+    DeviceTiming,
     HistoryAction,
     HistoryEntry,
     Hold,
@@ -46,6 +47,24 @@ def _location_doc(loc: Location | None) -> Document | None:
     return None if loc is None else {"latitude": loc.latitude, "longitude": loc.longitude, "accuracy_m": loc.accuracy_m}
 
 
+def _timing_doc(t: DeviceTiming | None) -> Document | None:
+    if t is None:
+        return None
+    return {
+        "device_at": t.device_at,
+        "fix_at": t.fix_at,
+        "received_at": t.received_at,
+        "late_submission": t.late_submission,
+        "clock_skew": t.clock_skew,
+    }
+
+
+def _timing_from(d: Document | None) -> DeviceTiming | None:
+    if not d:
+        return None
+    return DeviceTiming(d["device_at"], d.get("fix_at"), d["received_at"], d["late_submission"], d["clock_skew"])
+
+
 def _check_doc(c: VisitCheck | None) -> Document | None:
     if c is None:
         return None
@@ -54,6 +73,7 @@ def _check_doc(c: VisitCheck | None) -> Document | None:
         "location": _location_doc(c.location),
         "distance_m": c.distance_m,
         "outside_geofence": c.outside_geofence,
+        "timing": _timing_doc(c.timing),
     }
 
 
@@ -62,7 +82,7 @@ def _check_from(d: Document | None) -> VisitCheck | None:
         return None
     loc = d.get("location")
     location = None if not loc else Location(loc["latitude"], loc["longitude"], loc.get("accuracy_m"))
-    return VisitCheck(d["at"], location, d.get("distance_m"), d["outside_geofence"])
+    return VisitCheck(d["at"], location, d.get("distance_m"), d["outside_geofence"], _timing_from(d.get("timing")))
 
 
 def history_doc(h: HistoryEntry) -> Document:
@@ -129,7 +149,15 @@ def task_entry_doc(e: TaskLogEntry) -> Document:
         "note": e.note,
         "at": e.at,
         "by": e.by,
+        "timing": _timing_doc(e.timing),
     }
+
+
+def _task_entry_from(e: Document) -> TaskLogEntry:
+    outcome = TaskOutcome(e["outcome"])
+    return TaskLogEntry(
+        e["id"], e["task_id"], outcome, e["reason"], e["note"], e["at"], e["by"], _timing_from(e.get("timing"))
+    )
 
 
 def shift_from_doc(d: Document) -> Shift:
@@ -152,10 +180,7 @@ def shift_from_doc(d: Document) -> Shift:
         check_in=_check_from(d.get("check_in")),
         check_out=_check_from(d.get("check_out")),
         plan_id=d.get("plan_id"),
-        task_log=tuple(
-            TaskLogEntry(e["id"], e["task_id"], TaskOutcome(e["outcome"]), e["reason"], e["note"], e["at"], e["by"])
-            for e in d.get("task_log", [])
-        ),
+        task_log=tuple(_task_entry_from(e) for e in d.get("task_log", [])),
         progress_notes=tuple(ProgressNote(n["id"], n["text"], n["at"], n["by"]) for n in d.get("progress_notes", [])),
         handover_note=d.get("handover_note"),
         unlogged_critical_reason=d.get("unlogged_critical_reason"),
@@ -476,12 +501,15 @@ class ShiftStore:
             },
         )
 
-    async def add_task_entry(self, shift_id: str, caregiver_id: str, entry: TaskLogEntry) -> Shift | None:
+    async def add_task_entry(
+        self, shift_id: str, caregiver_id: str, entry: TaskLogEntry, *, now: datetime
+    ) -> Shift | None:
         """Appends once per entry id, so a retried request logs one entry. A task refused or not done
-        makes the critical-task check due in the same update, so no crash can lose it."""
-        changes: Document = {"updated_at": entry.at}
+        makes the critical-task check due in the same update, so no crash can lose it. `now` (the
+        server's time, not the entry's, which an offline phone sets) is when the shift changed."""
+        changes: Document = {"updated_at": now}
         if entry.outcome is not TaskOutcome.DONE:
-            changes["task_check_at"] = entry.at
+            changes["task_check_at"] = now
         await self._c.update_one(
             {
                 "_id": shift_id,
@@ -664,8 +692,7 @@ class ShiftStore:
             }
         cursor = self._c.find(query).sort([(field, 1), ("_id", 1)]).limit(page.first + 1)
         shifts = [shift_from_doc(d) async for d in cursor]
-        key_of = (lambda s: s.start) if field == "start" else (lambda s: s.updated_at)
-        edges = [(encode_cursor(key_of(s).isoformat(), s.id), s) for s in shifts[: page.first]]
+        edges = [(encode_cursor(_sort_key(s, field).isoformat(), s.id), s) for s in shifts[: page.first]]
         return Page(edges=edges, has_next_page=len(shifts) > page.first)
 
     async def in_period(
@@ -761,6 +788,10 @@ def _summary_from_doc(d: Document) -> Shift:
         late_at=d.get("late_at"),
         missed_at=d.get("missed_at"),
     )
+
+
+def _sort_key(s: Shift, field: str) -> datetime:
+    return s.start if field == "start" else s.updated_at
 
 
 def _after_key(page: PageRequest) -> tuple[datetime, str] | None:

@@ -252,7 +252,14 @@ class ShiftMutation:
         ctx = info.context
         return await attempt(  # type: ignore[return-value]
             info,
-            lambda: visits.check_in(ctx.ports, ctx.principal, input.shift_id, location=location(input.location)),
+            lambda: visits.check_in(
+                ctx.ports,
+                ctx.principal,
+                input.shift_id,
+                location=location(input.location),
+                device_at=input.device_time,
+                fix_at=input.fix_time,
+            ),
             one,
         )
 
@@ -268,6 +275,8 @@ class ShiftMutation:
                 location=location(input.location),
                 handover_note=input.handover_note,
                 reason=input.reason,
+                device_at=input.device_time,
+                fix_at=input.fix_time,
             ),
             one,
         )
@@ -286,6 +295,8 @@ class ShiftMutation:
                 reason=input.reason,
                 note=input.note,
                 idempotency_key=input.idempotency_key,
+                device_at=input.device_time,
+                fix_at=input.fix_time,
             ),
             one,
         )

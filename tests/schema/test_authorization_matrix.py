@@ -452,6 +452,11 @@ def shift_input(**values: Any) -> dict[str, Any]:
     return {"input": values}
 
 
+def _now(s: Scene, minutes: int) -> str:
+    """The scene's now (the world was built at it), moved by `minutes`, as a phone would send it."""
+    return (s.world.minji.created_at + timedelta(minutes=minutes)).isoformat()
+
+
 SHIFT_OPS = [
     Op(
         "myShifts",
@@ -660,6 +665,33 @@ SHIFT_OPS = [
         "logTask",
         mutation("logTask", "LogTaskInput"),
         lambda s: shift_input(shiftId=s.s.in_progress.id, taskId=s.s.critical_task_id, outcome="DONE"),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("in_progress",),
+    ),
+    # Offline phones send their own times: the same doors, the same answers.
+    Op(
+        "checkIn(deviceTime)",
+        mutation("checkIn", "CheckInInput"),
+        lambda s: shift_input(shiftId=s.s.upcoming.id, deviceTime=_now(s, -2), fixTime=_now(s, -2)),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "checkOut(deviceTime)",
+        mutation("checkOut", "CheckOutInput"),
+        lambda s: shift_input(shiftId=s.s.in_progress.id, reason="복용 시간 전 귀가", deviceTime=_now(s, 0)),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("in_progress",),
+    ),
+    Op(
+        "logTask(deviceTime)",
+        mutation("logTask", "LogTaskInput"),
+        lambda s: shift_input(
+            shiftId=s.s.in_progress.id, taskId=s.s.critical_task_id, outcome="DONE", deviceTime=_now(s, 0)
+        ),
         {**CAREGIVER_ONLY, "caregiver_on_team": OK},
         mutation=True,
         shifts=("in_progress",),
