@@ -103,6 +103,7 @@ class TaskLogEntry:
     at: datetime
     by: str
     timing: DeviceTiming | None = None
+    key_hash: str | None = None  # ids.payload_hash of the request, when it came with an idempotency key
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class ProgressNote:
     text: str
     at: datetime
     by: str
+    key_hash: str | None = None  # ids.payload_hash of the request, when it came with an idempotency key
 
 
 @dataclass(frozen=True, slots=True)

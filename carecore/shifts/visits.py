@@ -14,7 +14,7 @@ from carecore.alerts.models import AlertKind, Audience
 from carecore.audit.service import audits, record
 from carecore.care_plans.models import SupportTask
 from carecore.errors import NotFound, StateConflict, ValidationFailed
-from carecore.ids import id_for_key, new_id
+from carecore.ids import check_same_request, id_for_key, new_id, payload_hash
 from carecore.incidents.models import Severity
 from carecore.people.models import HomeLocation
 from carecore.ports import Ports
@@ -199,24 +199,35 @@ async def log_task(
     fix_at: datetime | None = None,
 ) -> Shift:
     """Records what became of a task of the plan version in force; refused or not done needs a reason.
-    An offline phone's entry counts at its own time (within 24 hours), e.g. for the critical-task check."""
+    An offline phone's entry counts at its own time (within 24 hours), e.g. for the critical-task check.
+    A retry with the same idempotency key and values answers with the shift holding the first entry,
+    even after check-out; the key with other values is IdempotencyKeyReused."""
     shift = await _own_shift(ports, actor, shift_id)
+    reason = validation.optional_text(reason, "reason", max_len=500)
+    note = validation.text(note, "note")
+    key_hash = payload_hash(shift.id, task_id, outcome, reason, note, device_at, fix_at)
+    entry_id = new_id()
+    if idempotency_key:
+        entry_id = id_for_key(actor.agency_id, actor.user_id, "log_task", idempotency_key)
+        if (earlier := await ports.store.shifts.with_task_entry(entry_id)) is not None:
+            check_same_request(next(e.key_hash for e in earlier.task_log if e.id == entry_id), key_hash)
+            return earlier
     if shift.status is not ShiftStatus.IN_PROGRESS:
         raise StateConflict("Tasks are logged during the visit, after check-in.", field="shiftId")
     plan = await ports.store.care_plans.get(shift.plan_id) if shift.plan_id else None
     if plan is None or all(t.id != task_id for t in plan.content.tasks):
         raise ValidationFailed("No such task in the plan this visit follows.", field="taskId")
-    reason = validation.optional_text(reason, "reason", max_len=500)
     if outcome is not TaskOutcome.DONE and reason is None:
         raise ValidationFailed("Say why the task was refused or not done.", field="reason")
     now = ports.clock.now()
     timing = device_timing(device_at, fix_at, now)
-    entry_id = id_for_key(shift.id, actor.user_id, "log_task", idempotency_key) if idempotency_key else new_id()
     at = recorded_at(timing, now)
-    entry = TaskLogEntry(entry_id, task_id, outcome, reason, validation.text(note, "note"), at, actor.user_id, timing)
+    entry = TaskLogEntry(entry_id, task_id, outcome, reason, note, at, actor.user_id, timing, key_hash)
     updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry, now=now)
     if updated is None or all(e.id != entry_id for e in updated.task_log):
         raise StateConflict("The visit has ended; ask your coordinator to add it.", field="shiftId")
+    # A concurrent request under the same key may have appended first, with other values.
+    check_same_request(next(e.key_hash for e in updated.task_log if e.id == entry_id), key_hash)
     await _flag_timing(ports, updated, timing, f"task:{entry_id}")
     if outcome is not TaskOutcome.DONE:
         await check_tasks_now(ports, shift.id)  # a critical task refused or not done raises its incident
@@ -227,22 +238,30 @@ async def log_task(
 async def add_progress_note(
     ports: Ports, actor: Principal, shift_id: str, *, text: str, idempotency_key: str | None = None
 ) -> Shift:
-    """Adds a note to a visit in progress, or up to a day after check-out."""
+    """Adds a note to a visit in progress, or up to a day after check-out. A retry with the same
+    idempotency key and text answers with the first note; the key with another text is refused."""
     shift = await _own_shift(ports, actor, shift_id)
     text = validation.text(text, "text", required=True)
+    key_hash = payload_hash(shift.id, text)
+    note_id = new_id()
+    if idempotency_key:
+        note_id = id_for_key(actor.agency_id, actor.user_id, "add_progress_note", idempotency_key)
+        if (earlier := await ports.store.shifts.with_progress_note(note_id)) is not None:
+            check_same_request(next(n.key_hash for n in earlier.progress_notes if n.id == note_id), key_hash)
+            return earlier
     now = ports.clock.now()
     late = shift.check_out is not None and now - shift.check_out.at > NOTES_AFTER_CHECK_OUT
     if shift.status not in (ShiftStatus.IN_PROGRESS, ShiftStatus.COMPLETED) or late:
         raise StateConflict("Notes are written during the visit or within a day after it.", field="shiftId")
-    note_id = id_for_key(shift.id, actor.user_id, "note", idempotency_key) if idempotency_key else new_id()
     updated = await ports.store.shifts.add_progress_note(
         shift.id,
         actor.user_id,
-        ProgressNote(note_id, text, now, actor.user_id),
+        ProgressNote(note_id, text, now, actor.user_id, key_hash),
         (ShiftStatus.IN_PROGRESS, ShiftStatus.COMPLETED),
     )
     if updated is None or all(n.id != note_id for n in updated.progress_notes):
         raise StateConflict("The shift changed meanwhile; reload it.", field="shiftId")
+    check_same_request(next(n.key_hash for n in updated.progress_notes if n.id == note_id), key_hash)
     return updated
 
 

@@ -75,6 +75,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # At most one incident per (agency, person, type) takes repeated flags; absent on all others.
         IndexModel([("merge_key", ASCENDING)], unique=True, sparse=True, name="merge_key_unique"),
         IndexModel([("recent_flag_ids", ASCENDING)]),
+        # Timeline entries a client appended with an idempotency key (addIncidentNote): a retry finds them.
+        IndexModel([("timeline.id", ASCENDING)], sparse=True),
         IndexModel([("agency_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
         # A mobile app's delta (incidents updatedSince), oldest change first.
         IndexModel([("agency_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
@@ -94,6 +96,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("caregiver_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("history.from_caregiver_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("person_id", ASCENDING), ("start", ASCENDING)]),
+        # Task log entries and notes an idempotency key made: a retry finds them, on whichever shift.
+        IndexModel([("task_log.id", ASCENDING)]),
+        IndexModel([("progress_notes.id", ASCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("status", ASCENDING), ("start", ASCENDING)]),
         # Background checks claim the earliest due shift (carecore.storage.leases).
         IndexModel([("late_check_at", ASCENDING)]),

@@ -150,13 +150,15 @@ def task_entry_doc(e: TaskLogEntry) -> Document:
         "at": e.at,
         "by": e.by,
         "timing": _timing_doc(e.timing),
+        "key_hash": e.key_hash,
     }
 
 
 def _task_entry_from(e: Document) -> TaskLogEntry:
     outcome = TaskOutcome(e["outcome"])
+    timing = _timing_from(e.get("timing"))
     return TaskLogEntry(
-        e["id"], e["task_id"], outcome, e["reason"], e["note"], e["at"], e["by"], _timing_from(e.get("timing"))
+        e["id"], e["task_id"], outcome, e["reason"], e["note"], e["at"], e["by"], timing, e.get("key_hash")
     )
 
 
@@ -181,7 +183,9 @@ def shift_from_doc(d: Document) -> Shift:
         check_out=_check_from(d.get("check_out")),
         plan_id=d.get("plan_id"),
         task_log=tuple(_task_entry_from(e) for e in d.get("task_log", [])),
-        progress_notes=tuple(ProgressNote(n["id"], n["text"], n["at"], n["by"]) for n in d.get("progress_notes", [])),
+        progress_notes=tuple(
+            ProgressNote(n["id"], n["text"], n["at"], n["by"], n.get("key_hash")) for n in d.get("progress_notes", [])
+        ),
         handover_note=d.get("handover_note"),
         unlogged_critical_reason=d.get("unlogged_critical_reason"),
         history=tuple(_history_from(x) for x in d.get("history", [])),
@@ -268,6 +272,16 @@ class ShiftStore:
 
     async def get(self, shift_id: str) -> Shift | None:
         d = await self._c.find_one({"_id": shift_id})
+        return shift_from_doc(d) if d else None
+
+    async def with_task_entry(self, entry_id: str) -> Shift | None:
+        """The shift holding the task log entry an idempotency key made, if any."""
+        d = await self._c.find_one({"task_log.id": entry_id})
+        return shift_from_doc(d) if d else None
+
+    async def with_progress_note(self, note_id: str) -> Shift | None:
+        """The shift holding the progress note an idempotency key made, if any."""
+        d = await self._c.find_one({"progress_notes.id": note_id})
         return shift_from_doc(d) if d else None
 
     async def get_many(self, ids: Iterable[str]) -> dict[str, Shift]:
@@ -532,7 +546,15 @@ class ShiftStore:
                 "progress_notes.id": {"$ne": note.id},
             },
             {
-                "$push": {"progress_notes": {"id": note.id, "text": note.text, "at": note.at, "by": note.by}},
+                "$push": {
+                    "progress_notes": {
+                        "id": note.id,
+                        "text": note.text,
+                        "at": note.at,
+                        "by": note.by,
+                        "key_hash": note.key_hash,
+                    }
+                },
                 "$set": {"updated_at": note.at},
                 "$inc": {"revision": 1},
             },

@@ -163,7 +163,9 @@ class IncidentMutation:
     async def add_incident_note(self, info: Info, input: AddIncidentNoteInput) -> IncidentResult:
         ctx = info.context
         return await attempt(  # type: ignore[return-value]
-            lambda: service.add_incident_note(ctx.ports, ctx.principal, input.id, note=input.note),
+            lambda: service.add_incident_note(
+                ctx.ports, ctx.principal, input.id, note=input.note, idempotency_key=input.idempotency_key
+            ),
             incident_payload,
         )
 

@@ -340,6 +340,13 @@ OPS = [
         mutation=True,
     ),
     Op(
+        "addIncidentNote(idempotencyKey)",
+        mutation("addIncidentNote", "AddIncidentNoteInput"),
+        lambda s: {"input": {"id": s.incidents.open_id, "note": "119 도착", "idempotencyKey": "matrix-note"}},
+        STAFF_IN_SCOPE,
+        mutation=True,
+    ),
+    Op(
         "markIncidentReported",
         mutation("markIncidentReported", "MarkIncidentReportedInput"),
         lambda s: {"input": {"id": s.incidents.open_id, "reference": "GG-1"}},
