@@ -11,6 +11,7 @@ from carecore.errors import NotFound, ValidationFailed
 from carecore.events.models import DomainEvent
 from carecore.ids import is_valid_id
 from carecore.incidents.access import can_see_incident, incident_scope
+from carecore.incidents.events import INCIDENT_EVENTS
 from carecore.incidents.models import DetectorStats, Incident, IncidentFilter, IncidentScope
 from carecore.pagination import Page, PageRequest
 from carecore.people.models import GuardianPermission, Person
@@ -94,6 +95,8 @@ async def incident_for_update(
     ports: Ports, actor: Principal, event: DomainEvent, person_id: str | None = None
 ) -> Incident | None:
     """The incident an event announces, if the subscriber may see it (re-checked on every event)."""
+    if event.kind not in INCIDENT_EVENTS:  # the feed carries other kinds for other subscriptions
+        return None
     if event.agency_id != actor.agency_id or (person_id is not None and event.person_id != person_id):
         return None
     try:
