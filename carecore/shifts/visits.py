@@ -96,8 +96,9 @@ async def check_in(
 
 
 async def _flag_timing(ports: Ports, shift: Shift, timing: DeviceTiming | None, which: str) -> None:
-    """Accepted, but marked on the record (`timing`) and published for coordinators' screens: a late
-    submission or a phone clock that disagrees with the GPS fix's."""
+    """Accepted, but marked on the record (`timing`) and published: a late submission or a phone clock
+    that disagrees with the GPS fix's. A skewed clock also alerts the coordinators on duty, as a geofence
+    exception does (a late submission alone is the ordinary offline case: marked, not alerted)."""
     if timing is None or not (timing.late_submission or timing.clock_skew):
         return
     data: dict[str, EventValue] = {
@@ -107,6 +108,9 @@ async def _flag_timing(ports: Ports, shift: Shift, timing: DeviceTiming | None, 
         "delay_s": round((timing.received_at - timing.device_at).total_seconds()),
     }
     await publish_shift_event(ports, shift, "shift.visit_time_exception", which, data=data)
+    if timing.clock_skew:
+        coordinators = (Audience.COORDINATORS_ON_DUTY,)
+        await request_shift_alert(ports, shift, AlertKind.VISIT_CLOCK_SKEW, Severity.MEDIUM, coordinators, which)
 
 
 async def _flag_geofence(ports: Ports, shift: Shift, check: VisitCheck, which: str) -> None:

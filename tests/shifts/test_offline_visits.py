@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from carecore.alerts.models import AlertKind, Audience
 from carecore.errors import StateConflict, ValidationFailed
 from carecore.ports import Ports
 from carecore.shifts import visits
@@ -41,6 +42,8 @@ async def test_a_visit_sent_hours_later_counts_at_the_phones_times_and_is_marked
     assert ended.updated_at == shifts.local(1, 18)  # a delta sync still sees the change when it arrived
     events = await ports.store.events.since(shifts.local(0, 0), kinds=["shift.visit_time_exception"])
     assert len(events) == 3 and {e.data["late_submission"] for e in events} == {True}
+    alerts = await ports.store.alert_requests.for_subject(morning.id)
+    assert not [a for a in alerts if a.kind is AlertKind.VISIT_CLOCK_SKEW]  # late, but the clock was right
 
 
 async def test_a_visit_more_than_a_day_old_is_refused_and_nothing_is_written(
@@ -79,6 +82,8 @@ async def test_a_phone_clock_five_minutes_off_the_gps_fix_is_marked_as_skewed(
     assert started.check_in.timing.clock_skew and started.check_in.timing.late_submission
     events = await ports.store.events.since(shifts.local(0, 0), kinds=["shift.visit_time_exception"])
     assert [e.data["clock_skew"] for e in events] == [True]
+    alerts = await ports.store.alert_requests.for_subject(morning.id)
+    assert [a.audiences for a in alerts if a.kind is AlertKind.VISIT_CLOCK_SKEW] == [(Audience.COORDINATORS_ON_DUTY,)]
 
 
 async def test_a_phone_clock_ahead_of_the_servers_never_dates_a_visit_in_the_future(
