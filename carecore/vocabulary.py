@@ -61,6 +61,8 @@ class AlertKind(StrEnum):
     LATE_VISIT = "LATE_VISIT"
     COVERAGE_GAP = "COVERAGE_GAP"
     GEOFENCE_EXCEPTION = "GEOFENCE_EXCEPTION"
+    # A visit record whose phone clock is off by more than 5 minutes (carecore.shifts.rules.device_timing).
+    VISIT_CLOCK_SKEW = "VISIT_CLOCK_SKEW"
     OPEN_SHIFT_OFFER = "OPEN_SHIFT_OFFER"
     SHIFT_CHANGE = "SHIFT_CHANGE"
     UNREACHABLE = "UNREACHABLE"  # a person did not answer their wellness calls

@@ -139,6 +139,8 @@ class Notification:
     acknowledged_at: datetime | None = None
     # Someone eligible acknowledged the subject (e.g. the incident): nobody needs waking for it now.
     subject_acknowledged_at: datetime | None = None
+    # The last change a recipient could see (created, read, acknowledged, delivered): the inbox's delta key.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ TIME_TO_LIVE: dict[AlertKind, timedelta] = {
     AlertKind.LATE_VISIT: timedelta(minutes=30),
     AlertKind.COVERAGE_GAP: timedelta(hours=1),
     AlertKind.GEOFENCE_EXCEPTION: timedelta(hours=2),
+    AlertKind.VISIT_CLOCK_SKEW: timedelta(hours=2),
     AlertKind.OPEN_SHIFT_OFFER: timedelta(hours=4),
     AlertKind.SHIFT_CHANGE: timedelta(hours=12),
     AlertKind.UNREACHABLE: timedelta(hours=12),

@@ -81,6 +81,9 @@ class TimelineEntry:
     status: IncidentStatus  # after the change
     note: str | None = None
     detail: str | None = None
+    # Entries a client appends with an idempotency key: ids.id_for_key of it, and the request's payload_hash.
+    id: str | None = None
+    key_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from carecore.shifts.models import (
     LATE_AFTER,
     MISSED_AFTER,
+    DeviceTiming,
     HistoryAction,
     HistoryEntry,
     Hold,
@@ -31,6 +32,24 @@ def _location_doc(loc: Location | None) -> Document | None:
     return None if loc is None else {"latitude": loc.latitude, "longitude": loc.longitude, "accuracy_m": loc.accuracy_m}
 
 
+def _timing_doc(t: DeviceTiming | None) -> Document | None:
+    if t is None:
+        return None
+    return {
+        "device_at": t.device_at,
+        "fix_at": t.fix_at,
+        "received_at": t.received_at,
+        "late_submission": t.late_submission,
+        "clock_skew": t.clock_skew,
+    }
+
+
+def _timing_from(d: Document | None) -> DeviceTiming | None:
+    if not d:
+        return None
+    return DeviceTiming(d["device_at"], d.get("fix_at"), d["received_at"], d["late_submission"], d["clock_skew"])
+
+
 def check_doc(c: VisitCheck | None) -> Document | None:
     if c is None:
         return None
@@ -39,6 +58,7 @@ def check_doc(c: VisitCheck | None) -> Document | None:
         "location": _location_doc(c.location),
         "distance_m": c.distance_m,
         "outside_geofence": c.outside_geofence,
+        "timing": _timing_doc(c.timing),
     }
 
 
@@ -47,7 +67,7 @@ def _check_from(d: Document | None) -> VisitCheck | None:
         return None
     loc = d.get("location")
     location = None if not loc else Location(loc["latitude"], loc["longitude"], loc.get("accuracy_m"))
-    return VisitCheck(d["at"], location, d.get("distance_m"), d["outside_geofence"])
+    return VisitCheck(d["at"], location, d.get("distance_m"), d["outside_geofence"], _timing_from(d.get("timing")))
 
 
 def history_doc(h: HistoryEntry) -> Document:
@@ -114,7 +134,17 @@ def task_entry_doc(e: TaskLogEntry) -> Document:
         "note": e.note,
         "at": e.at,
         "by": e.by,
+        "timing": _timing_doc(e.timing),
+        "key_hash": e.key_hash,
     }
+
+
+def _task_entry_from(e: Document) -> TaskLogEntry:
+    outcome = TaskOutcome(e["outcome"])
+    timing = _timing_from(e.get("timing"))
+    return TaskLogEntry(
+        e["id"], e["task_id"], outcome, e["reason"], e["note"], e["at"], e["by"], timing, e.get("key_hash")
+    )
 
 
 def shift_from_doc(d: Document) -> Shift:
@@ -137,11 +167,10 @@ def shift_from_doc(d: Document) -> Shift:
         check_in=_check_from(d.get("check_in")),
         check_out=_check_from(d.get("check_out")),
         plan_id=d.get("plan_id"),
-        task_log=tuple(
-            TaskLogEntry(e["id"], e["task_id"], TaskOutcome(e["outcome"]), e["reason"], e["note"], e["at"], e["by"])
-            for e in d.get("task_log", [])
+        task_log=tuple(_task_entry_from(e) for e in d.get("task_log", [])),
+        progress_notes=tuple(
+            ProgressNote(n["id"], n["text"], n["at"], n["by"], n.get("key_hash")) for n in d.get("progress_notes", [])
         ),
-        progress_notes=tuple(ProgressNote(n["id"], n["text"], n["at"], n["by"]) for n in d.get("progress_notes", [])),
         handover_note=d.get("handover_note"),
         unlogged_critical_reason=d.get("unlogged_critical_reason"),
         history=tuple(_history_from(x) for x in d.get("history", [])),

@@ -75,6 +75,16 @@ class ShiftStore:
         d = await self._c.find_one({"_id": shift_id})
         return shift_from_doc(d) if d else None
 
+    async def with_task_entry(self, entry_id: str) -> Shift | None:
+        """The shift holding the task log entry an idempotency key made, if any."""
+        d = await self._c.find_one({"task_log.id": entry_id})
+        return shift_from_doc(d) if d else None
+
+    async def with_progress_note(self, note_id: str) -> Shift | None:
+        """The shift holding the progress note an idempotency key made, if any."""
+        d = await self._c.find_one({"progress_notes.id": note_id})
+        return shift_from_doc(d) if d else None
+
     async def get_many(self, ids: Iterable[str]) -> dict[str, Shift]:
         return {d["_id"]: shift_from_doc(d) async for d in self._c.find({"_id": {"$in": list(set(ids))}})}
 
@@ -306,12 +316,15 @@ class ShiftStore:
             },
         )
 
-    async def add_task_entry(self, shift_id: str, caregiver_id: str, entry: TaskLogEntry) -> Shift | None:
+    async def add_task_entry(
+        self, shift_id: str, caregiver_id: str, entry: TaskLogEntry, *, now: datetime
+    ) -> Shift | None:
         """Appends once per entry id, so a retried request logs one entry. A task refused or not done
-        makes the critical-task check due in the same update, so no crash can lose it."""
-        changes: Document = {"updated_at": entry.at}
+        makes the critical-task check due in the same update, so no crash can lose it. `now` (the
+        server's time, not the entry's, which an offline phone sets) is when the shift changed."""
+        changes: Document = {"updated_at": now}
         if entry.outcome is not TaskOutcome.DONE:
-            changes["task_check_at"] = entry.at
+            changes["task_check_at"] = now
         await self._c.update_one(
             {
                 "_id": shift_id,
@@ -334,7 +347,15 @@ class ShiftStore:
                 "progress_notes.id": {"$ne": note.id},
             },
             {
-                "$push": {"progress_notes": {"id": note.id, "text": note.text, "at": note.at, "by": note.by}},
+                "$push": {
+                    "progress_notes": {
+                        "id": note.id,
+                        "text": note.text,
+                        "at": note.at,
+                        "by": note.by,
+                        "key_hash": note.key_hash,
+                    }
+                },
                 "$set": {"updated_at": note.at},
                 "$inc": {"revision": 1},
             },
@@ -460,16 +481,41 @@ class ShiftStore:
             pages[person_id] = Page(edges=edges, has_next_page=len(shifts) > page.first)
         return pages
 
-    async def _page(self, query: Document, page: PageRequest) -> Page[Shift]:
+    async def changed_for_caregiver(self, f: ShiftFilter, since: datetime, page: PageRequest) -> Page[Shift]:
+        """A delta: the caregiver's shifts overlapping the period changed after `since`, oldest change first,
+        so the newest `updated_at` a client has read is where its next delta starts."""
+        query: Document = {
+            "agency_id": f.agency_id,
+            "caregiver_id": f.caregiver_id,
+            "updated_at": {"$gt": since},
+            **_overlapping(f.start, f.end),
+        }
+        return await self._page(query, page, field="updated_at")
+
+    async def left_caregiver(self, f: ShiftFilter, since: datetime, limit: int) -> list[str]:
+        """Ids of shifts overlapping the period that the caregiver held and, by a change after `since`, no
+        longer holds (reassigned, swapped away, opened): a delta's tombstones, oldest change first."""
+        query: Document = {
+            "agency_id": f.agency_id,
+            "history.from_caregiver_id": f.caregiver_id,
+            "caregiver_id": {"$ne": f.caregiver_id},
+            "updated_at": {"$gt": since},
+            **_overlapping(f.start, f.end),
+        }
+        cursor = self._c.find(query, {"_id": 1}).sort([("updated_at", 1), ("_id", 1)]).limit(limit)
+        return [d["_id"] async for d in cursor]
+
+    async def _page(self, query: Document, page: PageRequest, *, field: str = "start") -> Page[Shift]:
+        """A page in (field, _id) order: `start` for lists, `updated_at` for deltas."""
         if (key := _after_key(page)) is not None:
             after, shift_id = key
             query = {
                 **query,
-                "$and": [{"$or": [{"start": {"$gt": after}}, {"start": after, "_id": {"$gt": shift_id}}]}],
+                "$and": [{"$or": [{field: {"$gt": after}}, {field: after, "_id": {"$gt": shift_id}}]}],
             }
-        cursor = self._c.find(query).sort([("start", 1), ("_id", 1)]).limit(page.first + 1)
+        cursor = self._c.find(query).sort([(field, 1), ("_id", 1)]).limit(page.first + 1)
         shifts = [shift_from_doc(d) async for d in cursor]
-        edges = [(encode_cursor(s.start.isoformat(), s.id), s) for s in shifts[: page.first]]
+        edges = [(encode_cursor(_sort_key(s, field).isoformat(), s.id), s) for s in shifts[: page.first]]
         return Page(edges=edges, has_next_page=len(shifts) > page.first)
 
     async def in_period(
@@ -538,6 +584,10 @@ class ShiftStore:
 _ONE_BATCH = 10_000
 # A previous handover is nearly always within this of the visit it is for; older ones take a second read.
 HANDOVER_WINDOW = timedelta(days=31)
+
+
+def _sort_key(s: Shift, field: str) -> datetime:
+    return s.start if field == "start" else s.updated_at
 
 
 def _after_key(page: PageRequest) -> tuple[datetime, str] | None:

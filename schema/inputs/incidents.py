@@ -130,6 +130,9 @@ class AssignIncidentInput:
 class AddIncidentNoteInput:
     id: strawberry.ID
     note: str
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key and note answers with the first note."
+    )
 
 
 @strawberry.input

@@ -171,7 +171,9 @@ class IncidentMutation:
         ctx = info.context
         return await attempt(
             IncidentResult,
-            lambda: service.add_incident_note(ctx.ports, ctx.principal, input.id, note=input.note),
+            lambda: service.add_incident_note(
+                ctx.ports, ctx.principal, input.id, note=input.note, idempotency_key=input.idempotency_key
+            ),
             incident_payload,
         )
 

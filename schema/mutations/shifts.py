@@ -268,7 +268,14 @@ class ShiftMutation:
         return await attempt_in_zone(
             ShiftResult,
             info,
-            lambda: visits.check_in(ctx.ports, ctx.principal, input.shift_id, location=location(input.location)),
+            lambda: visits.check_in(
+                ctx.ports,
+                ctx.principal,
+                input.shift_id,
+                location=location(input.location),
+                device_at=input.device_time,
+                fix_at=input.fix_time,
+            ),
             one,
         )
 
@@ -285,6 +292,8 @@ class ShiftMutation:
                 location=location(input.location),
                 handover_note=input.handover_note,
                 reason=input.reason,
+                device_at=input.device_time,
+                fix_at=input.fix_time,
             ),
             one,
         )
@@ -304,6 +313,8 @@ class ShiftMutation:
                 reason=input.reason,
                 note=input.note,
                 idempotency_key=input.idempotency_key,
+                device_at=input.device_time,
+                fix_at=input.fix_time,
             ),
             one,
         )

@@ -37,6 +37,7 @@ class Notification:
         description="When someone eligible acknowledged the subject (e.g. the incident)."
     )
     delivery_state: DeliveryState = strawberry.field(description="Where the push stands.")
+    updated_at: datetime = strawberry.field(description="The last change you could see: a delta's watermark.")
 
     @classmethod
     def from_domain(cls, n: DomainNotification) -> Notification:
@@ -54,6 +55,7 @@ class Notification:
             acknowledged_at=n.acknowledged_at,
             subject_acknowledged_at=n.subject_acknowledged_at,
             delivery_state=n.state,
+            updated_at=n.updated_at or n.created_at,
         )
 
 
