@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from carecore.access.policy import can_see_part, require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
-from carecore.audit.models import AuditEntry, AuditOutcome
-from carecore.audit.service import record
+from carecore.audit.models import AuditEntry
+from carecore.audit.service import record, refused_changes
 from carecore.errors import ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.pagination import Page, PageRequest
@@ -54,9 +54,7 @@ async def refused_assignments(ports: Ports, actor: Principal, shift_id: str) -> 
     """
     require_role(actor, Role.COORDINATOR)
     shift = await shift_in_scope(ports, actor, shift_id, field="id")
-    entries = await ports.store.audit.for_action(shift.id, ASSIGN_ACTION)
-    refused = (e for e in entries if e.outcome is AuditOutcome.REFUSED and e.error in RULE_REFUSALS)
-    return sorted(refused, key=lambda e: e.at)
+    return [e for e in await refused_changes(ports, shift.id, ASSIGN_ACTION) if e.error in RULE_REFUSALS]
 
 
 async def my_shifts(
