@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -78,6 +79,10 @@ class FirebaseGateway:
             raise Unauthenticated("The session has ended; sign in again.") from exc
         except exceptions.FirebaseError as exc:
             raise Unavailable("The session cannot be checked right now; try again shortly.") from exc
+        # firebase-admin checks the expiry only with Google's keys: against the Auth emulator it takes
+        # an expired cookie. Checked here too, so dev and tests end a session when production does.
+        if not isinstance(decoded.get("exp"), int | float) or decoded["exp"] <= time.time():
+            raise Unauthenticated("The session has ended; sign in again.")
         return str(decoded["uid"]), decoded
 
     async def revoke_sessions(self, firebase_uid: str) -> None:

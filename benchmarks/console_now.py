@@ -6,7 +6,8 @@ One agency of 1,000 people (benchmarks.people_list's seed) with N unacknowledged
 1. Round-trips: the database commands of one GET /console/now, counted by a PyMongo CommandListener on a
    dedicated client; paging keeps the count the same for both N.
 2. Server time: GET /console/now (session check, the core's reads, the Jinja2 render) against POST /graphql
-   with a document asking for the same sections, pages and names; both through the real app over ASGI,
+   with a document asking for the same sections, pages and names (not who was alerted per incident, which
+   GraphQL does not offer; the page reads it in one more query); both through the real app over ASGI,
    interleaved after a warm-up; median and p95. Goal: the page within 1.5 times the query.
 
 The session and the ID token are stand-ins (verifying real ones needs Firebase); everything else is the
@@ -68,6 +69,7 @@ PAGE = 10  # the console's page of each section
 
 _GAPS = "edges { node { kind start end person { name } } }"
 _SECTION = "edges { node { id type severity summary createdAt nextEscalationAt reportDueAt person { name } } }"
+_UNREACHABLE = "person { name } reachability { state unanswered unreachableSince } lastHumanContact { at kind }"
 DOCUMENT = f"""
 query Now($from: DateTime!, $to: DateTime!, $recent: DateTime!) {{
   critical: incidents(filter: {{statuses: [OPEN, ESCALATED], severities: [CRITICAL]}}, first: {PAGE}) {{ {_SECTION} }}
@@ -78,6 +80,7 @@ query Now($from: DateTime!, $to: DateTime!, $recent: DateTime!) {{
   visits: coverageGaps(from: $recent, to: $from, first: 100) {{ {_GAPS} }}
   gaps: coverageGaps(from: $from, to: $to, first: {PAGE}) {{ {_GAPS} }}
   openShifts(first: {PAGE}) {{ edges {{ node {{ id start end person {{ name }} }} }} }}
+  unreachablePeople {{ {_UNREACHABLE} }}
 }}
 """
 
@@ -225,7 +228,7 @@ async def compare(http: httpx.AsyncClient) -> bool:
         f"console_now: N={SIZES[-1]} open items, {PEOPLE} people, {ITERATIONS} interleaved requests each\n"
         f"  GET /console/now   median {statistics.median(page) * 1000:.1f} ms, p95 {p95(page) * 1000:.1f} ms\n"
         f"  POST /graphql      median {statistics.median(query) * 1000:.1f} ms, p95 {p95(query) * 1000:.1f} ms\n"
-        f"  ratio {ratio:.2f} (goal <= {GOAL_RATIO})"
+        f"  ratio {ratio:.2f} (goal <= {GOAL_RATIO}), at p95 {p95(page) / p95(query):.2f}"
     )
     return ratio <= GOAL_RATIO
 

@@ -40,8 +40,8 @@ from carecore.incidents.service import (
 from carecore.pagination import MAX_PAGE_SIZE, PageRequest
 from carecore.people.service import get_person_or_raise, list_people, load_people
 from carecore.ports import Ports
-from carecore.shifts.errors import MissingQualifications, ShiftOverlap
-from carecore.shifts.queries import get_shift
+from carecore.shifts.errors import MissingQualifications, RestTooShort, ShiftOverlap, WeeklyHoursExceeded
+from carecore.shifts.queries import get_shift, refused_assignments
 from carecore.shifts.scheduling import ShiftPlan, assign_shift, schedule_shift
 from carecore.shifts.support import zone
 from carecore.shifts.swaps import decide_swap
@@ -215,9 +215,11 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
         except NotFound:
             return render(request, wiring, "not_found.html", locale=actor.locale, status_code=404)
         conflict = None
-        if isinstance(error, ShiftOverlap):
+        neighbour = {ShiftOverlap: "conflicting_shift_id", RestTooShort: "neighbouring_shift_id"}.get(type(error))
+        if error is not None and neighbour is not None:
             with contextlib.suppress(NotFound):
-                conflict = await get_shift(ports, actor, error.conflicting_shift_id)
+                conflict = await get_shift(ports, actor, getattr(error, neighbour))
+        refusals = await refused_assignments(ports, actor, found.id)
         users = (await list_users(ports, actor, PageRequest(first=MAX_PAGE_SIZE))).items
         person_ids = {found.person_id} | ({conflict.person_id} if conflict else set())
         return render(
@@ -230,6 +232,9 @@ def console_routes(wiring: Wiring) -> list[BaseRoute]:
             error=error,
             conflict=conflict,
             missing=error.missing if isinstance(error, MissingQualifications) else (),
+            hours=error if isinstance(error, WeeklyHoursExceeded) else None,
+            rest=error if isinstance(error, RestTooShort) else None,
+            timeline=sorted([*found.history, *refusals], key=lambda entry: entry.at),
             people=await load_people(ports, actor, person_ids),
             names={u.id: u.display_name for u in users},
             caregivers=[u for u in users if u.role is Role.CAREGIVER and u.active],

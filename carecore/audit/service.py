@@ -65,6 +65,13 @@ async def record(ports: Ports, actor: Principal, action: str, object_type: str, 
     )
 
 
+async def refused_changes(ports: Ports, object_id: str, action: str) -> list[AuditEntry]:
+    """The attempts at one kind of change to an object that were refused, oldest first (no caller check:
+    the domain that asks has checked its caller)."""
+    entries = await ports.store.audit.for_action(object_id, action)
+    return sorted((e for e in entries if e.outcome is AuditOutcome.REFUSED), key=lambda e: e.at)
+
+
 class Audit:
     """The pending entries of one change, handed to the block that makes it."""
 

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from carecore.access.policy import can_see_part, require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
-from carecore.audit.service import record
+from carecore.audit.models import AuditEntry
+from carecore.audit.service import record, refused_changes
 from carecore.errors import ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.pagination import Page, PageRequest
@@ -17,6 +18,7 @@ from carecore.people.models import Person
 from carecore.people.service import person_in_scope
 from carecore.ports import Ports
 from carecore.shifts.coverage import coverage_gaps as compute_gaps
+from carecore.shifts.errors import PLACEMENT_VIOLATIONS, MissingQualifications, ShiftTaken
 from carecore.shifts.models import CoverageGap, Shift, ShiftFilter, ShiftStatus
 from carecore.shifts.support import audited, shift_in_scope, zone
 from carecore.vocabulary import GuardianPermission
@@ -26,6 +28,9 @@ MAX_COVERAGE_PERIOD = timedelta(days=31)
 # A caregiver holds at most a few shifts a day: 62 days of them fit, and a longer answer is no delta.
 MAX_FORMER_SHIFTS = 500
 EMPTY: Page[Shift] = Page(edges=[], has_next_page=False)
+ASSIGN_ACTION = "shift.assign"  # assign_shift's audit action (carecore.shifts.scheduling)
+# The scheduling rules' refusals, by the name the audit keeps of them.
+RULE_REFUSALS = frozenset(e.__name__ for e in (*PLACEMENT_VIOLATIONS, MissingQualifications, ShiftTaken))
 
 
 def checked_period(start: datetime, end: datetime, longest: timedelta) -> tuple[datetime, datetime]:
@@ -39,6 +44,17 @@ def checked_period(start: datetime, end: datetime, longest: timedelta) -> tuple[
 async def get_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
     """A shift the caller may see (audited: a visit record is health data), else NotFound."""
     return await audited(ports, actor, "shift.read", await shift_in_scope(ports, actor, shift_id, field="id"))
+
+
+async def refused_assignments(ports: Ports, actor: Principal, shift_id: str) -> list[AuditEntry]:
+    """Coordinators: the attempts to assign the shift that a scheduling rule refused, oldest first.
+
+    A refusal writes nothing to the shift; its audit entry (the error's name, who, when) is the record.
+    Requests refused for their form (no reason, no such caregiver) are not attempts worth showing.
+    """
+    require_role(actor, Role.COORDINATOR)
+    shift = await shift_in_scope(ports, actor, shift_id, field="id")
+    return [e for e in await refused_changes(ports, shift.id, ASSIGN_ACTION) if e.error in RULE_REFUSALS]
 
 
 async def my_shifts(

@@ -38,6 +38,7 @@ from carecore.shifts.placement import (
     series_violation,
     why_not_held,
 )
+from carecore.shifts.queries import ASSIGN_ACTION
 from carecore.shifts.rules import checked_codes, checked_times, missing_qualifications, weekly_occurrences
 from carecore.shifts.support import (
     Caregiver,
@@ -297,7 +298,7 @@ async def _announce_assignment(ports: Ports, shift: Shift, *, previous: str | No
     await tell_caregivers(ports, shift, change_key(shift), shift.caregiver_id, previous)
 
 
-@audits("shift.assign", "Shift", "shift_id")
+@audits(ASSIGN_ACTION, "Shift", "shift_id")
 async def assign_shift(
     ports: Ports,
     actor: Principal,

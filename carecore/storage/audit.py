@@ -75,3 +75,8 @@ class AuditStore:
     async def for_object(self, object_id: str, limit: int = 100) -> list[AuditEntry]:
         cursor = self._c.find({"object_id": object_id}).sort("at", -1).limit(limit)
         return [_from_doc(d) async for d in cursor]
+
+    async def for_action(self, object_id: str, action: str, limit: int = 100) -> list[AuditEntry]:
+        """One kind of change to an object, newest first: its reads, however many, do not crowd it out."""
+        cursor = self._c.find({"object_id": object_id, "action": action}).sort("at", -1).limit(limit)
+        return [_from_doc(d) async for d in cursor]

@@ -138,6 +138,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "fhir_exports": [IndexModel([("due_at", ASCENDING)]), IndexModel([("expires_at", ASCENDING)])],
     "audit": [
         IndexModel([("object_id", ASCENDING), ("at", DESCENDING)]),
+        # One kind of change to an object (a shift's refused assignments), past the reads of it.
+        IndexModel([("object_id", ASCENDING), ("action", ASCENDING), ("at", DESCENDING)]),
     ],
 }
 

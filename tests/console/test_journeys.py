@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator
@@ -28,6 +29,7 @@ from carecore.incidents.models import TimelineAction
 from carecore.ports import Ports
 from carecore.shifts.models import Shift
 from carecore.shifts.scheduling import ShiftPlan, schedule_shift
+from carecore.shifts.swaps import request_swap, respond_to_swap
 from carecore.storage.store import Store
 from console.assets import WEB_TOOLS
 from devtools.auth_emulator import create_user, ensure_npm_packages
@@ -250,16 +252,21 @@ async def test_b_a_late_visit_is_reassigned_after_a_busy_caregiver_is_refused(
         await page.click("form[action$='/assign'] button")
         await expect(page.locator("#refusal")).to_contain_text("already has a shift")
         await expect(page.locator(f'#refusal a[href="/console/shifts/{busy_shift.id}"]')).to_be_visible()
+        await expect(page.locator("#history li.refused")).to_contain_text("already had a shift at that time")
         await page.screenshot(path=str(screenshot_path("journey_b_conflict")), full_page=True)
         assert await serious_accessibility_violations(page) == []
+        live_clock.advance(timedelta(minutes=2))  # the coordinator looks for someone free
 
         await page.select_option("#caregiver_id", ids.idle_caregiver)
         await page.fill("#assign-reason", "Not answering the phone")
         await page.click("form[action$='/assign'] button")
         await page.wait_for_url(f"**/console/shifts/{late.id}")
         await expect(page.locator("#refusal")).to_have_count(0)
-        await expect(page.locator("#history li")).to_have_count(3)  # created, assigned, reassigned
-        await expect(page.locator("#history")).to_contain_text("REASSIGNED")
+        # created, assigned, the refused attempt (the conflict), reassigned: in that order
+        await expect(page.locator("#history li")).to_have_count(4)
+        await expect(page.locator("#history li").nth(2)).to_contain_text("REFUSED")
+        await expect(page.locator("#history li").nth(2)).to_contain_text("already had a shift at that time")
+        await expect(page.locator("#history li").nth(3)).to_contain_text("REASSIGNED")
         await page.screenshot(path=str(screenshot_path("journey_b_reassigned")), full_page=True)
         monday = (start.astimezone(ZoneInfo("Asia/Seoul")).date()).isoformat()
         await page.goto(f"/console/coverage?week={monday}")  # the week shows the shift with its new caregiver
@@ -274,3 +281,53 @@ async def test_b_a_late_visit_is_reassigned_after_a_busy_caregiver_is_refused(
         ("ASSIGNED", first),
         ("REASSIGNED", ids.idle_caregiver),
     ]
+
+
+async def test_a_swap_both_caregivers_agreed_on_is_approved_and_the_shift_changes_hands(
+    browser: Browser, server: str, store: Store, live_clock: FakeClock
+) -> None:
+    ids = demo_ids()
+    coordinator = next(a for a in demo_accounts() if a.uid == "demo-coordinator-2")
+    agency = await store.agencies.get(ids.agency)
+    assert agency is not None
+    await store.agencies.upsert(dataclasses.replace(agency, swap_requires_approval=True))
+    principal = (await store.users.get_by_firebase_uid(coordinator.uid)).principal()  # type: ignore[union-attr]
+    ports = Ports(store=store, clock=live_clock, claims=RecordingClaims(), tokens=RefusingTokens())
+    start = live_clock.now().replace(second=0, microsecond=0) + timedelta(days=4)
+    caregivers = [user_id(f"demo-caregiver-{n}") for n in range(1, 8)]
+    shift, giver = await _schedule_with_first_free(ports, principal, ids.seizure_person, start, caregivers)
+    asker = await store.users.get(giver)
+    assert asker is not None
+    taker = None
+    for candidate in (c for c in caregivers if c != giver):
+        with contextlib.suppress(DomainError):  # the demo's own shifts keep some of them busy then
+            await request_swap(ports, asker.principal(), shift.id, to_caregiver_id=candidate)
+            taker = await store.users.get(candidate)
+            break
+    assert taker is not None, "no demo caregiver could take the swap"
+    waiting = await respond_to_swap(ports, taker.principal(), shift.id, accept=True)
+    assert waiting.current_swap is not None and waiting.current_swap.status.value == "AWAITING_APPROVAL"
+
+    context = await browser.new_context(base_url=server)
+    page = await context.new_page()
+    try:
+        await sign_in(page, coordinator.email, coordinator.password)
+        monday = start.astimezone(ZoneInfo("Asia/Seoul")).date().isoformat()
+        await page.goto(f"/console/coverage?week={monday}")
+        card = page.locator(f'div.swap[data-shift="{shift.id}"]')
+        await expect(card).to_contain_text(f"{asker.display_name} → {taker.display_name}")
+        assert await serious_accessibility_violations(page) == []
+        await page.screenshot(path=str(screenshot_path("swap_waiting")), full_page=True)
+        await card.locator("button[value=approve]").click()
+        await page.wait_for_url("**/console/coverage?week=*")
+        await expect(page.locator(f'div.swap[data-shift="{shift.id}"]')).to_have_count(0)
+        await expect(page.locator(f'li[data-shift="{shift.id}"]')).to_contain_text(taker.display_name)
+        await page.screenshot(path=str(screenshot_path("swap_approved")), full_page=True)
+        await page.locator(f'li[data-shift="{shift.id}"] a').click()
+        await expect(page.locator("#caregiver")).to_have_text(taker.display_name)
+        await expect(page.locator("#history li").last).to_contain_text("SWAPPED")
+    finally:
+        await context.close()
+    swapped = await store.shifts.get(shift.id)
+    assert swapped is not None and swapped.caregiver_id == taker.id
+    assert swapped.history[-1].action.value == "SWAPPED" and swapped.history[-1].from_caregiver_id == giver

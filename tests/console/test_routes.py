@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,6 +19,8 @@ from carecore.care_plans.service import create_draft
 from carecore.incidents.models import AiService
 from carecore.ports import Ports
 from carecore.reachability.models import CallOutcome
+from carecore.shifts.caregivers import set_caregiver_profile
+from carecore.shifts.models import CaregiverProfile
 from carecore.shifts.scheduling import ShiftPlan, schedule_shift
 from carecore.storage.store import Store
 from console.assets import WEB_TOOLS
@@ -219,6 +224,30 @@ async def test_a_revoked_session_is_refused_on_the_next_request(
     await _refused_everywhere(client, store, scene, visit, page_status=303, action_status=303)
 
 
+def _with_expiry(cookie: str, expires: float) -> str:
+    """The session cookie with another expiry; the Auth emulator's cookies are unsigned, so it verifies."""
+    header, payload, signature = cookie.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["exp"] = int(expires)
+    encoded = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{encoded}.{signature}"
+
+
+async def test_an_expired_session_is_refused_and_changes_nothing(
+    browser: SignedIn, world: World, scene: IncidentScene, store: Store, visit: str
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    cookie = client.cookies["console_session"]
+    client.cookies.set(
+        "console_session", _with_expiry(cookie, time.time() + 600), domain="carecore.test", path="/console"
+    )
+    assert (await client.get("/console/now")).status_code == 200, "a rewritten but live cookie still passes"
+    client.cookies.set(
+        "console_session", _with_expiry(cookie, time.time() - 60), domain="carecore.test", path="/console"
+    )
+    await _refused_everywhere(client, store, scene, visit, page_status=303, action_status=303)
+
+
 async def test_a_change_without_the_csrf_token_is_refused_and_writes_nothing(
     browser: SignedIn, world: World, scene: IncidentScene, store: Store
 ) -> None:
@@ -394,3 +423,84 @@ async def test_now_lists_people_nobody_has_reached_longest_first_with_the_last_h
     row = after.text.split(f'<tr class="unreachable" data-person="{world.minji.id}">', 1)[1].split("</tr>", 1)[0]
     assert world.minji.name in row and "담당자 전화 필요" in row and "없음" in row  # no human contact yet
     assert f'data-person="{world.minji.id}"' not in elsewhere.text
+
+
+async def test_the_coverage_week_is_a_grid_of_days_with_support_hours_against_shifts(
+    browser: SignedIn, world: World, visit: str
+) -> None:
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    page = await client.get("/console/coverage?week=2026-11-23")
+    assert page.status_code == 200
+    row = page.text.split(f'<tr data-person="{world.minji.id}" class="has-gap">', 1)[1].split("</tr>", 1)[0]
+    assert row.count("<td data-day=") == 7
+    thursday = row.split('<td data-day="2026-11-26"', 1)[1].split("</td>", 1)[0]  # the visit, Seoul time
+    assert f'data-shift="{visit}"' in thursday and "09:00-11:00" in thursday
+    assert world.caregiver_on_team.display_name in thursday
+    assert 'class="gap"' in thursday, "the rest of the day is marked uncovered"
+    # Minji needs support around the clock: 168 h, 2 h of them in a shift; Seoul's week began at its midnight.
+    assert "168 h" in row and "2 h" in row and "166 h" in row
+
+
+async def test_refused_assignments_show_their_detail_and_stay_in_the_shifts_history(
+    browser: SignedIn, world: World, visit: str, store: Store, ports: Ports
+) -> None:
+    coordinator = world.coordinator.principal()
+    shift = await store.shifts.get(visit)
+    assert shift is not None
+    busy = ShiftPlan(world.jiho.id, shift.start, shift.end, caregiver_id=world.caregiver_off_team.id)
+    conflicting = await schedule_shift(ports, coordinator, busy)
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    token = csrf_of((await client.get(f"/console/shifts/{visit}")).text)
+    url = f"/console/shifts/{visit}/assign"
+    before = await store.db["shifts"].find_one({"_id": visit})
+
+    overlap = await client.post(
+        url, data={"csrf_token": token, "caregiver_id": world.caregiver_off_team.id, "reason": "Sick today"}
+    )
+    assert overlap.status_code == 400 and "already has a shift" in overlap.text
+    assert f'<a href="/console/shifts/{conflicting.id}">' in overlap.text.split('id="refusal"', 1)[1]
+
+    no_reason = await client.post(url, data={"csrf_token": token, "caregiver_id": world.caregiver_off_team.id})
+    assert no_reason.status_code == 400, "a form error, not an attempt: it stays out of the history"
+
+    # Friday's open shift would take the caregiver of Thursday's visit past a weekly limit of 3 h.
+    friday = shift.start + timedelta(days=1)
+    opened = await schedule_shift(ports, coordinator, ShiftPlan(world.jiho.id, friday, friday + timedelta(hours=4)))
+    limit = CaregiverProfile(world.caregiver_on_team.id, world.agency.id, max_weekly_hours=3)
+    await set_caregiver_profile(ports, coordinator, limit, expected_revision=0)
+    over = await client.post(
+        f"/console/shifts/{opened.id}/assign", data={"csrf_token": token, "caregiver_id": world.caregiver_on_team.id}
+    )
+    assert over.status_code == 400
+    assert "2026-11-23: Already scheduled 2 h + This shift 4 h &gt; Weekly limit 3 h" in over.text or (
+        "2026-11-23: 이미 배정된 시간 2 h + 이 근무 4 h &gt; 주간 한도 3 h" in over.text
+    )
+    assert (await store.shifts.get(opened.id)).caregiver_id is None  # type: ignore[union-attr]
+
+    assert await store.db["shifts"].find_one({"_id": visit}) == before, "a refusal wrote to the shift"
+    history = (await client.get(f"/console/shifts/{visit}")).text.split('id="history"', 1)[1]
+    assert history.count('class="refused"') == 1
+    assert "already had a shift at that time" in history or "이미 다른 근무가 있음" in history
+
+
+async def test_a_missing_qualification_is_shown_then_overridden_with_a_reason(
+    browser: SignedIn, world: World, store: Store, ports: Ports
+) -> None:
+    start = ports.clock.now() + timedelta(days=2)
+    plan = ShiftPlan(world.jiho.id, start, start + timedelta(hours=2), required_qualifications=("행동지원",))
+    opened = await schedule_shift(ports, world.coordinator.principal(), plan)
+    client, _ = await browser(Role.COORDINATOR, world.agency.id)
+    token = csrf_of((await client.get(f"/console/shifts/{opened.id}")).text)
+    url = f"/console/shifts/{opened.id}/assign"
+    lacking = await client.post(url, data={"csrf_token": token, "caregiver_id": world.caregiver_off_team.id})
+    assert lacking.status_code == 400
+    refusal = lacking.text.split('id="refusal"', 1)[1].split("</div>", 1)[0]
+    assert "행동지원" in refusal
+    assert (await store.shifts.get(opened.id)).caregiver_id is None  # type: ignore[union-attr]
+
+    data = {"csrf_token": token, "caregiver_id": world.caregiver_off_team.id, "override_reason": "Trained last week"}
+    assert (await client.post(url, data=data)).status_code == 303
+    placed = await store.shifts.get(opened.id)
+    assert placed is not None and placed.caregiver_id == world.caregiver_off_team.id
+    assert placed.qualification_override is not None and placed.qualification_override.reason == "Trained last week"
+    assert placed.qualification_override.missing == ("행동지원",)
