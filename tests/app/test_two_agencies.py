@@ -63,7 +63,7 @@ def refused_as_unknown(response: httpx.Response) -> bool:
     """A single item answers 404/422; a batch answers each item with an unknown-person error."""
     if response.status_code in (404, 422):
         return True
-    results = response.json().get("results") if response.status_code == 202 else None
+    results: list[dict[str, Any]] = (response.json().get("results") or []) if response.status_code == 202 else []
 
     def unknown(error: dict[str, Any]) -> bool:
         # Observations' error names no field (signs' names personRef); both say who was not found.
