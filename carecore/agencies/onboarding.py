@@ -1,10 +1,11 @@
 """Onboarding an agency: a platform operator's work, from the command line (`python -m app onboard-agency`).
 
 Everything is checked before anything is written. The writes then go in an order that is safe to
-resume: the agency's settings, then each account's claims before its profile (claims grant nothing
-until a profile matches them, as in `users.service.create_user`), then each AI service's configuration
-after its profile. Ids derive from the spec's key and the accounts' Firebase uids, so running the same
-spec again, after a crash or to change settings, finds what the earlier run made and completes it.
+resume: the new accounts' claims (they grant nothing until a profile matches them, as in
+`users.service.create_user`, and a uid without a Firebase account fails there, before anything is in
+the database), the agency's settings, the profiles, then each AI service's configuration.
+Ids derive from the spec's key and the accounts' Firebase uids, so running the same spec again, after
+a crash or to change settings, finds what the earlier run made and completes it.
 """
 
 from __future__ import annotations
@@ -99,28 +100,34 @@ async def onboard_agency(ports: Ports, *, operator: str, spec: AgencySpec) -> On
         profiles[account.firebase_uid] = existing
     user_ids = {a.firebase_uid: user_id_for(agency.id, a.firebase_uid) for a, _ in wanted}
     new_secrets: dict[str, str] = {}
+    created = [
+        User(
+            id=user_ids[account.firebase_uid],
+            agency_id=agency.id,
+            firebase_uid=account.firebase_uid,
+            role=role,
+            display_name=account.display_name.strip(),
+            locale="ko",
+            email=validation.optional_text(account.email, "email", max_len=254),
+            phone=validation.optional_text(account.phone, "phone", max_len=32),
+            active=True,
+            revision=1,
+            created_at=now,
+            updated_at=now,
+        )
+        for account, role in wanted
+        if profiles[account.firebase_uid] is None
+    ]
     async with audited(ports, None, "agency.onboard", "Agency", [agency.id], agency_id=agency.id, operator=operator):
+        # Claims first: they grant nothing until a profile matches them, and a uid with no Firebase
+        # account is refused here, before the agency or any profile exists.
+        for user in created:
+            await ports.claims.set_claims(user.firebase_uid, user.claims())
         await ports.store.agencies.upsert(agency)
-        created = [(a, r) for a, r in wanted if profiles[a.firebase_uid] is None]
         if created:
-            ids = [user_ids[a.firebase_uid] for a, _ in created]
+            ids = [u.id for u in created]
             async with audited(ports, None, "user.create", "User", ids, agency_id=agency.id, operator=operator):
-                for account, role in created:
-                    user = User(
-                        id=user_ids[account.firebase_uid],
-                        agency_id=agency.id,
-                        firebase_uid=account.firebase_uid,
-                        role=role,
-                        display_name=account.display_name.strip(),
-                        locale="ko",
-                        email=validation.optional_text(account.email, "email", max_len=254),
-                        phone=validation.optional_text(account.phone, "phone", max_len=32),
-                        active=True,
-                        revision=1,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    await ports.claims.set_claims(account.firebase_uid, user.claims())
+                for user in created:
                     with contextlib.suppress(AlreadyExists):  # a concurrent run of the same spec made it
                         await ports.store.users.insert(user)
         for s in spec.ai_services:
