@@ -194,7 +194,7 @@ def onboard(args: argparse.Namespace) -> None:
         asyncio.run(_onboard(Settings.from_env(), spec, args.operator))
     except DomainError as exc:
         field = f" ({exc.field})" if exc.field else ""
-        sys.exit(f"onboard-agency: {exc}{field}; nothing was written.")
+        sys.exit(f"onboard-agency: {exc}{field}; the agency was not created or changed.")
 
 
 async def _reencrypt(settings: Settings) -> None:

@@ -78,7 +78,7 @@ def test_a_bad_onboarding_file_is_refused_with_its_field(
         "coordinators": [{"firebase_uid": "u", "display_name": "u"}],
     }
     (tmp_path / "bad.json").write_text(json.dumps(spec))
-    with pytest.raises(SystemExit, match=r"not an IANA time zone.*\(timezone\); nothing was written"):
+    with pytest.raises(SystemExit, match=r"not an IANA time zone.*\(timezone\); the agency was not created or changed"):
         main(["onboard-agency", str(tmp_path / "bad.json"), "--operator", "ops-kim"])
     (tmp_path / "typo.json").write_text(json.dumps({**spec, "time_zone": "Asia/Seoul"}))
     with pytest.raises(SystemExit, match="unknown fields: time_zone"):
@@ -114,3 +114,16 @@ async def test_reencrypt_secrets_moves_every_secret_to_the_current_key(
     assert "under key 2026-12" in capsys.readouterr().out
     kids = {d["secret"]["kid"] async for d in store.db["ai_services"].find()}
     assert kids == {"2026-12"}
+
+
+async def test_an_account_missing_from_firebase_is_refused_before_the_agency_exists(
+    operator_env: None, tmp_path: Path, store: Store
+) -> None:
+    spec = {"key": "ghost", "name": "유령 기관", "coordinators": [{"firebase_uid": "no-such-uid", "display_name": "x"}]}
+    (tmp_path / "ghost.json").write_text(json.dumps(spec, ensure_ascii=False))
+
+    with pytest.raises(SystemExit, match=r"No Firebase account has this uid.*the agency was not created or changed"):
+        await asyncio.to_thread(main, ["onboard-agency", str(tmp_path / "ghost.json"), "--operator", "ops-kim"])
+
+    assert await store.db["agencies"].count_documents({}) == 0
+    assert await store.db["users"].count_documents({}) == 0
