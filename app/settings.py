@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from carecore.storage.secrets import DEV_KEYRING, Keyring, KeyringError
@@ -55,7 +55,7 @@ class Settings:
     metrics_token: str | None = None  # GET /metrics wants `Authorization: Bearer <it>`; unset: no /metrics
     # AES-GCM keys sealing AI services' webhook secrets at rest, `kid:base64key,...` with the current
     # one first (carecore/storage/secrets.py); required in production, development's public key otherwise.
-    secret_keys: str | None = None
+    secret_keys: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -18,7 +18,7 @@ import binascii
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bson.binary import Binary
@@ -37,7 +37,7 @@ class KeyringError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Keyring:
     current: str  # the key id new seals use
-    keys: Mapping[str, bytes]
+    keys: Mapping[str, bytes] = field(repr=False)  # never in a log or a traceback's locals
 
     def __post_init__(self) -> None:
         if self.current not in self.keys:

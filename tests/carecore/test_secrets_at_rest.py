@@ -155,3 +155,8 @@ async def test_the_app_seals_old_plaintext_at_start_up(
         raw = await store.db["ai_services"].find_one({"_id": world.ai_service.id})
         assert raw is not None and raw["secret"]["kid"] == "k1"
     assert await webhook_accepts(on(store, K1, ports), world.ai_service.id, SECRET)
+
+
+def test_keys_never_show_in_a_repr() -> None:
+    keyring = Keyring.parse(K1)
+    assert K1.split(":")[1] not in repr(keyring) and repr(keyring) == "Keyring(current='k1')"
