@@ -71,6 +71,10 @@ class Runtime:
         assert self.ports is not None, "lifespan has not started"
         return self.ports
 
+    def forget(self) -> None:
+        """At shutdown: requests that still arrive find no ports, as before start-up."""
+        self.ports = self.feed = self.firebase = None
+
 
 class CareGraphQL(GraphQL[Context, None]):
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
@@ -173,33 +177,36 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         logging.getLogger("uvicorn.access").addFilter(ACCESS_LOG_FILTER)  # once: a filter is added only once
-        client = connect(settings.mongodb_uri, timeout_seconds=settings.database_timeout_seconds)
-        db = client[settings.database]
-        await ensure_indexes(db)
-        store = Store(db, keyring=settings.keyring())
-        # Secrets stored before sealing, or under a key being rotated out, are sealed under the current
-        # key before serving; one conditional update each, so instances starting together agree.
-        if resealed := await store.ai_services.reseal_all():
-            logger.info("sealed %d AI service secret(s) under key %s", resealed, settings.keyring().current)
-        firebase = FirebaseGateway(settings.firebase_project_id, http_timeout_seconds=settings.request_timeout_seconds)
-        runtime.ports = Ports(
-            store=store,
-            clock=clock or SystemClock(),
-            claims=firebase,
-            tokens=firebase,
-            acknowledgers=subject_acknowledgers(),
-        )
-        runtime.firebase = firebase
-        delivery = start_alert_delivery(settings, runtime.ports)
-        logger.info("carecore ready (%s, database %s)", settings.environment, settings.database)
-        try:
-            async with background(runtime.ports, settings) as runtime.feed:
-                yield
-        finally:
-            await delivery.stop()
-            runtime.ports = runtime.feed = runtime.firebase = None
-            firebase.close()
-            await client.close()
+        # Each resource is released however the start-up or the shutdown ends (an index build that times
+        # out, a stop that is cancelled): a client left open keeps its monitors' sockets for the process's life.
+        async with contextlib.AsyncExitStack() as stack:
+            client = connect(settings.mongodb_uri, timeout_seconds=settings.database_timeout_seconds)
+            stack.push_async_callback(client.close)
+            db = client[settings.database]
+            await ensure_indexes(db)
+            store = Store(db, keyring=settings.keyring())
+            # Secrets stored before sealing, or under a key being rotated out, are sealed under the current
+            # key before serving; one conditional update each, so instances starting together agree.
+            if resealed := await store.ai_services.reseal_all():
+                logger.info("sealed %d AI service secret(s) under key %s", resealed, settings.keyring().current)
+            firebase = FirebaseGateway(
+                settings.firebase_project_id, http_timeout_seconds=settings.request_timeout_seconds
+            )
+            stack.callback(firebase.close)
+            runtime.ports = Ports(
+                store=store,
+                clock=clock or SystemClock(),
+                claims=firebase,
+                tokens=firebase,
+                acknowledgers=subject_acknowledgers(),
+            )
+            runtime.firebase = firebase
+            stack.callback(runtime.forget)
+            delivery = start_alert_delivery(settings, runtime.ports)
+            stack.push_async_callback(delivery.stop)
+            logger.info("carecore ready (%s, database %s)", settings.environment, settings.database)
+            runtime.feed = await stack.enter_async_context(background(runtime.ports, settings))
+            yield
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

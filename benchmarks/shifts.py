@@ -63,7 +63,7 @@ from carecore.shifts.coverage import coverage_gaps as compute_gaps
 from carecore.shifts.models import HistoryAction, HistoryEntry, Shift, ShiftStatus
 from carecore.shifts.queries import coverage_gaps
 from carecore.storage.database import Document, connect, ensure_indexes
-from carecore.storage.shifts import shift_to_doc
+from carecore.storage.shift_codec import shift_to_doc
 from carecore.storage.store import Store
 from carecore.storage.users import user_to_doc
 

@@ -41,6 +41,17 @@ class StateConflict(DomainError):
     """The object is not in a state that allows the change (e.g. approving an active plan)."""
 
 
+class IdempotencyKeyReused(DomainError):
+    """The idempotency key already made something for a different request: answering with that first
+    result would tell the client its new request succeeded when it never ran."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This idempotency key was already used for a different request; use a new key for each new request.",
+            field="idempotencyKey",
+        )
+
+
 class Unauthenticated(DomainError):
     """No valid identity: missing, expired or forged token, or no active profile."""
 

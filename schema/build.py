@@ -38,7 +38,9 @@ from schema.queries.reachability import ReachabilityQuery
 from schema.queries.shifts import ShiftQuery
 from schema.queries.users import UserQuery
 from schema.scalars import SCALAR_OVERRIDES
+from schema.subscriptions.alerts import AlertSubscription
 from schema.subscriptions.incidents import IncidentSubscription
+from schema.subscriptions.shifts import ShiftSubscription
 
 logger = logging.getLogger("carecore.graphql")
 
@@ -60,7 +62,7 @@ Mutation = merge_types(
         ReachabilityMutation,
     ),
 )
-Subscription = merge_types("Subscription", (IncidentSubscription,))
+Subscription = merge_types("Subscription", (IncidentSubscription, AlertSubscription, ShiftSubscription))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ class Code(StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     UNAVAILABLE = "UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
@@ -76,6 +77,12 @@ TABLE: dict[Code, CodeInfo] = {
     ),
     Code.CONFLICT: CodeInfo(
         "200", "The object changed or is in a state that does not allow this.", "Reload, then decide."
+    ),
+    Code.IDEMPOTENCY_KEY_REUSED: CodeInfo(
+        "200",
+        "The `idempotencyKey` of this mutation already made something for a request with other values; nothing "
+        "was written. The same key with the same values answers with the first result instead.",
+        "Use a new key for each new request; keep one only for retries of the same request.",
     ),
     Code.UNAVAILABLE: CodeInfo(
         "200 (503 from /readyz)",

@@ -14,6 +14,7 @@ from carecore.errors import (
     DispositionRequired,
     DomainError,
     Forbidden,
+    IdempotencyKeyReused,
     NotFound,
     StateConflict,
     Unauthenticated,
@@ -73,6 +74,10 @@ def to_user_error(exc: DomainError) -> UserError:
             raise coded_error(exc.message, Code.UNAUTHENTICATED) from exc
         case Forbidden():
             raise coded_error(exc.message, Code.FORBIDDEN) from exc
+        case IdempotencyKeyReused():  # a client's bug, like FORBIDDEN: no result type fits it
+            raise GraphQLError(
+                exc.message, extensions={"code": Code.IDEMPOTENCY_KEY_REUSED.value, "field": exc.field}
+            ) from exc
         case NotFound():
             return NotFoundError(message=exc.message, field=exc.field)
         case VersionConflict():
@@ -92,6 +97,7 @@ _CODES: dict[type[DomainError], Code] = {
     NotFound: Code.NOT_FOUND,
     VersionConflict: Code.CONFLICT,
     StateConflict: Code.CONFLICT,
+    IdempotencyKeyReused: Code.IDEMPOTENCY_KEY_REUSED,
 }
 
 # graphql-core's variable coercion messages quote values with Python's repr ("found: {'zz': 1}",

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from carecore.access.principal import Principal, Role
-from carecore.care_plans.models import CarePlanStatus
 from carecore.errors import Forbidden
-from carecore.people.models import GuardianPermission, Person
+from carecore.people.models import Person
+from carecore.vocabulary import CarePlanStatus, GuardianPermission
 
 
 @dataclass(frozen=True, slots=True)

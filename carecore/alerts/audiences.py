@@ -6,10 +6,11 @@ from datetime import datetime
 
 from carecore.access.principal import Role
 from carecore.alerts.models import AlertRequest, Audience
-from carecore.people.models import GuardianPermission, Person
+from carecore.people.models import Person
 from carecore.ports import Ports
 from carecore.shifts.presence import caregivers_on_shift
 from carecore.users.models import User
+from carecore.vocabulary import GuardianPermission
 
 # Who receives an alert is decided here, once, for every branch that asks for one.
 PERSON_AUDIENCES = frozenset({Audience.ON_SHIFT_CAREGIVERS, Audience.CARE_TEAM, Audience.GUARDIANS})

@@ -15,8 +15,8 @@ from datetime import datetime
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.alerts.models import DeliveryState
-from carecore.incidents.models import Severity
 from carecore.ports import Ports
+from carecore.vocabulary import Severity
 
 
 @dataclass(frozen=True, slots=True)

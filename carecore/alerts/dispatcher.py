@@ -155,7 +155,7 @@ class Dispatcher:
         for (p, device), outcome in zip(pairs, outcomes, strict=True):
             by_plan.setdefault(p.notification.id, []).append((device, outcome))
         finishes = [p.finish or _after_send(p.notification, by_plan[p.notification.id], now, self.rng) for p in plans]
-        held = await self.ports.store.notifications.finish(claim, finishes)
+        held = await self.ports.store.notifications.finish(claim, finishes, now=now)
         if held < len(finishes):
             logger.warning("dispatcher %s lost %d leases before finishing", self.owner, len(finishes) - held)
         await self._forget_unregistered(pairs, outcomes)

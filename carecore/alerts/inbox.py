@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from carecore.access.principal import Principal
+from carecore.access.policy import require_role
+from carecore.access.principal import Principal, Role
 from carecore.alerts.models import Notification
+from carecore.alerts.router import ALERTS_ROUTED, notification_id
 from carecore.audit.service import audits, record
-from carecore.errors import NotFound
+from carecore.errors import NotFound, ValidationFailed
+from carecore.events.models import DomainEvent
 from carecore.ids import is_valid_id
 from carecore.pagination import Page, PageRequest
 from carecore.ports import Ports
@@ -21,10 +25,15 @@ class Acknowledgement:
 
 
 async def list_notifications(
-    ports: Ports, actor: Principal, page: PageRequest, *, unread_only: bool
+    ports: Ports, actor: Principal, page: PageRequest, *, unread_only: bool, updated_since: datetime | None = None
 ) -> Page[Notification]:
-    """The caller's own notifications, newest first."""
-    return await ports.store.notifications.list_for_user(actor.user_id, page, unread_only=unread_only)
+    """The caller's own notifications, newest first; with `updated_since`, those created, read,
+    acknowledged or delivered after it, oldest change first: a mobile app's delta."""
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise ValidationFailed("updatedSince needs a time zone offset.", field="updatedSince")
+    return await ports.store.notifications.list_for_user(
+        actor.user_id, page, unread_only=unread_only, updated_since=updated_since
+    )
 
 
 async def mark_read(ports: Ports, actor: Principal, notification_id: str) -> Notification:
@@ -66,3 +75,20 @@ async def _acknowledge_subject(ports: Ports, actor: Principal, notification: Not
 
 def _valid(notification_id: str) -> str:
     return notification_id if is_valid_id(notification_id) else "0" * 24
+
+
+def check_inbox_watch(actor: Principal) -> None:
+    """May the caller follow their inbox live? Everyone with an inbox: AI services have none."""
+    require_role(actor, Role.COORDINATOR, Role.CAREGIVER, Role.FAMILY)
+
+
+async def notification_for_update(ports: Ports, actor: Principal, event: DomainEvent) -> Notification | None:
+    """The caller's own notification of a routed alert request, if they are among its recipients.
+
+    Checked on every event: only the caller's copy (its id is derived from the request and the caller),
+    of the caller's agency, is ever read.
+    """
+    if event.kind != ALERTS_ROUTED or event.agency_id != actor.agency_id:
+        return None
+    found = await ports.store.notifications.get(notification_id(event.subject_id, actor.user_id))
+    return found if found is not None and found.user_id == actor.user_id else None

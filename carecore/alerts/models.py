@@ -11,30 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
 
-from carecore.incidents.models import Severity
-
-
-class Audience(StrEnum):
-    ON_SHIFT_CAREGIVERS = "ON_SHIFT_CAREGIVERS"  # checked in with the person now
-    CARE_TEAM = "CARE_TEAM"
-    COORDINATORS_ON_DUTY = "COORDINATORS_ON_DUTY"
-    ALL_COORDINATORS = "ALL_COORDINATORS"
-    GUARDIANS = "GUARDIANS"  # only those whose link allows `alerts`
-    EMERGENCY_CONTACT = "EMERGENCY_CONTACT"  # the agency's, for the last step of a ladder
-    USERS = "USERS"  # exactly `user_ids`
-
-
-class AlertKind(StrEnum):
-    INCIDENT = "INCIDENT"
-    LATE_VISIT = "LATE_VISIT"
-    COVERAGE_GAP = "COVERAGE_GAP"
-    GEOFENCE_EXCEPTION = "GEOFENCE_EXCEPTION"
-    OPEN_SHIFT_OFFER = "OPEN_SHIFT_OFFER"
-    SHIFT_CHANGE = "SHIFT_CHANGE"
-    UNREACHABLE = "UNREACHABLE"  # a person did not answer their wellness calls
-    HUMAN_CALL_TASK = "HUMAN_CALL_TASK"  # a coordinator on duty must call an unreachable person today
-    VISIT_REQUEST = "VISIT_REQUEST"  # someone must go and see an unreachable person
-    WELLNESS_CHECK = "WELLNESS_CHECK"  # "are you all right?", to the person's own app after a long silence
+from carecore.vocabulary import AlertKind as AlertKind
+from carecore.vocabulary import Audience as Audience
+from carecore.vocabulary import Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +139,8 @@ class Notification:
     acknowledged_at: datetime | None = None
     # Someone eligible acknowledged the subject (e.g. the incident): nobody needs waking for it now.
     subject_acknowledged_at: datetime | None = None
+    # The last change a recipient could see (created, read, acknowledged, delivered): the inbox's delta key.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from carecore.alerts.models import AddressKind, AlertKind, Platform
-from carecore.incidents.models import Severity
+from carecore.vocabulary import Severity
 
 
 @dataclass(frozen=True, slots=True)

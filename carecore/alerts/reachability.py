@@ -18,9 +18,9 @@ from carecore.alerts.service import request_alert
 from carecore.events.consumers import consumer
 from carecore.events.models import DomainEvent
 from carecore.ids import id_for_key
-from carecore.incidents.models import Severity
 from carecore.people.models import Person
 from carecore.ports import Ports
+from carecore.vocabulary import Severity
 
 REACHABILITY_CHANGED = "reachability.changed"
 CONSUMER = consumer("reachability-alerts", REACHABILITY_CHANGED).name

@@ -16,11 +16,13 @@ from carecore.alerts.audiences import resolve_audiences
 from carecore.alerts.models import AlertRequest, Notification, Preferences
 from carecore.alerts.rules import Night, initial_state
 from carecore.errors import AlreadyExists
+from carecore.events.models import DomainEvent
+from carecore.events.service import publish
 from carecore.ids import id_for_key
-from carecore.incidents.models import Severity
 from carecore.people.models import Person
 from carecore.ports import Ports
 from carecore.users.models import User
+from carecore.vocabulary import Severity
 
 # Routing a request takes well under a second; a router that dies holds a CRITICAL alert back no longer
 # than a dead ladder step holds its incident (carecore.incidents.escalation.LEASE). A router slower than
@@ -28,6 +30,9 @@ from carecore.users.models import User
 ROUTE_LEASE = timedelta(seconds=15)
 # A CRITICAL alert not acknowledged within this window also goes out by SMS and voice.
 SECOND_CHANNEL_AFTER = timedelta(minutes=2)
+# Published once a request's notifications are all written: live inboxes (and open-shift offers) read
+# their own copy from it. It names the request only; each subscriber finds its notification by id.
+ALERTS_ROUTED = "alerts.routed"
 
 
 def notification_id(request_id: str, user_id: str) -> str:
@@ -67,6 +72,9 @@ def _notification(
         state=state,
         push_at=due,
         next_attempt_at=due,
+        # When it reached the inbox: a delta sync (notifications updatedSince) must see a request routed
+        # after the client's last sync even when it was created before.
+        updated_at=now,
     )
 
 
@@ -93,6 +101,20 @@ async def route_request(ports: Ports, request: AlertRequest) -> list[Notificatio
                 notification.id, agency_id=request.agency_id, user_id=user.id, due_at=now + SECOND_CHANNEL_AFTER
             )
         written.append(notification)
+    # Last, so a subscriber always finds its notification; a router that dies before it routes the
+    # request again (nothing doubles) and publishes it then, once (the id is the request's).
+    await publish(
+        ports,
+        DomainEvent(
+            id=id_for_key(ALERTS_ROUTED, request.id),
+            agency_id=request.agency_id,
+            kind=ALERTS_ROUTED,
+            subject_type="AlertRequest",
+            subject_id=request.id,
+            at=now,
+            data={"alert_kind": request.kind.value},
+        ),
+    )
     return written
 
 

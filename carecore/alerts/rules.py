@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from carecore.alerts.models import AlertKind, DeliveryState, Preferences, QuietHours
 from carecore.errors import ValidationFailed
-from carecore.incidents.models import Severity
+from carecore.vocabulary import Severity
 
 # A push older than this is noise, not help: FCM drops it after the TTL and retries stop then.
 TIME_TO_LIVE: dict[AlertKind, timedelta] = {
@@ -17,6 +17,7 @@ TIME_TO_LIVE: dict[AlertKind, timedelta] = {
     AlertKind.LATE_VISIT: timedelta(minutes=30),
     AlertKind.COVERAGE_GAP: timedelta(hours=1),
     AlertKind.GEOFENCE_EXCEPTION: timedelta(hours=2),
+    AlertKind.VISIT_CLOCK_SKEW: timedelta(hours=2),
     AlertKind.OPEN_SHIFT_OFFER: timedelta(hours=4),
     AlertKind.SHIFT_CHANGE: timedelta(hours=12),
     AlertKind.UNREACHABLE: timedelta(hours=12),

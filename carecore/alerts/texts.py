@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from carecore.alerts.models import AlertKind
-from carecore.incidents.models import Severity
+from carecore.vocabulary import Severity
 
 DEFAULT_LOCALE = "ko"
 

@@ -4,27 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from enum import StrEnum
 
-from carecore.incidents.models import IncidentType
-
-
-class CarePlanStatus(StrEnum):
-    DRAFT = "DRAFT"
-    ACTIVE = "ACTIVE"
-    SUPERSEDED = "SUPERSEDED"
-    ARCHIVED = "ARCHIVED"
-
-
-class TaskCategory(StrEnum):
-    MEDICATION = "MEDICATION"
-    MEAL = "MEAL"
-    HYGIENE = "HYGIENE"
-    MOBILITY = "MOBILITY"
-    THERAPY = "THERAPY"
-    BEHAVIOUR = "BEHAVIOUR"
-    ACTIVITY = "ACTIVITY"
-    MONITORING = "MONITORING"
+from carecore.vocabulary import CarePlanStatus as CarePlanStatus
+from carecore.vocabulary import IncidentType
+from carecore.vocabulary import TaskCategory as TaskCategory
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,10 @@ from carecore.care_plans.rules import check_content
 from carecore.errors import AlreadyExists, NotFound, StateConflict, VersionConflict
 from carecore.ids import id_for_key, is_valid_id, new_id
 from carecore.pagination import Page, PageRequest
-from carecore.people.models import GuardianPermission, Person
+from carecore.people.models import Person
 from carecore.people.service import person_in_scope
 from carecore.ports import Ports
+from carecore.vocabulary import GuardianPermission
 
 APPROVED = (CarePlanStatus.ACTIVE, CarePlanStatus.SUPERSEDED)
 # How long an approval may take before `finish_approvals` treats its process as dead, and its lease.

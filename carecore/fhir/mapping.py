@@ -14,13 +14,14 @@ from typing import Any
 from carecore.access.principal import Role
 from carecore.agencies.models import Agency
 from carecore.alerts.models import DeliveryState, Notification
-from carecore.care_plans.models import CarePlan, CarePlanStatus, Goal, SupportTask, effective_status
+from carecore.care_plans.models import CarePlan, Goal, SupportTask, effective_status
 from carecore.fhir import codes
 from carecore.health.models import UNITS, Metric, Observation, ObservationStatus
-from carecore.incidents.models import Incident, IncidentStatus, Severity
+from carecore.incidents.models import Incident, IncidentStatus
 from carecore.people.models import GuardianLink, Person, Protocol
 from carecore.shifts.models import Shift, ShiftStatus, VisitCheck
 from carecore.users.models import User
+from carecore.vocabulary import CarePlanStatus, Severity
 
 Json = dict[str, Any]
 

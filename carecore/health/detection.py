@@ -35,7 +35,7 @@ from carecore.health.models import (
     component_codes,
 )
 from carecore.health.thresholds import DEFAULT_THRESHOLDS, Thresholds
-from carecore.incidents.models import Severity
+from carecore.vocabulary import Severity
 
 CONFIRM_WITHIN = timedelta(minutes=10)
 BASELINE_WINDOW = timedelta(days=28)

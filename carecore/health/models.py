@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from carecore.incidents.models import Severity
+from carecore.vocabulary import Severity
 
 
 class Metric(StrEnum):

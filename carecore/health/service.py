@@ -40,21 +40,14 @@ from carecore.health.personal_thresholds import in_force, thresholds_for
 from carecore.health.rules import SAME_MOMENT, checked_reading, quality_gate, same_moment
 from carecore.health.thresholds import Thresholds
 from carecore.ids import id_for_key, is_valid_id
-from carecore.incidents.models import (
-    HEALTH_DETECTOR_SERVICE,
-    AiService,
-    Detection,
-    Evidence,
-    IncidentSource,
-    IncidentType,
-    Signal,
-)
+from carecore.incidents.models import HEALTH_DETECTOR_SERVICE, AiService, Detection, Evidence, Signal
 from carecore.incidents.opening import Opening, open_incident
 from carecore.incidents.policies import policy_for
 from carecore.incidents.policy import IncidentPolicy
 from carecore.pagination import Page, PageRequest
-from carecore.people.models import ExternalRef, GuardianPermission, Person
+from carecore.people.models import ExternalRef, Person
 from carecore.ports import Ports
+from carecore.vocabulary import GuardianPermission, IncidentSource, IncidentType
 
 MAX_BATCH = 1000
 EVALUATION_GRACE = timedelta(minutes=1)  # the request evaluates at once; the job only after this

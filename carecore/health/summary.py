@@ -15,8 +15,8 @@ from carecore.errors import NotFound
 from carecore.health import detection
 from carecore.health.models import Metric, Observation, component_codes
 from carecore.ids import is_valid_id
-from carecore.people.models import GuardianPermission
 from carecore.ports import Ports
+from carecore.vocabulary import GuardianPermission
 
 
 @dataclass(frozen=True, slots=True)

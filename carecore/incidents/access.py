@@ -13,7 +13,8 @@ from __future__ import annotations
 from carecore.access.policy import can_see_part, can_see_person
 from carecore.access.principal import Principal, Role
 from carecore.incidents.models import Incident, IncidentScope
-from carecore.people.models import GuardianPermission, Person
+from carecore.people.models import Person
+from carecore.vocabulary import GuardianPermission
 
 
 def can_see_incident(principal: Principal, incident: Incident, person: Person) -> bool:

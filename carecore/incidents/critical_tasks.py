@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from carecore import tracing
 from carecore.agencies.service import get_agency
-from carecore.care_plans.models import CarePlan, SupportTask, TaskCategory
+from carecore.care_plans.models import CarePlan, SupportTask
 from carecore.events.consumers import consumer
 from carecore.events.models import DomainEvent
 from carecore.ids import id_for_key
@@ -29,6 +29,7 @@ from carecore.incidents.opening import Opening, open_incident
 from carecore.incidents.policies import policy_for
 from carecore.incidents.rules import base_severity
 from carecore.ports import Ports
+from carecore.vocabulary import TaskCategory
 
 CRITICAL_TASK_MISSED = "shift.critical_task_missed"
 CONSUMER = consumer("critical-tasks", CRITICAL_TASK_MISSED).name

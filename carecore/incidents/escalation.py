@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from carecore import metrics
-from carecore.alerts.models import AlertKind, AlertRequest, Audience
+from carecore.alerts.models import AlertRequest
 from carecore.alerts.service import request_alert
 from carecore.ids import id_for_key
 from carecore.incidents.events import publish_change
@@ -21,6 +21,7 @@ from carecore.incidents.models import Escalation, Incident, IncidentStatus, Time
 from carecore.incidents.policies import policy_for
 from carecore.incidents.policy import IncidentPolicy, LadderStep
 from carecore.ports import Ports
+from carecore.vocabulary import AlertKind, Audience
 
 logger = logging.getLogger(__name__)
 

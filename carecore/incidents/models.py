@@ -6,41 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-
-class IncidentType(StrEnum):
-    FALL = "FALL"
-    SEIZURE = "SEIZURE"
-    WANDERING = "WANDERING"
-    SELF_INJURY = "SELF_INJURY"
-    AGGRESSION = "AGGRESSION"
-    MEDICAL = "MEDICAL"
-    NO_RESPONSE = "NO_RESPONSE"
-    MEDICATION = "MEDICATION"
-    MISSED_VISIT = "MISSED_VISIT"
-    OTHER = "OTHER"
-
-
-class Severity(StrEnum):
-    CRITICAL = "CRITICAL"
-    HIGH = "HIGH"
-    MEDIUM = "MEDIUM"
-    LOW = "LOW"
-
-    @property
-    def rank(self) -> int:
-        """Higher is more urgent; stored next to the name so one conditional update can compare."""
-        return _RANK[self]
-
-
-_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
-
-
-class IncidentSource(StrEnum):
-    AI = "AI"
-    CAREGIVER = "CAREGIVER"
-    FAMILY = "FAMILY"
-    COORDINATOR = "COORDINATOR"
-    SYSTEM = "SYSTEM"  # e.g. a missed visit seen by the shift module
+from carecore.vocabulary import IncidentSource as IncidentSource
+from carecore.vocabulary import IncidentType as IncidentType
+from carecore.vocabulary import Severity as Severity
 
 
 class IncidentStatus(StrEnum):
@@ -113,6 +81,9 @@ class TimelineEntry:
     status: IncidentStatus  # after the change
     note: str | None = None
     detail: str | None = None
+    # Entries a client appends with an idempotency key: ids.id_for_key of it, and the request's payload_hash.
+    id: str | None = None
+    key_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
-from carecore.alerts.models import DEFAULT_NIGHT_WINDOW, Audience, QuietHours
+from carecore.alerts.models import DEFAULT_NIGHT_WINDOW, QuietHours
 from carecore.health.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from carecore.incidents.models import IncidentType, Severity
+from carecore.vocabulary import Audience
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from carecore.access.policy import can_see_part, person_scope, require_role
 from carecore.access.principal import Principal, Role
 from carecore.audit.service import record
-from carecore.errors import NotFound
+from carecore.errors import NotFound, ValidationFailed
 from carecore.events.models import DomainEvent
 from carecore.ids import is_valid_id
 from carecore.incidents.access import can_see_incident, incident_scope
+from carecore.incidents.events import INCIDENT_EVENTS
 from carecore.incidents.models import DetectorStats, Incident, IncidentFilter, IncidentScope
 from carecore.pagination import Page, PageRequest
-from carecore.people.models import GuardianPermission, Person
+from carecore.people.models import Person
 from carecore.ports import Ports
+from carecore.vocabulary import GuardianPermission
 
 
 async def incident_in_scope(ports: Ports, actor: Principal, incident_id: str, *, field: str = "id") -> Incident:
@@ -51,12 +55,17 @@ async def _scope(ports: Ports, actor: Principal) -> IncidentScope | None:
     return incident_scope(actor, tuple(p.id for p in visible))
 
 
-async def list_incidents(ports: Ports, actor: Principal, f: IncidentFilter, page: PageRequest) -> Page[Incident]:
-    """Incidents the caller may see, newest first."""
+async def list_incidents(
+    ports: Ports, actor: Principal, f: IncidentFilter, page: PageRequest, *, updated_since: datetime | None = None
+) -> Page[Incident]:
+    """Incidents the caller may see, newest first; with `updated_since`, those changed after it (a status
+    change, a note, a merged flag), oldest change first: a mobile app's delta."""
     scope = await _scope(ports, actor)
     if scope is None:
         return Page(edges=[], has_next_page=False)
-    result = await ports.store.incidents.list(scope, f, page)
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise ValidationFailed("updatedSince needs a time zone offset.", field="updatedSince")
+    result = await ports.store.incidents.list(scope, f, page, updated_since=updated_since)
     await record(ports, actor, "incident.read", "Incident", (i.id for i in result.items))
     return result
 
@@ -87,6 +96,8 @@ async def incident_for_update(
     ports: Ports, actor: Principal, event: DomainEvent, person_id: str | None = None
 ) -> Incident | None:
     """The incident an event announces, if the subscriber may see it (re-checked on every event)."""
+    if event.kind not in INCIDENT_EVENTS:  # the feed carries other kinds for other subscriptions
+        return None
     if event.agency_id != actor.agency_id or (person_id is not None and event.person_id != person_id):
         return None
     try:

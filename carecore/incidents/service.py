@@ -8,13 +8,14 @@ other gets a StateConflict naming the state the incident is in now.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from carecore import validation
 from carecore.access.policy import can_see_person, require_role
 from carecore.access.principal import Principal, Role
 from carecore.audit.service import audited
 from carecore.errors import DispositionRequired, Forbidden, NotFound, StateConflict, ValidationFailed
-from carecore.ids import is_valid_id
+from carecore.ids import check_same_request, id_for_key, is_valid_id, payload_hash
 from carecore.incidents.access import stops_the_ladder
 from carecore.incidents.escalation import restarted, run_step_now
 from carecore.incidents.events import publish_change
@@ -215,16 +216,38 @@ async def _check_assignee(ports: Ports, incident: Incident, person: Person, assi
         )
 
 
-async def add_incident_note(ports: Ports, actor: Principal, incident_id: str, *, note: str) -> Incident:
-    """Coordinators and caregivers who serve the person: a note on the timeline."""
+async def add_incident_note(
+    ports: Ports, actor: Principal, incident_id: str, *, note: str, idempotency_key: str | None = None
+) -> Incident:
+    """Coordinators and caregivers who serve the person: a note on the timeline. A retry with the same
+    idempotency key and text answers with the incident holding the first note; another text is refused."""
     require_role(actor, Role.COORDINATOR, Role.CAREGIVER)
     text = validation.text(note, "note", required=True)
     incident, _ = await incident_with_person(ports, actor, incident_id)
     entry = _entry(ports, actor, TimelineAction.NOTE, incident.status, note=text)
+    if idempotency_key:
+        key_hash = payload_hash(incident.id, text)
+        entry_id = id_for_key(actor.agency_id, actor.user_id, "add_incident_note", idempotency_key)
+        if (earlier := await _keyed_note(ports, entry_id, key_hash)) is not None:
+            return earlier
+        entry = replace(entry, id=entry_id, key_hash=key_hash)
     statuses = (*LIVE, *CLOSED)
-    return await _changed(
-        ports, actor, incident.id, "note", lambda: ports.store.incidents.append(incident.id, entry, statuses)
-    )
+
+    async def append() -> Incident | None:
+        appended = await ports.store.incidents.append(incident.id, entry, statuses)
+        if appended is None and entry.id is not None and entry.key_hash is not None:
+            return await _keyed_note(ports, entry.id, entry.key_hash)  # a concurrent retry appended it first
+        return appended
+
+    return await _changed(ports, actor, incident.id, "note", append)
+
+
+async def _keyed_note(ports: Ports, entry_id: str, key_hash: str) -> Incident | None:
+    """The incident holding the note a key made, if the same request made it; else IdempotencyKeyReused."""
+    earlier = await ports.store.incidents.with_timeline_entry(entry_id)
+    if earlier is not None:
+        check_same_request(next(t.key_hash for t in earlier.timeline if t.id == entry_id), key_hash)
+    return earlier
 
 
 async def mark_incident_reported(

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from carecore.incidents.models import IncidentType
+from carecore.vocabulary import GuardianPermission as GuardianPermission
+from carecore.vocabulary import IncidentType
 
 
 class SupportLevel(StrEnum):
@@ -14,14 +15,6 @@ class SupportLevel(StrEnum):
     MODERATE = "MODERATE"
     HIGH = "HIGH"
     INTENSIVE = "INTENSIVE"  # 최중증: round-the-clock, one-to-one support
-
-
-class GuardianPermission(StrEnum):
-    PLAN = "plan"
-    VISITS = "visits"
-    INCIDENTS = "incidents"
-    ALERTS = "alerts"
-    HEALTH = "health"  # vital-sign readings, and what the health rules found in them
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from carecore.errors import AlreadyExists, NotFound, StateConflict, Unauthentica
 from carecore.events.models import DomainEvent
 from carecore.events.service import publish
 from carecore.ids import id_for_key, is_valid_id
-from carecore.incidents.models import AiService, IncidentSource, IncidentType, Severity
+from carecore.incidents.models import AiService
 from carecore.incidents.opening import Opening, open_incident
 from carecore.incidents.policies import policy_for
 from carecore.incidents.rules import base_severity
@@ -52,6 +52,7 @@ from carecore.reachability.models import (
     SignReport,
 )
 from carecore.users.service import principal_for
+from carecore.vocabulary import IncidentSource, IncidentType, Severity
 
 CALLBACK_TOKEN_BYTES = 32
 EVENT_KIND = "reachability.changed"  # consumed by carecore/alerts/reachability.py

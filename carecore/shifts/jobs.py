@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from carecore.alerts.models import AlertKind, Audience
-from carecore.incidents.models import Severity
 from carecore.ports import Ports
 from carecore.shifts.critical_tasks import run_task_checks
 from carecore.shifts.models import Shift, ShiftStatus
 from carecore.shifts.open_shifts import send_offers
 from carecore.shifts.scheduling import announce_change
 from carecore.shifts.support import publish_shift_event, request_shift_alert
+from carecore.vocabulary import AlertKind, Audience, Severity
 
 CHECK_LEASE = timedelta(minutes=1)
 WAITING_OR_MISSED = (ShiftStatus.SCHEDULED, ShiftStatus.OPEN, ShiftStatus.MISSED)

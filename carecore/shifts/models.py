@@ -68,6 +68,21 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceTiming:
+    """When a phone says something happened, next to when the server heard of it (offline visits).
+
+    The record's own `at` is the device's time (clamped to the server's: never in the future); these
+    keep what it was weighed against, and the two marks coordinators see.
+    """
+
+    device_at: datetime  # the phone's clock when the caregiver acted
+    fix_at: datetime | None  # the GPS fix's time: a satellite clock, the check on the phone's
+    received_at: datetime  # the server's clock when the request arrived
+    late_submission: bool  # sent more than a few minutes after it happened (the phone was offline)
+    clock_skew: bool  # the phone's clock is off by more than 5 minutes (from the fix, or in the future)
+
+
+@dataclass(frozen=True, slots=True)
 class VisitCheck:
     """A check-in or check-out (electronic visit verification)."""
 
@@ -75,6 +90,7 @@ class VisitCheck:
     location: Location | None
     distance_m: float | None  # from the person's home; None without a location or a home
     outside_geofence: bool  # also when no location could be taken: coordinators look at both
+    timing: DeviceTiming | None = None  # None when the phone sent no time of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +102,8 @@ class TaskLogEntry:
     note: str
     at: datetime
     by: str
+    timing: DeviceTiming | None = None
+    key_hash: str | None = None  # ids.payload_hash of the request, when it came with an idempotency key
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,7 @@ class ProgressNote:
     text: str
     at: datetime
     by: str
+    key_hash: str | None = None  # ids.payload_hash of the request, when it came with an idempotency key
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,11 @@ from carecore import validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
-from carecore.alerts.models import AlertKind, Audience
+from carecore.alerts.router import ALERTS_ROUTED, notification_id
 from carecore.audit.service import audits, record
 from carecore.errors import NotFound, StateConflict
+from carecore.events.models import DomainEvent
 from carecore.ids import is_valid_id
-from carecore.incidents.models import Severity
 from carecore.pagination import Page, PageRequest
 from carecore.ports import Ports
 from carecore.shifts.errors import PLACEMENT_VIOLATIONS, ShiftTaken
@@ -31,6 +31,7 @@ from carecore.shifts.support import (
     tell_caregivers,
     zone,
 )
+from carecore.vocabulary import AlertKind, Audience, Severity
 
 OFFER_LEASE = timedelta(minutes=2)
 MAX_OFFERS = 500
@@ -242,3 +243,31 @@ async def free_qualified_caregivers(ports: Ports, shift: Shift) -> list[str]:
             continue
         free.append(user_id)
     return sorted(free)[:MAX_OFFERS]
+
+
+def check_offer_watch(actor: Principal) -> None:
+    """May the caller follow open-shift offers live? Offers go to caregivers only."""
+    require_role(actor, Role.CAREGIVER)
+
+
+async def offer_for_update(ports: Ports, actor: Principal, event: DomainEvent) -> Shift | None:
+    """The open shift an event offers the calling caregiver, if it was offered to them and is still open,
+    not over and theirs to qualify for (checked on every event, as `list_open_shifts` checks its list)."""
+    if actor.role is not Role.CAREGIVER or event.kind != ALERTS_ROUTED or event.agency_id != actor.agency_id:
+        return None
+    if event.data.get("alert_kind") != AlertKind.OPEN_SHIFT_OFFER.value:
+        return None
+    offer = await ports.store.notifications.get(notification_id(event.subject_id, actor.user_id))
+    if offer is None or offer.user_id != actor.user_id or offer.kind is not AlertKind.OPEN_SHIFT_OFFER:
+        return None
+    shift = await ports.store.shifts.get(offer.subject_id)
+    if shift is None or shift.agency_id != actor.agency_id or shift.status is not ShiftStatus.OPEN:
+        return None
+    if shift.end <= ports.clock.now():
+        return None
+    profile = await ports.store.caregiver_profiles.get(actor.user_id)
+    tz = zone(await get_agency(ports, actor.agency_id))
+    if not qualifies_for(shift, profile, shift.start.astimezone(tz).date()):
+        return None
+    await record(ports, actor, "shift.read", "Shift", [shift.id])
+    return shift

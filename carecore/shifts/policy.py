@@ -6,9 +6,10 @@ from datetime import date
 
 from carecore.access.policy import can_see_part
 from carecore.access.principal import Principal, Role
-from carecore.people.models import GuardianPermission, Person
+from carecore.people.models import Person
 from carecore.shifts.models import OPEN_SWAP, CaregiverProfile, Shift, ShiftStatus
 from carecore.shifts.rules import missing_qualifications
+from carecore.vocabulary import GuardianPermission
 
 
 def is_swap_target(actor: Principal, shift: Shift) -> bool:

@@ -13,15 +13,18 @@ from carecore.audit.service import record
 from carecore.errors import ValidationFailed
 from carecore.ids import is_valid_id
 from carecore.pagination import Page, PageRequest
-from carecore.people.models import GuardianPermission, Person
+from carecore.people.models import Person
 from carecore.people.service import person_in_scope
 from carecore.ports import Ports
 from carecore.shifts.coverage import coverage_gaps as compute_gaps
 from carecore.shifts.models import CoverageGap, Shift, ShiftFilter, ShiftStatus
 from carecore.shifts.support import audited, shift_in_scope, zone
+from carecore.vocabulary import GuardianPermission
 
 MAX_LIST_PERIOD = timedelta(days=62)
 MAX_COVERAGE_PERIOD = timedelta(days=31)
+# A caregiver holds at most a few shifts a day: 62 days of them fit, and a longer answer is no delta.
+MAX_FORMER_SHIFTS = 500
 EMPTY: Page[Shift] = Page(edges=[], has_next_page=False)
 
 
@@ -38,12 +41,41 @@ async def get_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
     return await audited(ports, actor, "shift.read", await shift_in_scope(ports, actor, shift_id, field="id"))
 
 
-async def my_shifts(ports: Ports, actor: Principal, start: datetime, end: datetime, page: PageRequest) -> Page[Shift]:
-    """A caregiver's own shifts overlapping the period, soonest first."""
+async def my_shifts(
+    ports: Ports,
+    actor: Principal,
+    start: datetime,
+    end: datetime,
+    page: PageRequest,
+    *,
+    updated_since: datetime | None = None,
+) -> Page[Shift]:
+    """A caregiver's own shifts overlapping the period, soonest first; with `updated_since`, only those
+    changed after it (cancelled, completed, moved...), oldest change first: a mobile app's delta."""
     require_role(actor, Role.CAREGIVER)
     start, end = checked_period(start, end, MAX_LIST_PERIOD)
     f = ShiftFilter(agency_id=actor.agency_id, start=start, end=end, caregiver_id=actor.user_id)
-    return await _audited_page(ports, actor, await ports.store.shifts.search(f, page))
+    if updated_since is None:
+        return await _audited_page(ports, actor, await ports.store.shifts.search(f, page))
+    since = checked_since(updated_since)
+    return await _audited_page(ports, actor, await ports.store.shifts.changed_for_caregiver(f, since, page))
+
+
+async def my_former_shift_ids(
+    ports: Ports, actor: Principal, start: datetime, end: datetime, updated_since: datetime
+) -> list[str]:
+    """Ids of the period's shifts the caregiver held and lost after `updated_since` (reassigned, swapped,
+    opened): what a delta cannot show as a shift, since the caller may no longer see it."""
+    require_role(actor, Role.CAREGIVER)
+    start, end = checked_period(start, end, MAX_LIST_PERIOD)
+    f = ShiftFilter(agency_id=actor.agency_id, start=start, end=end, caregiver_id=actor.user_id)
+    return await ports.store.shifts.left_caregiver(f, checked_since(updated_since), MAX_FORMER_SHIFTS)
+
+
+def checked_since(updated_since: datetime) -> datetime:
+    if updated_since.tzinfo is None:
+        raise ValidationFailed("updatedSince needs a time zone offset.", field="updatedSince")
+    return updated_since
 
 
 async def list_shifts(

@@ -13,7 +13,7 @@ from carecore import validation
 from carecore.agencies.models import Agency
 from carecore.errors import ValidationFailed
 from carecore.shifts.errors import RestTooShort, ShiftOverlap, WeeklyHoursExceeded
-from carecore.shifts.models import AvailabilityWindow, Booking, CaregiverProfile, Limits, Location
+from carecore.shifts.models import AvailabilityWindow, Booking, CaregiverProfile, DeviceTiming, Limits, Location
 
 MIN_SHIFT = timedelta(minutes=15)
 MAX_SHIFT = timedelta(hours=24)
@@ -21,6 +21,10 @@ MAX_AHEAD = timedelta(days=400)
 MAX_OCCURRENCES = 120
 MAX_QUALIFICATIONS = 20
 EARTH_RADIUS_M = 6_371_000.0
+# Offline visits: a phone may send what happened up to a day later; later than that, a coordinator records it.
+MAX_SUBMISSION_DELAY = timedelta(hours=24)
+# Beyond this a phone's time is marked: sent late, or a clock that disagrees with the GPS fix's.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def checked_times(start: datetime, end: datetime, now: datetime) -> tuple[datetime, datetime]:
@@ -202,3 +206,29 @@ def fits_availability(windows: Sequence[AvailabilityWindow], start: datetime, en
             if w_start <= start and end <= w_end:
                 return True
     return False
+
+
+def device_timing(device_at: datetime | None, fix_at: datetime | None, now: datetime) -> DeviceTiming | None:
+    """Weighs a phone's times against the server's; None when the phone sent none (the server's time holds).
+
+    Refused more than 24 hours late. A time ahead of the server's is a wrong clock, never a future act: it
+    is marked and the record takes the server's time (`recorded_at`).
+    """
+    if device_at is None:
+        if fix_at is not None:
+            raise ValidationFailed("Send the device's time with the fix's time.", field="deviceTime")
+        return None
+    for value, name in ((device_at, "deviceTime"), (fix_at, "fixTime")):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(f"{name} needs a time zone offset.", field=name)
+    if now - device_at > MAX_SUBMISSION_DELAY:
+        raise ValidationFailed(
+            "This happened more than 24 hours ago; ask your coordinator to record it.", field="deviceTime"
+        )
+    skewed = device_at - now > MAX_CLOCK_SKEW or (fix_at is not None and abs(device_at - fix_at) > MAX_CLOCK_SKEW)
+    return DeviceTiming(device_at, fix_at, now, now - device_at > MAX_CLOCK_SKEW, skewed)
+
+
+def recorded_at(timing: DeviceTiming | None, now: datetime) -> datetime:
+    """The time a visit record carries: the phone's, never later than the server's."""
+    return now if timing is None else min(timing.device_at, now)

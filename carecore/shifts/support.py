@@ -9,19 +9,19 @@ from zoneinfo import ZoneInfo
 from carecore.access.principal import Principal, Role
 from carecore.agencies.models import Agency
 from carecore.agencies.service import get_agency
-from carecore.alerts.models import AlertKind, AlertRequest, Audience
+from carecore.alerts.models import AlertRequest
 from carecore.alerts.service import request_alert
 from carecore.audit.service import record
 from carecore.errors import NotFound, ValidationFailed
 from carecore.events.models import DomainEvent
 from carecore.events.service import publish
 from carecore.ids import id_for_key, is_valid_id
-from carecore.incidents.models import Severity
 from carecore.ports import Ports
 from carecore.shifts.models import CaregiverProfile, Limits, Shift
 from carecore.shifts.policy import can_see_shift
 from carecore.shifts.rules import limits_for
 from carecore.users.models import User
+from carecore.vocabulary import AlertKind, Audience, Severity
 
 EventValue = str | int | float | bool | None
 

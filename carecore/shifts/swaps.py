@@ -9,12 +9,10 @@ from carecore import validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
 from carecore.agencies.service import get_agency
-from carecore.alerts.models import AlertKind, Audience
 from carecore.audit.service import audits
 from carecore.errors import NotFound, StateConflict, ValidationFailed
 from carecore.events.models import EventData
 from carecore.ids import new_id
-from carecore.incidents.models import Severity
 from carecore.ports import Ports
 from carecore.shifts.errors import MissingQualifications
 from carecore.shifts.models import HistoryAction, HistoryEntry, Shift, ShiftStatus, SwapRequest, SwapStatus
@@ -28,6 +26,7 @@ from carecore.shifts.support import (
     tell_caregivers,
     zone,
 )
+from carecore.vocabulary import AlertKind, Audience, Severity
 
 
 @audits("shift.request_swap", "Shift", "shift_id")

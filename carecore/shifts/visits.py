@@ -4,22 +4,22 @@ version in force, progress notes, and the handover note the next caregiver reads
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from carecore import validation
 from carecore.access.policy import require_role
 from carecore.access.principal import Principal, Role
-from carecore.alerts.models import AlertKind, Audience
 from carecore.audit.service import audits, record
 from carecore.care_plans.models import SupportTask
 from carecore.errors import NotFound, StateConflict, ValidationFailed
-from carecore.ids import id_for_key, new_id
-from carecore.incidents.models import Severity
+from carecore.ids import check_same_request, id_for_key, new_id, payload_hash
 from carecore.people.models import HomeLocation
 from carecore.ports import Ports
 from carecore.shifts.critical_tasks import check_tasks_now, critical_occurrences, tasks_of
 from carecore.shifts.errors import CheckInNotOpen, CriticalTasksUnlogged
 from carecore.shifts.models import (
+    DeviceTiming,
     Location,
     ProgressNote,
     Shift,
@@ -29,8 +29,9 @@ from carecore.shifts.models import (
     VisitCheck,
 )
 from carecore.shifts.policy import can_see_visit_record
-from carecore.shifts.rules import checked_location, distance_m
-from carecore.shifts.support import publish_shift_event, request_shift_alert, shift_in_scope
+from carecore.shifts.rules import checked_location, device_timing, distance_m, recorded_at
+from carecore.shifts.support import EventValue, publish_shift_event, request_shift_alert, shift_in_scope
+from carecore.vocabulary import AlertKind, Audience, Severity
 
 # GPS accuracy counts in the caregiver's favour only this far: a fix that vague proves nothing.
 MAX_ACCURACY_CREDIT_M = 100.0
@@ -58,27 +59,57 @@ async def _own_shift(ports: Ports, actor: Principal, shift_id: str) -> Shift:
 
 
 @audits("shift.check_in", "Shift", "shift_id")
-async def check_in(ports: Ports, actor: Principal, shift_id: str, *, location: Location | None) -> Shift:
-    """Starts the visit: from 15 minutes before the start, once, by the shift's own caregiver."""
+async def check_in(
+    ports: Ports,
+    actor: Principal,
+    shift_id: str,
+    *,
+    location: Location | None,
+    device_at: datetime | None = None,
+    fix_at: datetime | None = None,
+) -> Shift:
+    """Starts the visit: from 15 minutes before the start, once, by the shift's own caregiver; an offline
+    phone's check-in counts at its own time if sent within 24 hours (carecore.shifts.rules.device_timing)."""
     shift = await _own_shift(ports, actor, shift_id)
     now = ports.clock.now()
+    timing = device_timing(device_at, fix_at, now)
+    at = recorded_at(timing, now)
     if shift.check_in is not None:
         raise StateConflict(f"You checked in at {shift.check_in.at.isoformat()} already.", field="shiftId")
     if shift.status not in (ShiftStatus.SCHEDULED, ShiftStatus.MISSED):
         raise StateConflict(f"A shift that is {shift.status.value.lower()} cannot be checked into.", field="shiftId")
-    if now < shift.check_in_opens_at():
+    if at < shift.check_in_opens_at():
         raise CheckInNotOpen(shift.check_in_opens_at())
-    if now >= shift.end:
+    if at >= shift.end:
         raise StateConflict("The shift is over; tell your coordinator about the visit.", field="shiftId")
     person = await ports.store.people.get(shift.person_id)
-    check = verified(now, location, person.profile.home if person else None)
+    check = replace(verified(at, location, person.profile.home if person else None), timing=timing)
     plan_id = person.active_care_plan_id if person else None
     updated = await ports.store.shifts.check_in(shift.id, actor.user_id, check, plan_id, now)
     if updated is None:
         raise StateConflict("The shift changed meanwhile (checked in, reassigned or cancelled).", field="shiftId")
     await publish_shift_event(ports, updated, "shift.checked_in")
     await _flag_geofence(ports, updated, check, "check_in")
+    await _flag_timing(ports, updated, timing, "check_in")
     return updated
+
+
+async def _flag_timing(ports: Ports, shift: Shift, timing: DeviceTiming | None, which: str) -> None:
+    """Accepted, but marked on the record (`timing`) and published: a late submission or a phone clock
+    that disagrees with the GPS fix's. A skewed clock also alerts the coordinators on duty, as a geofence
+    exception does (a late submission alone is the ordinary offline case: marked, not alerted)."""
+    if timing is None or not (timing.late_submission or timing.clock_skew):
+        return
+    data: dict[str, EventValue] = {
+        "which": which,
+        "late_submission": timing.late_submission,
+        "clock_skew": timing.clock_skew,
+        "delay_s": round((timing.received_at - timing.device_at).total_seconds()),
+    }
+    await publish_shift_event(ports, shift, "shift.visit_time_exception", which, data=data)
+    if timing.clock_skew:
+        coordinators = (Audience.COORDINATORS_ON_DUTY,)
+        await request_shift_alert(ports, shift, AlertKind.VISIT_CLOCK_SKEW, Severity.MEDIUM, coordinators, which)
 
 
 async def _flag_geofence(ports: Ports, shift: Shift, check: VisitCheck, which: str) -> None:
@@ -101,20 +132,35 @@ async def check_out(
     location: Location | None,
     handover_note: str | None = None,
     reason: str | None = None,
+    device_at: datetime | None = None,
+    fix_at: datetime | None = None,
 ) -> Shift:
     """Ends the visit; refused while a critical task due in the shift has no log entry, unless a reason
-    for the gap is given (then recorded, and each occurrence published for the incident module)."""
+    for the gap is given (then recorded, and each occurrence published for the incident module).
+
+    Refused before the shift's start: check-in opens 15 minutes early, and a check-in and check-out in
+    those minutes would complete a visit nobody made, with no late or missed-visit alert left to notice.
+    """
     handover_note = validation.optional_text(handover_note, "handoverNote")
     reason = validation.optional_text(reason, "reason", max_len=500)
     for _ in range(3):  # a task logged while we looked is a new reason to look again
         shift = await _own_shift(ports, actor, shift_id)
         if shift.status is not ShiftStatus.IN_PROGRESS:
             raise StateConflict("Only a visit in progress can be checked out of.", field="shiftId")
+        now = ports.clock.now()
+        timing = device_timing(device_at, fix_at, now)
+        at = recorded_at(timing, now)
+        if at < shift.start:
+            raise StateConflict(
+                f"The visit cannot end before the shift starts ({shift.start.isoformat()}).", field="shiftId"
+            )
+        if shift.check_in is not None and at < shift.check_in.at:
+            raise ValidationFailed("The check-out is earlier than the check-in.", field="deviceTime")
         unlogged = await unlogged_critical_tasks(ports, shift)
         if unlogged and reason is None:
             raise CriticalTasksUnlogged(tuple(t.id for t in unlogged), tuple(t.title for t in unlogged))
         person = await ports.store.people.get(shift.person_id)
-        check = verified(ports.clock.now(), location, person.profile.home if person else None)
+        check = replace(verified(at, location, person.profile.home if person else None), timing=timing)
         updated = await ports.store.shifts.check_out(
             shift.id,
             actor.user_id,
@@ -122,12 +168,13 @@ async def check_out(
             handover_note=handover_note,
             unlogged_critical_reason=reason if unlogged else None,
             task_log_size=len(shift.task_log),
-            now=ports.clock.now(),
+            now=now,
         )
         if updated is not None:
             await publish_shift_event(ports, updated, "shift.checked_out")
             await check_tasks_now(ports, shift.id)  # the check-out made it due: lost here, the job runs it
             await _flag_geofence(ports, updated, check, "check_out")
+            await _flag_timing(ports, updated, timing, "check_out")
             return updated
     raise StateConflict("The visit is changing too quickly; try again.", field="shiftId")
 
@@ -151,24 +198,40 @@ async def log_task(
     reason: str | None = None,
     note: str = "",
     idempotency_key: str | None = None,
+    device_at: datetime | None = None,
+    fix_at: datetime | None = None,
 ) -> Shift:
-    """Records what became of a task of the plan version in force; refused or not done needs a reason."""
+    """Records what became of a task of the plan version in force; refused or not done needs a reason.
+    An offline phone's entry counts at its own time (within 24 hours), e.g. for the critical-task check.
+    A retry with the same idempotency key and values answers with the shift holding the first entry,
+    even after check-out; the key with other values is IdempotencyKeyReused."""
     shift = await _own_shift(ports, actor, shift_id)
+    reason = validation.optional_text(reason, "reason", max_len=500)
+    note = validation.text(note, "note")
+    key_hash = payload_hash(shift.id, task_id, outcome, reason, note, device_at, fix_at)
+    entry_id = new_id()
+    if idempotency_key:
+        entry_id = id_for_key(actor.agency_id, actor.user_id, "log_task", idempotency_key)
+        if (earlier := await ports.store.shifts.with_task_entry(entry_id)) is not None:
+            check_same_request(next(e.key_hash for e in earlier.task_log if e.id == entry_id), key_hash)
+            return earlier
     if shift.status is not ShiftStatus.IN_PROGRESS:
         raise StateConflict("Tasks are logged during the visit, after check-in.", field="shiftId")
     plan = await ports.store.care_plans.get(shift.plan_id) if shift.plan_id else None
     if plan is None or all(t.id != task_id for t in plan.content.tasks):
         raise ValidationFailed("No such task in the plan this visit follows.", field="taskId")
-    reason = validation.optional_text(reason, "reason", max_len=500)
     if outcome is not TaskOutcome.DONE and reason is None:
         raise ValidationFailed("Say why the task was refused or not done.", field="reason")
-    entry_id = id_for_key(shift.id, actor.user_id, "log_task", idempotency_key) if idempotency_key else new_id()
-    entry = TaskLogEntry(
-        entry_id, task_id, outcome, reason, validation.text(note, "note"), ports.clock.now(), actor.user_id
-    )
-    updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry)
+    now = ports.clock.now()
+    timing = device_timing(device_at, fix_at, now)
+    at = recorded_at(timing, now)
+    entry = TaskLogEntry(entry_id, task_id, outcome, reason, note, at, actor.user_id, timing, key_hash)
+    updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry, now=now)
     if updated is None or all(e.id != entry_id for e in updated.task_log):
         raise StateConflict("The visit has ended; ask your coordinator to add it.", field="shiftId")
+    # A concurrent request under the same key may have appended first, with other values.
+    check_same_request(next(e.key_hash for e in updated.task_log if e.id == entry_id), key_hash)
+    await _flag_timing(ports, updated, timing, f"task:{entry_id}")
     if outcome is not TaskOutcome.DONE:
         await check_tasks_now(ports, shift.id)  # a critical task refused or not done raises its incident
     return updated
@@ -178,22 +241,30 @@ async def log_task(
 async def add_progress_note(
     ports: Ports, actor: Principal, shift_id: str, *, text: str, idempotency_key: str | None = None
 ) -> Shift:
-    """Adds a note to a visit in progress, or up to a day after check-out."""
+    """Adds a note to a visit in progress, or up to a day after check-out. A retry with the same
+    idempotency key and text answers with the first note; the key with another text is refused."""
     shift = await _own_shift(ports, actor, shift_id)
     text = validation.text(text, "text", required=True)
+    key_hash = payload_hash(shift.id, text)
+    note_id = new_id()
+    if idempotency_key:
+        note_id = id_for_key(actor.agency_id, actor.user_id, "add_progress_note", idempotency_key)
+        if (earlier := await ports.store.shifts.with_progress_note(note_id)) is not None:
+            check_same_request(next(n.key_hash for n in earlier.progress_notes if n.id == note_id), key_hash)
+            return earlier
     now = ports.clock.now()
     late = shift.check_out is not None and now - shift.check_out.at > NOTES_AFTER_CHECK_OUT
     if shift.status not in (ShiftStatus.IN_PROGRESS, ShiftStatus.COMPLETED) or late:
         raise StateConflict("Notes are written during the visit or within a day after it.", field="shiftId")
-    note_id = id_for_key(shift.id, actor.user_id, "note", idempotency_key) if idempotency_key else new_id()
     updated = await ports.store.shifts.add_progress_note(
         shift.id,
         actor.user_id,
-        ProgressNote(note_id, text, now, actor.user_id),
+        ProgressNote(note_id, text, now, actor.user_id, key_hash),
         (ShiftStatus.IN_PROGRESS, ShiftStatus.COMPLETED),
     )
     if updated is None or all(n.id != note_id for n in updated.progress_notes):
         raise StateConflict("The shift changed meanwhile; reload it.", field="shiftId")
+    check_same_request(next(n.key_hash for n in updated.progress_notes if n.id == note_id), key_hash)
     return updated
 
 

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 from pymongo.errors import DuplicateKeyError
 
-from carecore.alerts.models import AlertKind, Preferences, QuietHours
+from carecore.alerts.models import Preferences, QuietHours
 from carecore.storage.codec import time_from_str, time_to_str
 from carecore.storage.database import Db, Document
+from carecore.vocabulary import AlertKind
 
 
 def preferences_from_doc(d: Document) -> Preferences:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from carecore.alerts.models import AlertKind, AlertRequest, Audience
-from carecore.incidents.models import Severity
+from carecore.alerts.models import AlertRequest
 from carecore.storage.codec import insert_new
 from carecore.storage.database import Db, Document
 from carecore.storage.leases import claim_due, release
+from carecore.vocabulary import AlertKind, Audience, Severity
 
 
 def alert_request_from_doc(d: Document) -> AlertRequest:

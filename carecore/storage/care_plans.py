@@ -10,20 +10,18 @@ from pymongo import ReturnDocument
 from carecore.care_plans.models import (
     Acknowledgement,
     CarePlan,
-    CarePlanStatus,
     Goal,
     PlanContent,
     RiskProtocol,
     SupportTask,
-    TaskCategory,
     TaskSchedule,
 )
 from carecore.errors import ValidationFailed
-from carecore.incidents.models import IncidentType
 from carecore.pagination import Page, PageRequest
 from carecore.storage.codec import date_from_str, date_to_str, find_by_ids, insert_new, time_from_str, time_to_str
 from carecore.storage.database import Db, Document
 from carecore.storage.leases import claim_due, release
+from carecore.vocabulary import CarePlanStatus, IncidentType, TaskCategory
 
 # An approval in progress: who approves, and when `finish_approvals` may take a crashed one over.
 _APPROVAL_DONE: Document = {"approving_by": None, "approval_due_at": None}

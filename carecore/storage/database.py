@@ -60,6 +60,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # The FHIR export reads an agency's notifications, optionally created since a time.
         IndexModel([("agency_id", ASCENDING), ("created_at", ASCENDING)]),
         IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
+        # A user's inbox delta (notifications updatedSince), oldest change first.
+        IndexModel([("user_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("next_attempt_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("request_id", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("subject_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)]),
@@ -73,7 +75,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         # At most one incident per (agency, person, type) takes repeated flags; absent on all others.
         IndexModel([("merge_key", ASCENDING)], unique=True, sparse=True, name="merge_key_unique"),
         IndexModel([("recent_flag_ids", ASCENDING)]),
+        # Timeline entries a client appended with an idempotency key (addIncidentNote): a retry finds them.
+        IndexModel([("timeline.id", ASCENDING)], sparse=True),
         IndexModel([("agency_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]),
+        # A mobile app's delta (incidents updatedSince), oldest change first.
+        IndexModel([("agency_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("person_id", ASCENDING), ("created_at", DESCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)]),
         # Reports due: unreported incidents with a deadline, soonest first (reported ones leave the range).
@@ -86,7 +92,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     "shifts": [
         IndexModel([("agency_id", ASCENDING), ("start", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("caregiver_id", ASCENDING), ("start", ASCENDING)]),
+        # A caregiver's delta (myShifts updatedSince), and the shifts that left them since (its tombstones).
+        IndexModel([("caregiver_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
+        IndexModel([("history.from_caregiver_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("person_id", ASCENDING), ("start", ASCENDING)]),
+        # Task log entries and notes an idempotency key made: a retry finds them, on whichever shift.
+        IndexModel([("task_log.id", ASCENDING)]),
+        IndexModel([("progress_notes.id", ASCENDING)]),
         IndexModel([("agency_id", ASCENDING), ("status", ASCENDING), ("start", ASCENDING)]),
         # Background checks claim the earliest due shift (carecore.storage.leases).
         IndexModel([("late_check_at", ASCENDING)]),

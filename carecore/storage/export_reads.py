@@ -22,7 +22,7 @@ from carecore.storage.incident_codec import incident_from_doc
 from carecore.storage.notifications import notification_from_doc
 from carecore.storage.observations import observation_from_doc
 from carecore.storage.people import person_from_doc
-from carecore.storage.shifts import shift_from_doc
+from carecore.storage.shift_codec import shift_from_doc
 from carecore.storage.users import user_from_doc
 from carecore.users.models import User
 

@@ -9,22 +9,20 @@ from carecore.incidents.models import (
     Escalation,
     Evidence,
     Incident,
-    IncidentSource,
     IncidentStatus,
-    IncidentType,
     Safeguarding,
     SafeguardingKind,
-    Severity,
     Signal,
     TimelineAction,
     TimelineEntry,
     Verdict,
 )
 from carecore.storage.database import Document
+from carecore.vocabulary import IncidentSource, IncidentType, Severity
 
 
 def entry_to_doc(e: TimelineEntry) -> Document:
-    return {
+    doc: Document = {
         "at": e.at,
         "action": e.action.value,
         "actor_id": e.actor_id,
@@ -32,6 +30,9 @@ def entry_to_doc(e: TimelineEntry) -> Document:
         "note": e.note,
         "detail": e.detail,
     }
+    if e.id is not None:  # absent, not null, on the rest: the sparse index holds only keyed entries
+        doc.update(id=e.id, key_hash=e.key_hash)
+    return doc
 
 
 def entry_from_doc(d: Document) -> TimelineEntry:
@@ -42,6 +43,8 @@ def entry_from_doc(d: Document) -> TimelineEntry:
         status=IncidentStatus(d["status"]),
         note=d.get("note"),
         detail=d.get("detail"),
+        id=d.get("id"),
+        key_hash=d.get("key_hash"),
     )
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from carecore.incidents.models import FlagRecord, IncidentSource, IncidentType, Severity
+from carecore.incidents.models import FlagRecord
 from carecore.storage.codec import insert_new
 from carecore.storage.database import Db, Document
 from carecore.storage.incident_codec import detection_from_doc, detection_to_doc, evidence_from_doc, evidence_to_doc
 from carecore.storage.leases import claim_due
+from carecore.vocabulary import IncidentSource, IncidentType, Severity
 
 
 def _from_doc(d: Document) -> FlagRecord:

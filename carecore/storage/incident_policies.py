@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from carecore.alerts.models import DEFAULT_NIGHT_WINDOW, Audience, QuietHours
+from carecore.alerts.models import DEFAULT_NIGHT_WINDOW, QuietHours
 from carecore.health.thresholds import DEFAULT_THRESHOLDS, NAMES, Thresholds
-from carecore.incidents.models import IncidentType, Severity
 from carecore.incidents.policy import IncidentPolicy, LadderStep, ReportRule
 from carecore.storage.codec import time_from_str, time_to_str
 from carecore.storage.database import Db, Document
+from carecore.vocabulary import Audience, IncidentType, Severity
 
 
 def policy_to_doc(p: IncidentPolicy) -> Document:

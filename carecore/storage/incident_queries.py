@@ -10,19 +10,12 @@ from datetime import datetime
 from pymongo.asynchronous.collection import AsyncCollection
 
 from carecore.errors import ValidationFailed
-from carecore.incidents.models import (
-    DetectorStats,
-    Incident,
-    IncidentFilter,
-    IncidentScope,
-    IncidentSource,
-    IncidentStatus,
-    Verdict,
-)
+from carecore.incidents.models import DetectorStats, Incident, IncidentFilter, IncidentScope, IncidentStatus, Verdict
 from carecore.pagination import Page, PageRequest
 from carecore.storage.codec import EARLIEST, decode_cursor, encode_cursor
 from carecore.storage.database import Document
 from carecore.storage.incident_codec import incident_from_doc
+from carecore.vocabulary import IncidentSource
 
 
 def _keyset(field: str, cursor: str | None, *, descending: bool) -> Document:
@@ -77,11 +70,16 @@ class IncidentQueries:
         edges = [(encode_cursor(at.isoformat(), i.id), i) for at, i in found[: page.first]]
         return Page(edges=edges, has_next_page=len(found) > page.first)
 
-    async def list(self, scope: IncidentScope, f: IncidentFilter, page: PageRequest) -> Page[Incident]:
-        """Newest first."""
+    async def list(
+        self, scope: IncidentScope, f: IncidentFilter, page: PageRequest, *, updated_since: datetime | None = None
+    ) -> Page[Incident]:
+        """Newest first; with `updated_since`, only those changed after it, oldest change first (a delta)."""
         query = {**scope_query(scope), **filter_query(f)}
         if scope.person_ids is not None and f.person_id is not None and f.person_id not in scope.person_ids:
             return Page(edges=[], has_next_page=False)
+        if updated_since is not None:
+            changed = {**query, "updated_at": {"$gt": updated_since}}
+            return await self._page(changed, "updated_at", page, descending=False)
         return await self._page(query, "created_at", page, descending=True)
 
     async def review_queue(self, scope: IncidentScope, page: PageRequest) -> Page[Incident]:

@@ -24,7 +24,6 @@ from carecore.incidents.models import (
     Incident,
     IncidentStatus,
     MergeKeyTaken,
-    Severity,
     SeverityRaise,
     TimelineEntry,
     Verdict,
@@ -40,6 +39,7 @@ from carecore.storage.incident_codec import (
 )
 from carecore.storage.incident_queries import IncidentQueries
 from carecore.storage.leases import claim_due
+from carecore.vocabulary import Severity
 
 RECENT_FLAGS = 50  # flag ids kept on the incident, so a resumed flag can tell it was already merged
 
@@ -93,6 +93,11 @@ class IncidentStore(IncidentQueries):
 
     async def get(self, incident_id: str) -> Incident | None:
         d = await self._c.find_one({"_id": incident_id})
+        return incident_from_doc(d) if d else None
+
+    async def with_timeline_entry(self, entry_id: str) -> Incident | None:
+        """The incident holding the timeline entry an idempotency key made, if any."""
+        d = await self._c.find_one({"timeline.id": entry_id})
         return incident_from_doc(d) if d else None
 
     async def with_flag(self, flag_id: str) -> Incident | None:
@@ -225,8 +230,10 @@ class IncidentStore(IncidentQueries):
     async def append(
         self, incident_id: str, entry: TimelineEntry, statuses: Iterable[IncidentStatus]
     ) -> Incident | None:
-        """A timeline entry that changes nothing else: a note, a guardian's acknowledgement."""
-        return await self._change(incident_id, statuses=statuses, entry=entry, changes={})
+        """A timeline entry that changes nothing else: a note, a guardian's acknowledgement; an entry with
+        an id is appended once."""
+        extra = {"timeline.id": {"$ne": entry.id}} if entry.id is not None else None
+        return await self._change(incident_id, statuses=statuses, entry=entry, changes={}, extra=extra)
 
     async def confirm(
         self,

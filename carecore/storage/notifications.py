@@ -13,18 +13,12 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 
-from carecore.alerts.models import (
-    AlertKind,
-    DeliveryState,
-    DeviceOutcome,
-    DeviceResult,
-    Finish,
-    Notification,
-)
-from carecore.incidents.models import Severity
+from carecore.alerts.models import DeliveryState, DeviceOutcome, DeviceResult, Finish, Notification
+from carecore.errors import ValidationFailed
 from carecore.pagination import Page, PageRequest
 from carecore.storage.codec import decode_cursor, encode_cursor, insert_new
 from carecore.storage.database import Db, Document
+from carecore.vocabulary import AlertKind, Severity
 
 
 def _result_from_doc(d: Document) -> DeviceResult:
@@ -71,6 +65,7 @@ def notification_from_doc(d: Document) -> Notification:
         read_at=d.get("read_at"),
         acknowledged_at=d.get("acknowledged_at"),
         subject_acknowledged_at=d.get("subject_acknowledged_at"),
+        updated_at=d.get("updated_at", d["created_at"]),
     )
 
 
@@ -104,6 +99,7 @@ class NotificationStore:
                 "read_at": n.read_at,
                 "acknowledged_at": n.acknowledged_at,
                 "subject_acknowledged_at": n.subject_acknowledged_at,
+                "updated_at": n.updated_at or n.created_at,
                 "lease_until": None,
                 "lease_owner": None,
             },
@@ -147,7 +143,7 @@ class NotificationStore:
         )
         return [notification_from_doc(d) async for d in self._c.find({"_id": {"$in": ids}, "lease_owner": owner})]
 
-    async def finish(self, owner: str, finishes: list[Finish]) -> int:
+    async def finish(self, owner: str, finishes: list[Finish], *, now: datetime) -> int:
         """Records attempts on notifications `owner` still holds; returns how many it still held."""
         if not finishes:
             return 0
@@ -160,6 +156,7 @@ class NotificationStore:
                         "attempts": f.attempts,
                         "next_attempt_at": f.next_attempt_at,
                         "results": [result_to_doc(r) for r in f.results],
+                        "updated_at": now,  # the delivery state a recipient sees changed
                         "lease_until": None,
                         "lease_owner": None,
                     }
@@ -170,11 +167,15 @@ class NotificationStore:
         result = await self._c.bulk_write(ops, ordered=False)
         return result.modified_count
 
-    async def list_for_user(self, user_id: str, page: PageRequest, *, unread_only: bool) -> Page[Notification]:
-        """Newest first."""
+    async def list_for_user(
+        self, user_id: str, page: PageRequest, *, unread_only: bool, updated_since: datetime | None = None
+    ) -> Page[Notification]:
+        """Newest first; with `updated_since`, those changed after it, oldest change first (a delta)."""
         query: Document = {"user_id": user_id}
         if unread_only:
             query["read_at"] = None
+        if updated_since is not None:
+            return await self._changed_for_user({**query, "updated_at": {"$gt": updated_since}}, page)
         if page.after is not None:
             value, object_id = decode_cursor(page.after)
             at = datetime.fromisoformat(value)
@@ -182,6 +183,16 @@ class NotificationStore:
         cursor = self._c.find(query).sort([("created_at", -1), ("_id", -1)]).limit(page.first + 1)
         found = [notification_from_doc(d) async for d in cursor]
         edges = [(encode_cursor(n.created_at.isoformat(), n.id), n) for n in found[: page.first]]
+        return Page(edges=edges, has_next_page=len(found) > page.first)
+
+    async def _changed_for_user(self, query: Document, page: PageRequest) -> Page[Notification]:
+        if page.after is not None:
+            value, object_id = decode_cursor(page.after)
+            at = _cursor_time(value)
+            query["$or"] = [{"updated_at": {"$gt": at}}, {"updated_at": at, "_id": {"$gt": object_id}}]
+        cursor = self._c.find(query).sort([("updated_at", 1), ("_id", 1)]).limit(page.first + 1)
+        found = [notification_from_doc(d) async for d in cursor]
+        edges = [(encode_cursor((n.updated_at or n.created_at).isoformat(), n.id), n) for n in found[: page.first]]
         return Page(edges=edges, has_next_page=len(found) > page.first)
 
     async def mark_read(self, notification_id: str, user_id: str, now: datetime) -> Notification | None:
@@ -200,14 +211,14 @@ class NotificationStore:
         query: dict[str, Any] = {"subject_id": subject_id, "subject_acknowledged_at": None}
         if created_by is not None:
             query["created_at"] = {"$lte": created_by}
-        result = await self._c.update_many(query, {"$set": {"subject_acknowledged_at": now}})
+        result = await self._c.update_many(query, {"$set": {"subject_acknowledged_at": now, "updated_at": now}})
         return result.modified_count
 
     async def _set_once(self, notification_id: str, user_id: str, fields: dict[str, Any]) -> Notification | None:
         ((name, value),) = fields.items()
         d = await self._c.find_one_and_update(
             {"_id": notification_id, "user_id": user_id, name: None},
-            {"$set": {name: value}},
+            {"$set": {name: value, "updated_at": value}},
             return_document=ReturnDocument.AFTER,
         )
         if d is None:
@@ -218,3 +229,10 @@ class NotificationStore:
         """Old inbox history; a notification still being delivered is never old enough."""
         result = await self._c.delete_many({"created_at": {"$lt": before}, "next_attempt_at": None})
         return result.deleted_count
+
+
+def _cursor_time(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationFailed("Invalid cursor.", field="after") from exc

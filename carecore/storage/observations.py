@@ -25,12 +25,12 @@ from carecore.health.models import (
     RejectReason,
     RuleFamily,
 )
-from carecore.incidents.models import Severity
 from carecore.pagination import Page, PageRequest
 from carecore.storage.codec import encode_cursor, insert_new
 from carecore.storage.database import Db, Document
 from carecore.storage.incident_queries import _keyset
 from carecore.storage.leases import claim_due
+from carecore.vocabulary import Severity
 
 DUPLICATE_KEY = 11000
 

@@ -12,7 +12,6 @@ from pymongo.errors import DuplicateKeyError
 
 from carecore.access.policy import PersonScope
 from carecore.errors import ValidationFailed
-from carecore.incidents.models import IncidentType
 from carecore.pagination import Page, PageRequest
 from carecore.people.models import (
     Allergy,
@@ -20,7 +19,6 @@ from carecore.people.models import (
     EmergencyContact,
     ExternalRef,
     GuardianLink,
-    GuardianPermission,
     HomeLocation,
     Person,
     PersonProfile,
@@ -39,6 +37,7 @@ from carecore.storage.codec import (
     time_to_str,
 )
 from carecore.storage.database import Db, Document
+from carecore.vocabulary import GuardianPermission, IncidentType
 
 
 def _ref_key(agency_id: str, ref: ExternalRef) -> str:

@@ -3,6 +3,7 @@
 Besides the shift itself a document carries the placement protocol's `hold` and `booking_token`
 (carecore.shifts.placement) and the due times of its background checks (`late_check_at`,
 `missed_check_at`, `offer_due_at`, `task_check_at`, `announce_due_at`, claimed with leases).
+How a shift becomes a document and back is carecore/storage/shift_codec.py.
 """
 
 from __future__ import annotations
@@ -16,13 +17,9 @@ from carecore.errors import ValidationFailed
 from carecore.pagination import Page, PageRequest
 from carecore.shifts.models import (
     ANNOUNCE_AFTER,
-    LATE_AFTER,
-    MISSED_AFTER,
     OPEN_SWAP,
-    HistoryAction,
     HistoryEntry,
     Hold,
-    Location,
     ProgressNote,
     QualificationOverride,
     Shift,
@@ -38,189 +35,22 @@ from carecore.shifts.rules import MAX_SHIFT
 from carecore.storage.codec import decode_cursor, encode_cursor, insert_new
 from carecore.storage.database import Db, Document
 from carecore.storage.leases import claim_due, release
+from carecore.storage.shift_codec import (
+    NO_CHECKS,
+    SUMMARY,
+    check_doc,
+    check_times,
+    history_doc,
+    hold_doc,
+    override_doc,
+    shift_from_doc,
+    shift_to_doc,
+    summary_from_doc,
+    swap_doc,
+    task_entry_doc,
+)
 
 WAITING = [ShiftStatus.SCHEDULED.value, ShiftStatus.OPEN.value]
-
-
-def _location_doc(loc: Location | None) -> Document | None:
-    return None if loc is None else {"latitude": loc.latitude, "longitude": loc.longitude, "accuracy_m": loc.accuracy_m}
-
-
-def _check_doc(c: VisitCheck | None) -> Document | None:
-    if c is None:
-        return None
-    return {
-        "at": c.at,
-        "location": _location_doc(c.location),
-        "distance_m": c.distance_m,
-        "outside_geofence": c.outside_geofence,
-    }
-
-
-def _check_from(d: Document | None) -> VisitCheck | None:
-    if not d:
-        return None
-    loc = d.get("location")
-    location = None if not loc else Location(loc["latitude"], loc["longitude"], loc.get("accuracy_m"))
-    return VisitCheck(d["at"], location, d.get("distance_m"), d["outside_geofence"])
-
-
-def history_doc(h: HistoryEntry) -> Document:
-    return {
-        "action": h.action.value,
-        "at": h.at,
-        "by": h.by,
-        "from_caregiver_id": h.from_caregiver_id,
-        "to_caregiver_id": h.to_caregiver_id,
-        "reason": h.reason,
-    }
-
-
-def _history_from(d: Document) -> HistoryEntry:
-    return HistoryEntry(
-        HistoryAction(d["action"]), d["at"], d["by"], d.get("from_caregiver_id"), d.get("to_caregiver_id"), d["reason"]
-    )
-
-
-def hold_doc(h: Hold) -> Document:
-    return {"token": h.token, "caregiver_id": h.caregiver_id, "start": h.start, "end": h.end, "at": h.at}
-
-
-def _override_doc(o: QualificationOverride | None) -> Document | None:
-    return None if o is None else {"missing": list(o.missing), "reason": o.reason, "by": o.by, "at": o.at}
-
-
-def swap_doc(s: SwapRequest) -> Document:
-    return {
-        "id": s.id,
-        "from_caregiver_id": s.from_caregiver_id,
-        "to_caregiver_id": s.to_caregiver_id,
-        "status": s.status.value,
-        "requested_at": s.requested_at,
-        "message": s.message,
-        "decided_at": s.decided_at,
-        "decided_by": s.decided_by,
-        "reason": s.reason,
-    }
-
-
-def _swap_from(d: Document | None) -> SwapRequest | None:
-    if not d:
-        return None
-    return SwapRequest(
-        id=d["id"],
-        from_caregiver_id=d["from_caregiver_id"],
-        to_caregiver_id=d["to_caregiver_id"],
-        status=SwapStatus(d["status"]),
-        requested_at=d["requested_at"],
-        message=d.get("message", ""),
-        decided_at=d.get("decided_at"),
-        decided_by=d.get("decided_by"),
-        reason=d.get("reason"),
-    )
-
-
-def task_entry_doc(e: TaskLogEntry) -> Document:
-    return {
-        "id": e.id,
-        "task_id": e.task_id,
-        "outcome": e.outcome.value,
-        "reason": e.reason,
-        "note": e.note,
-        "at": e.at,
-        "by": e.by,
-    }
-
-
-def shift_from_doc(d: Document) -> Shift:
-    h, o = d.get("hold"), d.get("qualification_override")
-    return Shift(
-        id=d["_id"],
-        agency_id=d["agency_id"],
-        person_id=d["person_id"],
-        caregiver_id=d.get("caregiver_id"),
-        status=ShiftStatus(d["status"]),
-        start=d["start"],
-        end=d["end"],
-        required_qualifications=tuple(d.get("required_qualifications", [])),
-        notes=d.get("notes", ""),
-        revision=d["revision"],
-        created_by=d["created_by"],
-        created_at=d["created_at"],
-        updated_at=d["updated_at"],
-        series_id=d.get("series_id"),
-        check_in=_check_from(d.get("check_in")),
-        check_out=_check_from(d.get("check_out")),
-        plan_id=d.get("plan_id"),
-        task_log=tuple(
-            TaskLogEntry(e["id"], e["task_id"], TaskOutcome(e["outcome"]), e["reason"], e["note"], e["at"], e["by"])
-            for e in d.get("task_log", [])
-        ),
-        progress_notes=tuple(ProgressNote(n["id"], n["text"], n["at"], n["by"]) for n in d.get("progress_notes", [])),
-        handover_note=d.get("handover_note"),
-        unlogged_critical_reason=d.get("unlogged_critical_reason"),
-        history=tuple(_history_from(x) for x in d.get("history", [])),
-        qualification_override=None
-        if not o
-        else QualificationOverride(tuple(o["missing"]), o["reason"], o["by"], o["at"]),
-        swap=_swap_from(d.get("swap")),
-        late_at=d.get("late_at"),
-        missed_at=d.get("missed_at"),
-        cancel_reason=d.get("cancel_reason"),
-        booking_token=d.get("booking_token"),
-        hold=None if not h else Hold(h["token"], h["caregiver_id"], h["start"], h["end"], h["at"]),
-    )
-
-
-def check_times(start: datetime) -> Document:
-    """The due times of the late and missed checks of a shift starting at `start`."""
-    return {"late_check_at": start + LATE_AFTER, "missed_check_at": start + MISSED_AFTER}
-
-
-NO_CHECKS: Document = {"late_check_at": None, "missed_check_at": None, "offer_due_at": None}
-
-
-def shift_to_doc(s: Shift, offer_unplaced_after: timedelta | None = None) -> Document:
-    offer_due_at = None
-    if s.status is ShiftStatus.OPEN:
-        # An open shift is offered to free, qualified caregivers by a background job; one held for a
-        # placement only if that placement has not committed `offer_unplaced_after` later (it died).
-        unplaced_at = s.hold.at + offer_unplaced_after if s.hold and offer_unplaced_after is not None else None
-        offer_due_at = s.created_at if s.hold is None else unplaced_at
-    return {
-        "_id": s.id,
-        "agency_id": s.agency_id,
-        "person_id": s.person_id,
-        "caregiver_id": s.caregiver_id,
-        "status": s.status.value,
-        "start": s.start,
-        "end": s.end,
-        "required_qualifications": list(s.required_qualifications),
-        "notes": s.notes,
-        "series_id": s.series_id,
-        "revision": s.revision,
-        "created_by": s.created_by,
-        "created_at": s.created_at,
-        "updated_at": s.updated_at,
-        "check_in": None,
-        "check_out": None,
-        "plan_id": None,
-        "task_log": [],
-        "progress_notes": [],
-        "handover_note": None,
-        "unlogged_critical_reason": None,
-        "history": [history_doc(h) for h in s.history],
-        "qualification_override": _override_doc(s.qualification_override),
-        "swap": None,
-        "late_at": None,
-        "missed_at": None,
-        "cancel_reason": None,
-        "booking_token": s.booking_token,
-        "hold": hold_doc(s.hold) if s.hold else None,
-        **check_times(s.start),
-        "task_check_at": None,  # set by check-in: the critical tasks of a visit (carecore.shifts.critical_tasks)
-        "offer_due_at": offer_due_at,
-    }
 
 
 def _details(required: tuple[str, ...] | None, notes: str | None) -> Document:
@@ -243,6 +73,16 @@ class ShiftStore:
 
     async def get(self, shift_id: str) -> Shift | None:
         d = await self._c.find_one({"_id": shift_id})
+        return shift_from_doc(d) if d else None
+
+    async def with_task_entry(self, entry_id: str) -> Shift | None:
+        """The shift holding the task log entry an idempotency key made, if any."""
+        d = await self._c.find_one({"task_log.id": entry_id})
+        return shift_from_doc(d) if d else None
+
+    async def with_progress_note(self, note_id: str) -> Shift | None:
+        """The shift holding the progress note an idempotency key made, if any."""
+        d = await self._c.find_one({"progress_notes.id": note_id})
         return shift_from_doc(d) if d else None
 
     async def get_many(self, ids: Iterable[str]) -> dict[str, Shift]:
@@ -318,7 +158,7 @@ class ShiftStore:
             "booking_token": token,
             "hold": None,
             "updated_at": now,
-            "qualification_override": _override_doc(override),
+            "qualification_override": override_doc(override),
             "late_at": None,
             "missed_at": None,
             "offer_due_at": None,
@@ -433,7 +273,7 @@ class ShiftStore:
             {
                 "$set": {
                     "status": ShiftStatus.IN_PROGRESS.value,
-                    "check_in": _check_doc(check),
+                    "check_in": check_doc(check),
                     "plan_id": plan_id,
                     "hold": None,
                     "updated_at": now,
@@ -466,7 +306,7 @@ class ShiftStore:
             {
                 "$set": {
                     "status": ShiftStatus.COMPLETED.value,
-                    "check_out": _check_doc(check),
+                    "check_out": check_doc(check),
                     "handover_note": handover_note,
                     "unlogged_critical_reason": unlogged_critical_reason,
                     "updated_at": now,
@@ -476,12 +316,15 @@ class ShiftStore:
             },
         )
 
-    async def add_task_entry(self, shift_id: str, caregiver_id: str, entry: TaskLogEntry) -> Shift | None:
+    async def add_task_entry(
+        self, shift_id: str, caregiver_id: str, entry: TaskLogEntry, *, now: datetime
+    ) -> Shift | None:
         """Appends once per entry id, so a retried request logs one entry. A task refused or not done
-        makes the critical-task check due in the same update, so no crash can lose it."""
-        changes: Document = {"updated_at": entry.at}
+        makes the critical-task check due in the same update, so no crash can lose it. `now` (the
+        server's time, not the entry's, which an offline phone sets) is when the shift changed."""
+        changes: Document = {"updated_at": now}
         if entry.outcome is not TaskOutcome.DONE:
-            changes["task_check_at"] = entry.at
+            changes["task_check_at"] = now
         await self._c.update_one(
             {
                 "_id": shift_id,
@@ -504,7 +347,15 @@ class ShiftStore:
                 "progress_notes.id": {"$ne": note.id},
             },
             {
-                "$push": {"progress_notes": {"id": note.id, "text": note.text, "at": note.at, "by": note.by}},
+                "$push": {
+                    "progress_notes": {
+                        "id": note.id,
+                        "text": note.text,
+                        "at": note.at,
+                        "by": note.by,
+                        "key_hash": note.key_hash,
+                    }
+                },
                 "$set": {"updated_at": note.at},
                 "$inc": {"revision": 1},
             },
@@ -630,16 +481,41 @@ class ShiftStore:
             pages[person_id] = Page(edges=edges, has_next_page=len(shifts) > page.first)
         return pages
 
-    async def _page(self, query: Document, page: PageRequest) -> Page[Shift]:
+    async def changed_for_caregiver(self, f: ShiftFilter, since: datetime, page: PageRequest) -> Page[Shift]:
+        """A delta: the caregiver's shifts overlapping the period changed after `since`, oldest change first,
+        so the newest `updated_at` a client has read is where its next delta starts."""
+        query: Document = {
+            "agency_id": f.agency_id,
+            "caregiver_id": f.caregiver_id,
+            "updated_at": {"$gt": since},
+            **_overlapping(f.start, f.end),
+        }
+        return await self._page(query, page, field="updated_at")
+
+    async def left_caregiver(self, f: ShiftFilter, since: datetime, limit: int) -> list[str]:
+        """Ids of shifts overlapping the period that the caregiver held and, by a change after `since`, no
+        longer holds (reassigned, swapped away, opened): a delta's tombstones, oldest change first."""
+        query: Document = {
+            "agency_id": f.agency_id,
+            "history.from_caregiver_id": f.caregiver_id,
+            "caregiver_id": {"$ne": f.caregiver_id},
+            "updated_at": {"$gt": since},
+            **_overlapping(f.start, f.end),
+        }
+        cursor = self._c.find(query, {"_id": 1}).sort([("updated_at", 1), ("_id", 1)]).limit(limit)
+        return [d["_id"] async for d in cursor]
+
+    async def _page(self, query: Document, page: PageRequest, *, field: str = "start") -> Page[Shift]:
+        """A page in (field, _id) order: `start` for lists, `updated_at` for deltas."""
         if (key := _after_key(page)) is not None:
             after, shift_id = key
             query = {
                 **query,
-                "$and": [{"$or": [{"start": {"$gt": after}}, {"start": after, "_id": {"$gt": shift_id}}]}],
+                "$and": [{"$or": [{field: {"$gt": after}}, {field: after, "_id": {"$gt": shift_id}}]}],
             }
-        cursor = self._c.find(query).sort([("start", 1), ("_id", 1)]).limit(page.first + 1)
+        cursor = self._c.find(query).sort([(field, 1), ("_id", 1)]).limit(page.first + 1)
         shifts = [shift_from_doc(d) async for d in cursor]
-        edges = [(encode_cursor(s.start.isoformat(), s.id), s) for s in shifts[: page.first]]
+        edges = [(encode_cursor(_sort_key(s, field).isoformat(), s.id), s) for s in shifts[: page.first]]
         return Page(edges=edges, has_next_page=len(shifts) > page.first)
 
     async def in_period(
@@ -650,7 +526,7 @@ class ShiftStore:
         query: Document = {"agency_id": agency_id, **_overlapping(start, end)}
         if person_id is not None:
             query["person_id"] = person_id
-        return [_summary_from_doc(d) async for d in self._c.find(query, projection=_SUMMARY)]
+        return [summary_from_doc(d) async for d in self._c.find(query, projection=SUMMARY)]
 
     async def served_person_ids(self, caregiver_id: str, start: datetime, end: datetime) -> set[str]:
         """People the caregiver has a shift with in [start, end), whatever its status but cancelled."""
@@ -709,32 +585,9 @@ _ONE_BATCH = 10_000
 # A previous handover is nearly always within this of the visit it is for; older ones take a second read.
 HANDOVER_WINDOW = timedelta(days=31)
 
-# Coverage and presence read many shifts and need none of what a visit recorded.
-_SUMMARY = dict.fromkeys(
-    ("agency_id", "person_id", "caregiver_id", "status", "start", "end", "check_in.at", "late_at", "missed_at"), 1
-)
 
-
-def _summary_from_doc(d: Document) -> Shift:
-    checked_in = d.get("check_in")
-    return Shift(
-        id=d["_id"],
-        agency_id=d["agency_id"],
-        person_id=d["person_id"],
-        caregiver_id=d.get("caregiver_id"),
-        status=ShiftStatus(d["status"]),
-        start=d["start"],
-        end=d["end"],
-        required_qualifications=(),
-        notes="",
-        revision=0,
-        created_by="",
-        created_at=d["start"],
-        updated_at=d["start"],
-        check_in=VisitCheck(checked_in["at"], None, None, False) if checked_in else None,
-        late_at=d.get("late_at"),
-        missed_at=d.get("missed_at"),
-    )
+def _sort_key(s: Shift, field: str) -> datetime:
+    return s.start if field == "start" else s.updated_at
 
 
 def _after_key(page: PageRequest) -> tuple[datetime, str] | None:

@@ -28,7 +28,7 @@ class DeviceAddressInput:
 
 @strawberry.input
 class RegisterDeviceInput(DeviceAddressInput):
-    platform: Platform  # type: ignore[valid-type]
+    platform: Platform
     locale: str = "ko"
     app_version: str = ""
 
@@ -54,7 +54,7 @@ class UpdateNotificationPreferencesInput:
     expected_revision: int = strawberry.field(description="0 when never saved.")
     quiet_hours: QuietHoursInput | None = None
     timezone: str | None = None
-    muted_kinds: list[AlertKind] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    muted_kinds: list[AlertKind] = strawberry.field(default_factory=list)
     on_duty: bool = False
 
     def to_domain(self) -> Preferences:

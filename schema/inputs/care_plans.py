@@ -32,7 +32,7 @@ class TaskScheduleInput:
 
 @strawberry.input
 class SupportTaskInput:
-    category: TaskCategory  # type: ignore[valid-type]
+    category: TaskCategory
     title: str
     schedule: TaskScheduleInput
     instructions: str = ""
@@ -42,7 +42,7 @@ class SupportTaskInput:
 
 @strawberry.input
 class RiskProtocolInput:
-    incident_type: IncidentType  # type: ignore[valid-type]
+    incident_type: IncidentType
     instructions: str
 
 

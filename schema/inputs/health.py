@@ -20,11 +20,11 @@ class ObservationValueInput:
 @strawberry.input(description="A reading taken during a visit; resending it (same device and time) is harmless.")
 class RecordObservationInput:
     person_id: strawberry.ID
-    metric: VitalMetric  # type: ignore[valid-type]
+    metric: VitalMetric
     values: list[ObservationValueInput]
     unit: str = strawberry.field(description="UCUM: mm[Hg], /min, %, kg, Cel, ms, or {score}.")
     effective_at: datetime
-    modality: Modality = m.Modality.SELF_REPORTED  # type: ignore[valid-type]
+    modality: Modality = m.Modality.SELF_REPORTED
     device_id: str | None = strawberry.field(default=None, description="The cuff or oximeter, when one was used.")
     source_data_point_id: str | None = None
 

@@ -20,28 +20,28 @@ from schema.types.incidents import Severity
 
 @strawberry.input
 class TypeSeverityInput:
-    type: IncidentType  # type: ignore[valid-type]
-    severity: Severity  # type: ignore[valid-type]
+    type: IncidentType
+    severity: Severity
 
 
 @strawberry.input
 class LadderStepInput:
     after_seconds: int
-    audiences: list[Audience]  # type: ignore[valid-type]
+    audiences: list[Audience]
     escalate: bool = False
 
 
 @strawberry.input
 class LadderInput:
-    severity: Severity  # type: ignore[valid-type]
+    severity: Severity
     steps: list[LadderStepInput]
 
 
 @strawberry.input
 class ReportRuleInput:
-    min_severity: Severity  # type: ignore[valid-type]
+    min_severity: Severity
     hours: int
-    types: list[IncidentType] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    types: list[IncidentType] = strawberry.field(default_factory=list)
 
 
 @strawberry.input

@@ -12,9 +12,9 @@ from schema.types.incidents import IncidentStatus, SafeguardingKind, Severity
 @strawberry.input
 class IncidentFilterInput:
     person_id: strawberry.ID | None = None
-    statuses: list[IncidentStatus] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
-    types: list[IncidentType] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
-    severities: list[Severity] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    statuses: list[IncidentStatus] = strawberry.field(default_factory=list)
+    types: list[IncidentType] = strawberry.field(default_factory=list)
+    severities: list[Severity] = strawberry.field(default_factory=list)
     assignee_id: strawberry.ID | None = None
 
     def to_domain(self) -> m.IncidentFilter:
@@ -46,7 +46,7 @@ class EvidenceInput:
 class FlagIncidentInput:
     external_id: str
     person_ref: str = strawberry.field(description="The reference your agency gave this service for the person.")
-    type: IncidentType  # type: ignore[valid-type]
+    type: IncidentType
     confidence: float
     detector: str
     model_version: str
@@ -66,16 +66,16 @@ class FlagIncidentInput:
 
 @strawberry.input
 class SafeguardingInput:
-    kind: SafeguardingKind  # type: ignore[valid-type]
+    kind: SafeguardingKind
     alleged_perpetrator_id: strawberry.ID | None = None
 
 
 @strawberry.input
 class ReportIncidentInput:
     person_id: strawberry.ID
-    type: IncidentType  # type: ignore[valid-type]
+    type: IncidentType
     summary: str
-    severity: Severity | None = None  # type: ignore[valid-type]
+    severity: Severity | None = None
     safeguarding: SafeguardingInput | None = None
     idempotency_key: str | None = None
 
@@ -115,7 +115,7 @@ class DismissIncidentInput:
 @strawberry.input
 class ConfirmIncidentInput:
     id: strawberry.ID
-    severity: Severity | None = None  # type: ignore[valid-type]
+    severity: Severity | None = None
     note: str | None = None
 
 
@@ -130,6 +130,9 @@ class AssignIncidentInput:
 class AddIncidentNoteInput:
     id: strawberry.ID
     note: str
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="A retry with the same key and note answers with the first note."
+    )
 
 
 @strawberry.input

@@ -47,7 +47,7 @@ class AllergyInput:
 
 @strawberry.input
 class ProtocolInput:
-    incident_type: IncidentType  # type: ignore[valid-type]
+    incident_type: IncidentType
     instructions: str
     call_emergency_after_minutes: int | None = None
 
@@ -80,7 +80,7 @@ class PersonInput:
     date_of_birth: date | None = None
     language: str = "ko"
     communication: CommunicationInput | None = None
-    support_level: SupportLevel = DomainSupportLevel.MODERATE  # type: ignore[valid-type]
+    support_level: SupportLevel = DomainSupportLevel.MODERATE
     support_hours: list[SupportWindowInput] = strawberry.field(default_factory=list)
     allergies: list[AllergyInput] = strawberry.field(default_factory=list)
     protocols: list[ProtocolInput] = strawberry.field(default_factory=list)
@@ -136,7 +136,7 @@ class LinkGuardianInput:
     person_id: strawberry.ID
     user_id: strawberry.ID
     relationship: str
-    permissions: list[GuardianPermission]  # type: ignore[valid-type]
+    permissions: list[GuardianPermission]
 
     def permission_set(self) -> frozenset[DomainPermission]:
         return frozenset(DomainPermission(p) for p in self.permissions)

@@ -36,8 +36,8 @@ class SetCallScheduleInput:
 @strawberry.input(description="A human call (the task pushed to you) or a visit; resending the key is harmless.")
 class RecordHumanContactInput:
     person_id: strawberry.ID
-    kind: HumanContactKind  # type: ignore[valid-type]
-    outcome: HumanContactOutcome  # type: ignore[valid-type]
+    kind: HumanContactKind
+    outcome: HumanContactOutcome
     idempotency_key: str
     at: datetime | None = strawberry.field(default=None, description="When it happened; now when omitted.")
     note: str = ""

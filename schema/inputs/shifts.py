@@ -136,6 +136,11 @@ class CheckInInput:
     location: LocationInput | None = strawberry.field(
         default=None, description="Leave out only when the phone has no fix: the visit is then flagged."
     )
+    device_time: datetime | None = strawberry.field(
+        default=None,
+        description="Offline phones: when it happened by the phone's clock (accepted up to 24 hours late).",
+    )
+    fix_time: datetime | None = strawberry.field(default=None, description="The GPS fix's time, with deviceTime.")
 
 
 @strawberry.input
@@ -146,16 +151,26 @@ class CheckOutInput:
     reason: str | None = strawberry.field(
         default=None, description="Why a critical task has no log entry; without it check-out is refused."
     )
+    device_time: datetime | None = strawberry.field(
+        default=None,
+        description="Offline phones: when it happened by the phone's clock (accepted up to 24 hours late).",
+    )
+    fix_time: datetime | None = strawberry.field(default=None, description="The GPS fix's time, with deviceTime.")
 
 
 @strawberry.input
 class LogTaskInput:
     shift_id: strawberry.ID
     task_id: strawberry.ID
-    outcome: TaskOutcome  # type: ignore[valid-type]
+    outcome: TaskOutcome
     reason: str | None = strawberry.field(default=None, description="Required when refused or not done.")
     note: str = ""
     idempotency_key: str | None = None
+    device_time: datetime | None = strawberry.field(
+        default=None,
+        description="Offline phones: when it happened by the phone's clock (accepted up to 24 hours late).",
+    )
+    fix_time: datetime | None = strawberry.field(default=None, description="The GPS fix's time, with deviceTime.")
 
 
 @strawberry.input
@@ -204,4 +219,4 @@ class ShiftFilterInput:
     to: datetime
     person_id: strawberry.ID | None = None
     caregiver_id: strawberry.ID | None = None
-    statuses: list[ShiftStatus] | None = None  # type: ignore[valid-type]
+    statuses: list[ShiftStatus] | None = None

@@ -13,7 +13,7 @@ from schema.types.users import Role
 class CreateUserInput:
     firebase_uid: str
     display_name: str
-    role: Role  # type: ignore[valid-type]
+    role: Role
     locale: str = "ko"
     email: str | None = None
     phone: str | None = None
@@ -34,7 +34,7 @@ class UpdateUserInput:
     id: strawberry.ID
     expected_revision: int
     display_name: str | None = None
-    role: Role | None = None  # type: ignore[valid-type]
+    role: Role | None = None
     locale: str | None = None
     email: str | None = None
     phone: str | None = None

@@ -101,7 +101,7 @@ class AlertMutation:
                 app_version=input.app_version,
             )
 
-        return await attempt(run, _device)  # type: ignore[return-value]
+        return await attempt(DeviceResult, run, _device)
 
     @strawberry.mutation(description="Stops pushes to one of your app instances (e.g. on sign-out).")
     async def unregister_device(self, info: Info, input: UnregisterDeviceInput) -> UnregisterDeviceResult:
@@ -111,20 +111,24 @@ class AlertMutation:
             kind, address = input.address()
             return await devices.unregister_device(ctx.ports, ctx.principal, address_kind=kind, address=address)
 
-        return await attempt(run, lambda i: UnregisterDevicePayload(device_id=strawberry.ID(i)))  # type: ignore[return-value]
+        return await attempt(UnregisterDeviceResult, run, lambda i: UnregisterDevicePayload(device_id=strawberry.ID(i)))
 
     @strawberry.mutation(description="Marks one of your notifications read.")
     async def mark_read(self, info: Info, input: NotificationInput) -> NotificationResult:
         ctx = info.context
-        return await attempt(lambda: inbox.mark_read(ctx.ports, ctx.principal, input.id), _notification)  # type: ignore[return-value]
+        return await attempt(
+            NotificationResult, lambda: inbox.mark_read(ctx.ports, ctx.principal, input.id), _notification
+        )
 
     @strawberry.mutation(
         description="Acknowledges one of your notifications, and its incident too when you may respond to it."
     )
     async def acknowledge_notification(self, info: Info, input: NotificationInput) -> AcknowledgeNotificationResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            lambda: inbox.acknowledge_notification(ctx.ports, ctx.principal, input.id), _acknowledged
+        return await attempt(
+            AcknowledgeNotificationResult,
+            lambda: inbox.acknowledge_notification(ctx.ports, ctx.principal, input.id),
+            _acknowledged,
         )
 
     @strawberry.mutation(description="Replaces your notification preferences. CRITICAL alerts always push.")
@@ -132,7 +136,8 @@ class AlertMutation:
         self, info: Info, input: UpdateNotificationPreferencesInput
     ) -> NotificationPreferencesResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            NotificationPreferencesResult,
             lambda: preferences.update_preferences(
                 ctx.ports, ctx.principal, input.to_domain(), expected_revision=input.expected_revision
             ),

@@ -41,7 +41,8 @@ class CarePlanMutation:
     @strawberry.mutation(description="Starts a draft; without content it copies the active version.")
     async def create_care_plan_draft(self, info: Info, input: CreateCarePlanDraftInput) -> CarePlanResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            CarePlanResult,
             lambda: care_plans.create_draft(
                 ctx.ports,
                 ctx.principal,
@@ -55,7 +56,8 @@ class CarePlanMutation:
     @strawberry.mutation
     async def update_care_plan_draft(self, info: Info, input: UpdateCarePlanDraftInput) -> CarePlanResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            CarePlanResult,
             lambda: care_plans.update_draft(
                 ctx.ports,
                 ctx.principal,
@@ -69,7 +71,8 @@ class CarePlanMutation:
     @strawberry.mutation(description="Makes a draft the active version; the previous one is superseded.")
     async def approve_care_plan(self, info: Info, input: CarePlanRevisionInput) -> CarePlanResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            CarePlanResult,
             lambda: care_plans.approve_plan(
                 ctx.ports, ctx.principal, input.plan_id, expected_revision=input.expected_revision
             ),
@@ -79,7 +82,8 @@ class CarePlanMutation:
     @strawberry.mutation
     async def archive_care_plan_draft(self, info: Info, input: CarePlanRevisionInput) -> CarePlanResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            CarePlanResult,
             lambda: care_plans.archive_draft(
                 ctx.ports, ctx.principal, input.plan_id, expected_revision=input.expected_revision
             ),
@@ -89,6 +93,6 @@ class CarePlanMutation:
     @strawberry.mutation(description="Guardians: records that you have read the active version.")
     async def acknowledge_care_plan(self, info: Info, input: AcknowledgeCarePlanInput) -> CarePlanResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            lambda: care_plans.acknowledge_plan(ctx.ports, ctx.principal, input.plan_id), plan_payload
+        return await attempt(
+            CarePlanResult, lambda: care_plans.acknowledge_plan(ctx.ports, ctx.principal, input.plan_id), plan_payload
         )

@@ -17,7 +17,7 @@ from schema.types.health import IngestOutcome, Observation, PersonHealthThreshol
 
 @strawberry.type
 class RecordObservationPayload:
-    outcome: IngestOutcome  # type: ignore[valid-type]
+    outcome: IngestOutcome
     observation: Observation
 
 
@@ -54,8 +54,10 @@ class HealthMutation:
     )
     async def record_observation(self, info: Info, input: RecordObservationInput) -> RecordObservationResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            lambda: record_observation(ctx.ports, ctx.principal, input.to_domain()), observation_payload
+        return await attempt(
+            RecordObservationResult,
+            lambda: record_observation(ctx.ports, ctx.principal, input.to_domain()),
+            observation_payload,
         )
 
     @strawberry.mutation(
@@ -64,7 +66,8 @@ class HealthMutation:
     )
     async def set_health_thresholds(self, info: Info, input: SetHealthThresholdsInput) -> SetHealthThresholdsResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            SetHealthThresholdsResult,
             lambda: set_health_thresholds(
                 ctx.ports,
                 ctx.principal,

@@ -42,8 +42,8 @@ class IncidentPayload:
 @strawberry.type(description="What became of a flag; an AI service sees ids, never the incident itself.")
 class FlagIncidentPayload:
     incident_id: strawberry.ID
-    outcome: FlagOutcome  # type: ignore[valid-type]
-    status: IncidentStatus  # type: ignore[valid-type]
+    outcome: FlagOutcome
+    status: IncidentStatus
 
 
 @strawberry.type(description="The secret is not returned: it was given, and is kept only for signature checks.")
@@ -91,14 +91,15 @@ class IncidentMutation:
     @strawberry.mutation(description="AI services: a flag for a person, by the reference your agency gave you.")
     async def flag_incident(self, info: Info, input: FlagIncidentInput) -> FlagIncidentResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            lambda: flag_incident(ctx.ports, ctx.principal, input.to_domain()), flag_payload
+        return await attempt(
+            FlagIncidentResult, lambda: flag_incident(ctx.ports, ctx.principal, input.to_domain()), flag_payload
         )
 
     @strawberry.mutation(description="Caregivers, family and coordinators: report an incident or a concern.")
     async def report_incident(self, info: Info, input: ReportIncidentInput) -> IncidentResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            IncidentResult,
             lambda: report_incident(ctx.ports, ctx.principal, input.to_domain(), idempotency_key=input.idempotency_key),
             incident_payload,
         )
@@ -106,7 +107,8 @@ class IncidentMutation:
     @strawberry.mutation(description="Staff: you are on it; this stops the escalation. Family: recorded as seen.")
     async def acknowledge_incident(self, info: Info, input: IncidentNoteInput) -> IncidentResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            IncidentResult,
             lambda: service.acknowledge_incident(ctx.ports, ctx.principal, input.id, note=input.note),
             incident_payload,
         )
@@ -115,7 +117,8 @@ class IncidentMutation:
     async def confirm_incident(self, info: Info, input: ConfirmIncidentInput) -> IncidentResult:
         ctx = info.context
         severity = DomainSeverity(input.severity) if input.severity else None
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            IncidentResult,
             lambda: service.confirm_incident(ctx.ports, ctx.principal, input.id, severity=severity, note=input.note),
             incident_payload,
         )
@@ -123,7 +126,8 @@ class IncidentMutation:
     @strawberry.mutation(description="Coordinators: a false alarm, with the reason.")
     async def dismiss_incident(self, info: Info, input: DismissIncidentInput) -> IncidentResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            IncidentResult,
             lambda: service.dismiss_incident(ctx.ports, ctx.principal, input.id, reason=input.reason),
             incident_payload,
         )
@@ -134,7 +138,8 @@ class IncidentMutation:
     )
     async def resolve_incident(self, info: Info, input: ResolveIncidentInput) -> ResolveIncidentResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            ResolveIncidentResult,
             lambda: service.resolve_incident(
                 ctx.ports, ctx.principal, input.id, outcome=input.outcome, note=input.note, actionable=input.actionable
             ),
@@ -144,7 +149,8 @@ class IncidentMutation:
     @strawberry.mutation(description="Coordinators: open a closed incident again; its escalation restarts.")
     async def reopen_incident(self, info: Info, input: IncidentNoteInput) -> IncidentResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            IncidentResult,
             lambda: service.reopen_incident(ctx.ports, ctx.principal, input.id, note=input.note),
             incident_payload,
         )
@@ -152,7 +158,8 @@ class IncidentMutation:
     @strawberry.mutation(description="Coordinators: who follows the incident up.")
     async def assign_incident(self, info: Info, input: AssignIncidentInput) -> IncidentResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            IncidentResult,
             lambda: service.assign_incident(
                 ctx.ports, ctx.principal, input.id, assignee_id=input.assignee_id, note=input.note
             ),
@@ -162,15 +169,19 @@ class IncidentMutation:
     @strawberry.mutation(description="Coordinators and caregivers who serve the person: a note on the timeline.")
     async def add_incident_note(self, info: Info, input: AddIncidentNoteInput) -> IncidentResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            lambda: service.add_incident_note(ctx.ports, ctx.principal, input.id, note=input.note),
+        return await attempt(
+            IncidentResult,
+            lambda: service.add_incident_note(
+                ctx.ports, ctx.principal, input.id, note=input.note, idempotency_key=input.idempotency_key
+            ),
             incident_payload,
         )
 
     @strawberry.mutation(description="Coordinators: the incident was reported to the authority.")
     async def mark_incident_reported(self, info: Info, input: MarkIncidentReportedInput) -> IncidentResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            IncidentResult,
             lambda: service.mark_incident_reported(
                 ctx.ports, ctx.principal, input.id, reference=input.reference, note=input.note
             ),
@@ -180,7 +191,8 @@ class IncidentMutation:
     @strawberry.mutation(description="Coordinators: change the agency's incident policy; what is not given stays.")
     async def update_incident_policy(self, info: Info, input: UpdateIncidentPolicyInput) -> IncidentPolicyResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            IncidentPolicyResult,
             lambda: update_incident_policy(ctx.ports, ctx.principal, input.applied_to),
             lambda p: IncidentPolicyPayload(policy=IncidentPolicy.from_domain(p)),
         )
@@ -188,7 +200,8 @@ class IncidentMutation:
     @strawberry.mutation(description="Coordinators: an AI service account's service name and webhook secret.")
     async def configure_ai_service(self, info: Info, input: ConfigureAiServiceInput) -> AiServiceResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            AiServiceResult,
             lambda: configure_ai_service(
                 ctx.ports, ctx.principal, input.user_id, service=input.service, secret=input.secret
             ),

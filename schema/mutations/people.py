@@ -39,7 +39,8 @@ class PeopleMutation:
     @strawberry.mutation
     async def create_person(self, info: Info, input: CreatePersonInput) -> PersonResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            PersonResult,
             lambda: people.create_person(
                 ctx.ports, ctx.principal, input.person.to_domain(), idempotency_key=input.idempotency_key
             ),
@@ -49,7 +50,8 @@ class PeopleMutation:
     @strawberry.mutation
     async def update_person(self, info: Info, input: UpdatePersonInput) -> PersonResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            PersonResult,
             lambda: people.update_person(
                 ctx.ports,
                 ctx.principal,
@@ -63,7 +65,8 @@ class PeopleMutation:
     @strawberry.mutation
     async def link_guardian(self, info: Info, input: LinkGuardianInput) -> PersonResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            PersonResult,
             lambda: people.link_guardian(
                 ctx.ports,
                 ctx.principal,
@@ -78,7 +81,8 @@ class PeopleMutation:
     @strawberry.mutation
     async def unlink_guardian(self, info: Info, input: UnlinkGuardianInput) -> PersonResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            PersonResult,
             lambda: people.unlink_guardian(ctx.ports, ctx.principal, input.person_id, user_id=input.user_id),
             person_payload,
         )
@@ -86,7 +90,8 @@ class PeopleMutation:
     @strawberry.mutation
     async def set_care_team(self, info: Info, input: SetCareTeamInput) -> PersonResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            PersonResult,
             lambda: people.set_care_team(
                 ctx.ports, ctx.principal, input.person_id, user_ids=[str(u) for u in input.user_ids]
             ),

@@ -91,7 +91,7 @@ class ReachabilityMutation:
         async def run() -> Ladder:
             return await set_ladder(ctx.ports, ctx.principal, input.to_domain())
 
-        return await attempt(run, _laddered)  # type: ignore[return-value]
+        return await attempt(SetReachabilityLadderResult, run, _laddered)
 
     @strawberry.mutation(description="Coordinators: a person's weekly wellness calls, so each outcome is known due.")
     async def set_call_schedule(self, info: Info, input: SetCallScheduleInput) -> SetCallScheduleResult:
@@ -102,7 +102,7 @@ class ReachabilityMutation:
             check_in = input.check_in_user_id
             return await set_call_schedule(ctx.ports, ctx.principal, input.person_id, slots, check_in_user_id=check_in)
 
-        return await attempt(run, _scheduled)  # type: ignore[return-value]
+        return await attempt(SetCallScheduleResult, run, _scheduled)
 
     @strawberry.mutation(
         description="Coordinators and caregivers who serve the person: the outcome of a human call or visit. "
@@ -111,7 +111,8 @@ class ReachabilityMutation:
     async def record_human_contact(self, info: Info, input: RecordHumanContactInput) -> RecordHumanContactResult:
         ctx = info.context
         contact = input.to_domain(ctx.ports.clock.now())
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            RecordHumanContactResult,
             lambda: record_human_contact(
                 ctx.ports, ctx.principal, input.person_id, contact, idempotency_key=input.idempotency_key
             ),
@@ -125,6 +126,8 @@ class ReachabilityMutation:
         self, info: Info, input: IssueCallCallbackTokenInput
     ) -> IssueCallCallbackTokenResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            lambda: issue_callback_token(ctx.ports, ctx.principal, input.service_user_id), _token
+        return await attempt(
+            IssueCallCallbackTokenResult,
+            lambda: issue_callback_token(ctx.ports, ctx.principal, input.service_user_id),
+            _token,
         )

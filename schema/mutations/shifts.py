@@ -8,13 +8,13 @@ from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
 import strawberry
+from typing_extensions import TypeForm
 
-from carecore.errors import DomainError
 from carecore.shifts import caregivers, open_shifts, scheduling, swaps, visits
 from carecore.shifts.models import CaregiverProfile as DomainProfile
 from carecore.shifts.models import Shift as DomainShift
 from carecore.shifts.models import TaskOutcome as DomainOutcome
-from schema.errors import NotFoundError, StateConflictError, UserError, ValidationError, VersionConflictError
+from schema.errors import NotFoundError, StateConflictError, ValidationError, VersionConflictError
 from schema.inputs.shifts import (
     AddProgressNoteInput,
     AssignShiftInput,
@@ -34,7 +34,7 @@ from schema.inputs.shifts import (
     UpdateShiftInput,
     location,
 )
-from schema.mutations.support import Info
+from schema.mutations.support import Info, attempt
 from schema.types.shift_errors import (
     CheckInNotOpenError,
     CriticalTasksUnloggedError,
@@ -48,7 +48,7 @@ from schema.types.shift_errors import (
 from schema.types.shifts import CaregiverProfile, Shift, agency_zone
 
 T = TypeVar("T")
-P = TypeVar("P")
+R = TypeVar("R")
 
 
 @strawberry.type
@@ -87,16 +87,17 @@ CaregiverProfileResult = Annotated[
 ]
 
 
-async def attempt(
-    info: Info, action: Callable[[], Awaitable[T]], wrap: Callable[[T, ZoneInfo, datetime], P]
-) -> P | UserError:
-    """Runs the core; the shift errors keep their own types (in the agency's time zone)."""
+async def attempt_in_zone(
+    result: TypeForm[R], info: Info, action: Callable[[], Awaitable[T]], wrap: Callable[[T, ZoneInfo, datetime], R]
+) -> R:
+    """`attempt` in the agency's time zone: the payload shows local times, the shift errors keep their own types."""
     tz = await agency_zone(info)
-    try:
-        result = await action()
-    except DomainError as exc:
-        return to_shift_error(exc, tz)
-    return wrap(result, tz, info.context.ports.clock.now())
+    return await attempt(
+        result,
+        action,
+        lambda value: wrap(value, tz, info.context.ports.clock.now()),
+        refuse=lambda exc: to_shift_error(exc, tz),
+    )
 
 
 def one(s: DomainShift, tz: ZoneInfo, now: datetime) -> ShiftPayload:
@@ -116,7 +117,8 @@ class ShiftMutation:
     @strawberry.mutation(description="Coordinators: schedules a shift with a caregiver, or opens it without one.")
     async def schedule_shift(self, info: Info, input: ScheduleShiftInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: scheduling.schedule_shift(
                 ctx.ports, ctx.principal, input.to_domain(), idempotency_key=input.idempotency_key
@@ -127,7 +129,8 @@ class ShiftMutation:
     @strawberry.mutation(description="Coordinators: the same local hours on chosen weekdays until a date.")
     async def schedule_weekly_shifts(self, info: Info, input: ScheduleWeeklyShiftsInput) -> ShiftsResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftsResult,
             info,
             lambda: scheduling.schedule_weekly_shifts(
                 ctx.ports,
@@ -142,7 +145,8 @@ class ShiftMutation:
     @strawberry.mutation(description="Coordinators: moves or edits a shift that has not started.")
     async def update_shift(self, info: Info, input: UpdateShiftInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: scheduling.update_shift(
                 ctx.ports,
@@ -161,7 +165,8 @@ class ShiftMutation:
     @strawberry.mutation
     async def cancel_shift(self, info: Info, input: CancelShiftInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: scheduling.cancel_shift(
                 ctx.ports, ctx.principal, input.shift_id, reason=input.reason, expected_revision=input.expected_revision
@@ -172,7 +177,8 @@ class ShiftMutation:
     @strawberry.mutation(description="Coordinators: gives a shift to a caregiver; a reassignment needs a reason.")
     async def assign_shift(self, info: Info, input: AssignShiftInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: scheduling.assign_shift(
                 ctx.ports,
@@ -189,7 +195,8 @@ class ShiftMutation:
     @strawberry.mutation(description="Coordinators: takes a shift from its caregiver and offers it to others.")
     async def open_shift(self, info: Info, input: OpenShiftInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: open_shifts.open_shift(
                 ctx.ports, ctx.principal, input.shift_id, reason=input.reason, expected_revision=input.expected_revision
@@ -200,21 +207,25 @@ class ShiftMutation:
     @strawberry.mutation(description="Caregivers: hands back a shift that has not started.")
     async def give_up_shift(self, info: Info, input: GiveUpShiftInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            info, lambda: open_shifts.give_up_shift(ctx.ports, ctx.principal, input.shift_id, reason=input.reason), one
+        return await attempt_in_zone(
+            ShiftResult,
+            info,
+            lambda: open_shifts.give_up_shift(ctx.ports, ctx.principal, input.shift_id, reason=input.reason),
+            one,
         )
 
     @strawberry.mutation(description="Caregivers: takes an open shift; the first valid claim wins.")
     async def claim_open_shift(self, info: Info, input: ShiftIdInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            info, lambda: open_shifts.claim_open_shift(ctx.ports, ctx.principal, input.shift_id), one
+        return await attempt_in_zone(
+            ShiftResult, info, lambda: open_shifts.claim_open_shift(ctx.ports, ctx.principal, input.shift_id), one
         )
 
     @strawberry.mutation(description="Caregivers: asks another caregiver to take one of your shifts.")
     async def request_shift_swap(self, info: Info, input: RequestShiftSwapInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: swaps.request_swap(
                 ctx.ports, ctx.principal, input.shift_id, to_caregiver_id=input.to_caregiver_id, message=input.message
@@ -225,14 +236,18 @@ class ShiftMutation:
     @strawberry.mutation(description="Caregivers: accepts or declines a swap offered to you.")
     async def respond_to_shift_swap(self, info: Info, input: RespondToShiftSwapInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            info, lambda: swaps.respond_to_swap(ctx.ports, ctx.principal, input.shift_id, accept=input.accept), one
+        return await attempt_in_zone(
+            ShiftResult,
+            info,
+            lambda: swaps.respond_to_swap(ctx.ports, ctx.principal, input.shift_id, accept=input.accept),
+            one,
         )
 
     @strawberry.mutation(description="Coordinators: approves or rejects a swap both caregivers agreed on.")
     async def decide_shift_swap(self, info: Info, input: DecideShiftSwapInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: swaps.decide_swap(
                 ctx.ports, ctx.principal, input.shift_id, approve=input.approve, reason=input.reason
@@ -243,23 +258,32 @@ class ShiftMutation:
     @strawberry.mutation(description="Caregivers: takes back a swap request while it is open.")
     async def withdraw_shift_swap(self, info: Info, input: ShiftIdInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
-            info, lambda: swaps.withdraw_swap(ctx.ports, ctx.principal, input.shift_id), one
+        return await attempt_in_zone(
+            ShiftResult, info, lambda: swaps.withdraw_swap(ctx.ports, ctx.principal, input.shift_id), one
         )
 
     @strawberry.mutation(description="Caregivers: starts the visit, from 15 minutes before the start.")
     async def check_in(self, info: Info, input: CheckInInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
-            lambda: visits.check_in(ctx.ports, ctx.principal, input.shift_id, location=location(input.location)),
+            lambda: visits.check_in(
+                ctx.ports,
+                ctx.principal,
+                input.shift_id,
+                location=location(input.location),
+                device_at=input.device_time,
+                fix_at=input.fix_time,
+            ),
             one,
         )
 
     @strawberry.mutation(description="Caregivers: ends the visit; critical tasks need a log entry or a reason.")
     async def check_out(self, info: Info, input: CheckOutInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: visits.check_out(
                 ctx.ports,
@@ -268,6 +292,8 @@ class ShiftMutation:
                 location=location(input.location),
                 handover_note=input.handover_note,
                 reason=input.reason,
+                device_at=input.device_time,
+                fix_at=input.fix_time,
             ),
             one,
         )
@@ -275,7 +301,8 @@ class ShiftMutation:
     @strawberry.mutation(description="Caregivers: records a task of the plan version the visit follows.")
     async def log_task(self, info: Info, input: LogTaskInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: visits.log_task(
                 ctx.ports,
@@ -286,6 +313,8 @@ class ShiftMutation:
                 reason=input.reason,
                 note=input.note,
                 idempotency_key=input.idempotency_key,
+                device_at=input.device_time,
+                fix_at=input.fix_time,
             ),
             one,
         )
@@ -293,7 +322,8 @@ class ShiftMutation:
     @strawberry.mutation(description="Caregivers: a progress note, during the visit or within a day after.")
     async def add_progress_note(self, info: Info, input: AddProgressNoteInput) -> ShiftResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            ShiftResult,
             info,
             lambda: visits.add_progress_note(
                 ctx.ports, ctx.principal, input.shift_id, text=input.text, idempotency_key=input.idempotency_key
@@ -304,7 +334,8 @@ class ShiftMutation:
     @strawberry.mutation(description="Coordinators: a caregiver's qualifications, limits and availability.")
     async def set_caregiver_profile(self, info: Info, input: SetCaregiverProfileInput) -> CaregiverProfileResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt_in_zone(
+            CaregiverProfileResult,
             info,
             lambda: caregivers.set_caregiver_profile(
                 ctx.ports,

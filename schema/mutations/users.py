@@ -33,7 +33,8 @@ class UserMutation:
     @strawberry.mutation(description="Coordinators: creates the profile of a Firebase account and sets its claims.")
     async def create_user(self, info: Info, input: CreateUserInput) -> UserResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            UserResult,
             lambda: users.create_user(
                 ctx.ports,
                 ctx.principal,
@@ -47,7 +48,8 @@ class UserMutation:
     @strawberry.mutation(description="Coordinators: edits a profile; role changes reach the account's claims.")
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserResult:
         ctx = info.context
-        return await attempt(  # type: ignore[return-value]
+        return await attempt(
+            UserResult,
             lambda: users.update_user(
                 ctx.ports, ctx.principal, input.id, expected_revision=input.expected_revision, fields=input.fields()
             ),

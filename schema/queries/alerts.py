@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
 
 from carecore.alerts.devices import list_devices
@@ -17,10 +20,24 @@ from schema.types.connections import Connection, connection, page_request
 class AlertQuery:
     @strawberry.field(description="Your notifications, newest first.")
     async def notifications(
-        self, info: Info, first: int | None = None, after: str | None = None, unread_only: bool = False
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        unread_only: bool = False,
+        updated_since: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Delta sync: only notifications created, read, acknowledged or delivered after "
+                "this time, oldest change first; cursors are those of the delta."
+            ),
+        ] = None,
     ) -> Connection[Notification]:
         ctx = info.context
-        page = await list_notifications(ctx.ports, ctx.principal, page_request(first, after), unread_only=unread_only)
+        request = page_request(first, after)
+        page = await list_notifications(
+            ctx.ports, ctx.principal, request, unread_only=unread_only, updated_since=updated_since
+        )
         return connection(page, Notification.from_domain, after=after)
 
     @strawberry.field(description="Your devices that receive pushes, most recently seen first (at most 10).")

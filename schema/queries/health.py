@@ -28,7 +28,7 @@ class HealthQuery:
         self,
         info: Info,
         person_id: strawberry.ID,
-        metric: VitalMetric | None = None,  # type: ignore[valid-type]
+        metric: VitalMetric | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Observation]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
 
 from carecore.errors import NotFound
@@ -19,11 +22,23 @@ from schema.types.incidents import DetectorStats, Incident
 class IncidentQuery:
     @strawberry.field(description="Incidents you may see, newest first.")
     async def incidents(
-        self, info: Info, filter: IncidentFilterInput | None = None, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        filter: IncidentFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        updated_since: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Delta sync: only incidents changed after this time (new status, notes, merged "
+                "flags), oldest change first; cursors are those of the delta."
+            ),
+        ] = None,
     ) -> Connection[Incident]:
         ctx = info.context
         f = filter.to_domain() if filter else IncidentFilter()
-        page = await reads.list_incidents(ctx.ports, ctx.principal, f, page_request(first, after))
+        request = page_request(first, after)
+        page = await reads.list_incidents(ctx.ports, ctx.principal, f, request, updated_since=updated_since)
         return connection(page, Incident.from_domain, after=after)
 
     @strawberry.field(description="One incident with its timeline.")

@@ -28,11 +28,35 @@ class ShiftQuery:
         to: datetime,
         first: int | None = None,
         after: str | None = None,
+        updated_since: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Delta sync: only shifts changed after this time (a cancelled one with its new "
+                "status), oldest change first; cursors are those of the delta. Pair with myFormerShiftIds."
+            ),
+        ] = None,
     ) -> Connection[Shift]:
         ctx = info.context
-        page = await queries.my_shifts(ctx.ports, ctx.principal, from_, to, page_request(first, after))
+        request = page_request(first, after)
+        page = await queries.my_shifts(ctx.ports, ctx.principal, from_, to, request, updated_since=updated_since)
         tz, now = await agency_zone(info), ctx.ports.clock.now()
         return connection(page, lambda s: Shift.from_domain(s, tz, now), after=after)
+
+    @strawberry.field(
+        description="Caregivers: ids of shifts overlapping [from, to) that were yours and stopped being yours "
+        "after updatedSince (reassigned, swapped, opened), oldest change first, at most 500: drop them "
+        "from a cache the myShifts delta keeps."
+    )
+    async def my_former_shift_ids(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        updated_since: datetime,
+    ) -> list[strawberry.ID]:
+        ctx = info.context
+        found = await queries.my_former_shift_ids(ctx.ports, ctx.principal, from_, to, updated_since)
+        return [strawberry.ID(i) for i in found]
 
     @strawberry.field
     async def shift(self, info: Info, id: strawberry.ID) -> Shift | None:

@@ -30,7 +30,7 @@ class UserQuery:
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        role: Role | None = None,  # type: ignore[valid-type]
+        role: Role | None = None,
     ) -> Connection[User]:
         ctx = info.context
         page = await list_users(ctx.ports, ctx.principal, page_request(first, after), role)

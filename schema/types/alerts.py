@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -14,16 +15,16 @@ from carecore.alerts.models import Platform as DomainPlatform
 from carecore.alerts.models import Preferences as DomainPreferences
 from schema.types.incidents import Severity
 
-AlertKind = strawberry.enum(DomainAlertKind, name="AlertKind")
-DeliveryState = strawberry.enum(DomainDeliveryState, name="DeliveryState")
-Platform = strawberry.enum(DomainPlatform, name="Platform")
+AlertKind: TypeAlias = Annotated[DomainAlertKind, strawberry.enum(name="AlertKind")]
+DeliveryState: TypeAlias = Annotated[DomainDeliveryState, strawberry.enum(name="DeliveryState")]
+Platform: TypeAlias = Annotated[DomainPlatform, strawberry.enum(name="Platform")]
 
 
 @strawberry.type(description="One alert in your inbox. Details live on its subject, fetched by id.")
 class Notification:
     id: strawberry.ID
-    kind: AlertKind  # type: ignore[valid-type]
-    severity: Severity  # type: ignore[valid-type]
+    kind: AlertKind
+    severity: Severity
     subject_type: str = strawberry.field(description='What it is about, e.g. "Incident" or "Shift".')
     subject_id: strawberry.ID
     person_id: strawberry.ID | None
@@ -35,7 +36,8 @@ class Notification:
     subject_acknowledged_at: datetime | None = strawberry.field(
         description="When someone eligible acknowledged the subject (e.g. the incident)."
     )
-    delivery_state: DeliveryState = strawberry.field(description="Where the push stands.")  # type: ignore[valid-type]
+    delivery_state: DeliveryState = strawberry.field(description="Where the push stands.")
+    updated_at: datetime = strawberry.field(description="The last change you could see: a delta's watermark.")
 
     @classmethod
     def from_domain(cls, n: DomainNotification) -> Notification:
@@ -53,13 +55,14 @@ class Notification:
             acknowledged_at=n.acknowledged_at,
             subject_acknowledged_at=n.subject_acknowledged_at,
             delivery_state=n.state,
+            updated_at=n.updated_at or n.created_at,
         )
 
 
 @strawberry.type(description="An app instance of yours that receives pushes.")
 class Device:
     id: strawberry.ID
-    platform: Platform  # type: ignore[valid-type]
+    platform: Platform
     locale: str
     app_version: str
     legacy_token: bool = strawberry.field(description="Registered by an FCM registration token (older app).")
@@ -91,7 +94,7 @@ class NotificationPreferences:
         description="Non-critical pushes wait until this window ends; they are in the inbox at once."
     )
     timezone: str | None = strawberry.field(description="Your time zone for quiet hours; null: the agency's.")
-    muted_kinds: list[AlertKind]  # type: ignore[valid-type]
+    muted_kinds: list[AlertKind]
     on_duty: bool = strawberry.field(description="Coordinators: receive the alerts for coordinators on duty.")
     revision: int
 

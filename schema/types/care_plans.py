@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -12,9 +13,9 @@ from carecore.care_plans.models import TaskCategory as DomainCategory
 from carecore.care_plans.models import effective_status
 from carecore.incidents.models import IncidentType as DomainIncidentType
 
-CarePlanStatus = strawberry.enum(DomainStatus, name="CarePlanStatus")
-TaskCategory = strawberry.enum(DomainCategory, name="TaskCategory")
-IncidentType = strawberry.enum(DomainIncidentType, name="IncidentType")
+CarePlanStatus: TypeAlias = Annotated[DomainStatus, strawberry.enum(name="CarePlanStatus")]
+TaskCategory: TypeAlias = Annotated[DomainCategory, strawberry.enum(name="TaskCategory")]
+IncidentType: TypeAlias = Annotated[DomainIncidentType, strawberry.enum(name="IncidentType")]
 
 
 @strawberry.type
@@ -35,7 +36,7 @@ class TaskSchedule:
 @strawberry.type
 class SupportTask:
     id: strawberry.ID
-    category: TaskCategory  # type: ignore[valid-type]
+    category: TaskCategory
     title: str
     instructions: str
     schedule: TaskSchedule
@@ -44,7 +45,7 @@ class SupportTask:
 
 @strawberry.type
 class RiskProtocol:
-    incident_type: IncidentType  # type: ignore[valid-type]
+    incident_type: IncidentType
     instructions: str
 
 
@@ -59,7 +60,7 @@ class CarePlan:
     id: strawberry.ID
     person_id: strawberry.ID
     version: int
-    status: CarePlanStatus  # type: ignore[valid-type]
+    status: CarePlanStatus
     revision: int
     summary: str
     goals: list[Goal]

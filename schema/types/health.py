@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -14,12 +15,14 @@ from carecore.health.summary import MetricSummary
 from carecore.health.thresholds import NAMES, PersonalThresholds, Thresholds
 from schema.types.incidents import Severity
 
-VitalMetric = strawberry.enum(m.Metric, name="VitalMetric", description="By LOINC code (`code` on a reading).")
-Modality = strawberry.enum(m.Modality, name="ObservationModality")
-ObservationStatus = strawberry.enum(m.ObservationStatus, name="ObservationStatus")
-RejectReason = strawberry.enum(m.RejectReason, name="ObservationRejectReason")
-RuleFamily = strawberry.enum(m.RuleFamily, name="HealthRuleFamily")
-IngestOutcome = strawberry.enum(m.IngestOutcome, name="ObservationOutcome")
+VitalMetric: TypeAlias = Annotated[
+    m.Metric, strawberry.enum(name="VitalMetric", description="By LOINC code (`code` on a reading).")
+]
+Modality: TypeAlias = Annotated[m.Modality, strawberry.enum(name="ObservationModality")]
+ObservationStatus: TypeAlias = Annotated[m.ObservationStatus, strawberry.enum(name="ObservationStatus")]
+RejectReason: TypeAlias = Annotated[m.RejectReason, strawberry.enum(name="ObservationRejectReason")]
+RuleFamily: TypeAlias = Annotated[m.RuleFamily, strawberry.enum(name="HealthRuleFamily")]
+IngestOutcome: TypeAlias = Annotated[m.IngestOutcome, strawberry.enum(name="ObservationOutcome")]
 
 
 @strawberry.type(description="One value of a reading: the BP panel has 8480-6 (systolic) and 8462-4 (diastolic).")
@@ -30,15 +33,15 @@ class ObservationValue:
 
 @strawberry.type
 class ObservationRejection:
-    reason: RejectReason  # type: ignore[valid-type]
+    reason: RejectReason
     detail: str
 
 
 @strawberry.type(description="A rule that fired on the reading; it opened or joined `incidentIds`.")
 class HealthFinding:
-    family: RuleFamily  # type: ignore[valid-type]
+    family: RuleFamily
     series: str
-    severity: Severity  # type: ignore[valid-type]
+    severity: Severity
     summary: str
     confirmed: bool = strawberry.field(description="Safety rules: false until a repeat or a second source agrees.")
 
@@ -47,17 +50,17 @@ class HealthFinding:
 class Observation:
     id: strawberry.ID
     person_id: strawberry.ID
-    metric: VitalMetric  # type: ignore[valid-type]
+    metric: VitalMetric
     code: str
     values: list[ObservationValue]
     unit: str
     effective_at: datetime
     received_at: datetime
-    modality: Modality  # type: ignore[valid-type]
+    modality: Modality
     device_id: str | None
     source_data_point_id: str | None
     recorded_by_id: strawberry.ID
-    status: ObservationStatus = strawberry.field(description="REJECTED readings never alert and never count.")  # type: ignore[valid-type]
+    status: ObservationStatus = strawberry.field(description="REJECTED readings never alert and never count.")
     rejection: ObservationRejection | None
     findings: list[HealthFinding]
     incident_ids: list[strawberry.ID]
@@ -213,7 +216,7 @@ class VitalSeries:
 
 @strawberry.type(description="A metric measured in the last 28 days: the latest reading, baseline and trend.")
 class VitalSummary:
-    metric: VitalMetric  # type: ignore[valid-type]
+    metric: VitalMetric
     code: str
     unit: str
     latest: Observation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, TypeAlias
+
 import strawberry
 
 from carecore.alerts.models import Audience as DomainAudience
@@ -11,33 +13,35 @@ from schema.types.care_plans import IncidentType
 from schema.types.health import HealthThresholds
 from schema.types.incidents import Severity
 
-Audience = strawberry.enum(DomainAudience, name="Audience", description="Who a ladder step asks to be alerted.")
+Audience: TypeAlias = Annotated[
+    DomainAudience, strawberry.enum(name="Audience", description="Who a ladder step asks to be alerted.")
+]
 
 
 @strawberry.type
 class TypeSeverity:
-    type: IncidentType  # type: ignore[valid-type]
-    severity: Severity  # type: ignore[valid-type]
+    type: IncidentType
+    severity: Severity
 
 
 @strawberry.type
 class LadderStep:
     after_seconds: int = strawberry.field(description="After the ladder started, if nobody acknowledged by then.")
-    audiences: list[Audience]  # type: ignore[valid-type]
+    audiences: list[Audience]
     escalate: bool = strawberry.field(description="Marks the incident ESCALATED: the last resort was called.")
 
 
 @strawberry.type
 class Ladder:
-    severity: Severity  # type: ignore[valid-type]
+    severity: Severity
     steps: list[LadderStep]
 
 
 @strawberry.type
 class ReportRule:
-    min_severity: Severity  # type: ignore[valid-type]
+    min_severity: Severity
     hours: int
-    types: list[IncidentType] = strawberry.field(description="Empty: every type.")  # type: ignore[valid-type]
+    types: list[IncidentType] = strawberry.field(description="Empty: every type.")
 
 
 @strawberry.type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -12,13 +13,13 @@ from schema.types.care_plans import IncidentType
 from schema.types.people import Person
 from schema.types.users import User
 
-Severity = strawberry.enum(m.Severity, name="Severity")
-IncidentStatus = strawberry.enum(m.IncidentStatus, name="IncidentStatus")
-IncidentSource = strawberry.enum(m.IncidentSource, name="IncidentSource")
-SafeguardingKind = strawberry.enum(m.SafeguardingKind, name="SafeguardingKind")
-TimelineAction = strawberry.enum(m.TimelineAction, name="TimelineAction")
-Verdict = strawberry.enum(m.Verdict, name="Verdict")
-FlagOutcome = strawberry.enum(m.Outcome, name="FlagOutcome")
+Severity: TypeAlias = Annotated[m.Severity, strawberry.enum(name="Severity")]
+IncidentStatus: TypeAlias = Annotated[m.IncidentStatus, strawberry.enum(name="IncidentStatus")]
+IncidentSource: TypeAlias = Annotated[m.IncidentSource, strawberry.enum(name="IncidentSource")]
+SafeguardingKind: TypeAlias = Annotated[m.SafeguardingKind, strawberry.enum(name="SafeguardingKind")]
+TimelineAction: TypeAlias = Annotated[m.TimelineAction, strawberry.enum(name="TimelineAction")]
+Verdict: TypeAlias = Annotated[m.Verdict, strawberry.enum(name="Verdict")]
+FlagOutcome: TypeAlias = Annotated[m.Outcome, strawberry.enum(name="FlagOutcome")]
 
 Info = strawberry.Info[Context, None]
 
@@ -49,16 +50,16 @@ class Detection:
 
 @strawberry.type(description="An abuse or neglect report: visible only to coordinators, never to the person named.")
 class Safeguarding:
-    kind: SafeguardingKind  # type: ignore[valid-type]
+    kind: SafeguardingKind
     alleged_perpetrator_id: strawberry.ID | None
 
 
 @strawberry.type
 class TimelineEntry:
     at: datetime
-    action: TimelineAction  # type: ignore[valid-type]
+    action: TimelineAction
     actor_id: strawberry.ID | None = strawberry.field(description="None: the system (a detector, the ladder).")
-    status: IncidentStatus = strawberry.field(description="The status after this change.")  # type: ignore[valid-type]
+    status: IncidentStatus = strawberry.field(description="The status after this change.")
     note: str | None
     detail: str | None
 
@@ -77,10 +78,10 @@ class Incident:
     domain: strawberry.Private[m.Incident]
     id: strawberry.ID
     person_id: strawberry.ID
-    type: IncidentType  # type: ignore[valid-type]
-    severity: Severity  # type: ignore[valid-type]
-    status: IncidentStatus  # type: ignore[valid-type]
-    source: IncidentSource  # type: ignore[valid-type]
+    type: IncidentType
+    severity: Severity
+    status: IncidentStatus
+    source: IncidentSource
     summary: str
     reported_by_id: strawberry.ID | None
     detection: Detection | None = strawberry.field(description="The latest flag's detector and confidence.")
@@ -96,7 +97,7 @@ class Incident:
     resolved_at: datetime | None
     outcome: str | None
     dismissal_reason: str | None
-    verdict: Verdict | None  # type: ignore[valid-type]
+    verdict: Verdict | None
     actionable: bool | None = strawberry.field(
         description="Health incidents: whether the alert led someone to act, as said when it was resolved."
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -17,8 +17,8 @@ from schema.types.connections import Connection, connection, page_request
 from schema.types.shifts import Shift, agency_zone
 from schema.types.users import User
 
-SupportLevel = strawberry.enum(DomainSupportLevel, name="SupportLevel")
-GuardianPermission = strawberry.enum(DomainPermission, name="GuardianPermission")
+SupportLevel: TypeAlias = Annotated[DomainSupportLevel, strawberry.enum(name="SupportLevel")]
+GuardianPermission: TypeAlias = Annotated[DomainPermission, strawberry.enum(name="GuardianPermission")]
 
 
 @strawberry.type
@@ -45,7 +45,7 @@ class Allergy:
 
 @strawberry.type
 class Protocol:
-    incident_type: IncidentType  # type: ignore[valid-type]
+    incident_type: IncidentType
     instructions: str
     call_emergency_after_minutes: int | None
 
@@ -75,7 +75,7 @@ class ExternalRef:
 class GuardianLink:
     user_id: strawberry.ID
     relationship: str
-    permissions: list[GuardianPermission]  # type: ignore[valid-type]
+    permissions: list[GuardianPermission]
 
     @strawberry.field
     async def user(self, info: strawberry.Info[Context, None]) -> User | None:
@@ -91,7 +91,7 @@ class Person:
     preferred_name: str | None
     date_of_birth: date | None
     language: str
-    support_level: SupportLevel  # type: ignore[valid-type]
+    support_level: SupportLevel
     communication: CommunicationProfile
     support_hours: list[SupportWindow]
     allergies: list[Allergy]

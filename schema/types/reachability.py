@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated, TypeAlias
 
 import strawberry
 
@@ -10,10 +11,10 @@ from carecore.reachability import models as m
 from carecore.reachability.service import Unreachable
 from schema.types.people import Person
 
-ReachabilityState = strawberry.enum(m.ReachState, name="ReachabilityState")
-UnreachableCause = strawberry.enum(m.Cause, name="UnreachableCause")
-HumanContactKind = strawberry.enum(m.HumanContactKind, name="HumanContactKind")
-HumanContactOutcome = strawberry.enum(m.HumanOutcome, name="HumanContactOutcome")
+ReachabilityState: TypeAlias = Annotated[m.ReachState, strawberry.enum(name="ReachabilityState")]
+UnreachableCause: TypeAlias = Annotated[m.Cause, strawberry.enum(name="UnreachableCause")]
+HumanContactKind: TypeAlias = Annotated[m.HumanContactKind, strawberry.enum(name="HumanContactKind")]
+HumanContactOutcome: TypeAlias = Annotated[m.HumanOutcome, strawberry.enum(name="HumanContactOutcome")]
 
 
 @strawberry.type(description="A weekly wellness call in the agency's time zone.")
@@ -25,9 +26,9 @@ class CallSlot:
 @strawberry.type
 class Reachability:
     person_id: strawberry.ID
-    state: ReachabilityState  # type: ignore[valid-type]
+    state: ReachabilityState
     unanswered: int = strawberry.field(description="AI attempts unanswered in a row (dropped callbacks count).")
-    cause: UnreachableCause | None  # type: ignore[valid-type]
+    cause: UnreachableCause | None
     state_since: datetime | None
     unreachable_since: datetime | None
     schedule: list[CallSlot]
@@ -59,8 +60,8 @@ class Reachability:
 
 @strawberry.type
 class HumanContact:
-    kind: HumanContactKind  # type: ignore[valid-type]
-    outcome: HumanContactOutcome  # type: ignore[valid-type]
+    kind: HumanContactKind
+    outcome: HumanContactOutcome
     at: datetime
     recorded_by_id: strawberry.ID
     note: str

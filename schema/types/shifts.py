@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 from zoneinfo import ZoneInfo
 
 import strawberry
 
 from carecore.shifts.models import CaregiverProfile as DomainProfile
 from carecore.shifts.models import CoverageGap as DomainGap
+from carecore.shifts.models import DeviceTiming as DomainTiming
 from carecore.shifts.models import GapKind as DomainGapKind
 from carecore.shifts.models import HistoryAction as DomainHistoryAction
 from carecore.shifts.models import Shift as DomainShift
@@ -24,11 +25,11 @@ from schema.types.users import User
 if TYPE_CHECKING:
     from schema.types.people import Person
 
-ShiftStatus = strawberry.enum(DomainStatus, name="ShiftStatus")
-TaskOutcome = strawberry.enum(DomainOutcome, name="TaskOutcome")
-ShiftHistoryAction = strawberry.enum(DomainHistoryAction, name="ShiftHistoryAction")
-SwapStatus = strawberry.enum(DomainSwapStatus, name="SwapStatus")
-GapKind = strawberry.enum(DomainGapKind, name="CoverageGapKind")
+ShiftStatus: TypeAlias = Annotated[DomainStatus, strawberry.enum(name="ShiftStatus")]
+TaskOutcome: TypeAlias = Annotated[DomainOutcome, strawberry.enum(name="TaskOutcome")]
+ShiftHistoryAction: TypeAlias = Annotated[DomainHistoryAction, strawberry.enum(name="ShiftHistoryAction")]
+SwapStatus: TypeAlias = Annotated[DomainSwapStatus, strawberry.enum(name="SwapStatus")]
+GapKind: TypeAlias = Annotated[DomainGapKind, strawberry.enum(name="CoverageGapKind")]
 
 Info = strawberry.Info[Context, None]
 LazyPerson = Annotated["Person", strawberry.lazy("schema.types.people")]
@@ -50,12 +51,40 @@ class Location:
     accuracy_m: float | None
 
 
+@strawberry.type(
+    description="An offline phone's times next to the server's: coordinators look at lateSubmission and clockSkew."
+)
+class DeviceTiming:
+    device_at: datetime = strawberry.field(description="The phone's clock when the caregiver acted.")
+    fix_at: datetime | None = strawberry.field(description="The GPS fix's time, when the phone sent it.")
+    received_at: datetime = strawberry.field(description="The server's clock when the request arrived.")
+    late_submission: bool = strawberry.field(description="Sent more than 5 minutes after it happened (offline).")
+    clock_skew: bool = strawberry.field(
+        description="The phone's clock is off by more than 5 minutes from the fix's, or ahead of the server's."
+    )
+
+    @classmethod
+    def from_domain(cls, t: DomainTiming | None, tz: ZoneInfo) -> DeviceTiming | None:
+        if t is None:
+            return None
+        return cls(
+            device_at=t.device_at.astimezone(tz),
+            fix_at=t.fix_at.astimezone(tz) if t.fix_at else None,
+            received_at=t.received_at.astimezone(tz),
+            late_submission=t.late_submission,
+            clock_skew=t.clock_skew,
+        )
+
+
 @strawberry.type(description="A check-in or check-out: electronic visit verification.")
 class VisitCheck:
-    at: datetime
+    at: datetime = strawberry.field(description="The phone's time when it sent one (never after the server's).")
     outside_geofence: bool = strawberry.field(description="Also true when no location could be taken.")
     location: Location | None = strawberry.field(description="Coordinators and the shift's caregiver only.")
     distance_m: float | None = strawberry.field(description="From the person's home, in metres.")
+    timing: DeviceTiming | None = strawberry.field(
+        description="Coordinators and the shift's caregiver only; null when the phone sent no time."
+    )
 
     @classmethod
     def from_domain(cls, c: DomainCheck, tz: ZoneInfo, *, full: bool) -> VisitCheck:
@@ -67,6 +96,7 @@ class VisitCheck:
             if loc is None
             else Location(latitude=loc.latitude, longitude=loc.longitude, accuracy_m=loc.accuracy_m),
             distance_m=c.distance_m if full else None,
+            timing=DeviceTiming.from_domain(c.timing, tz) if full else None,
         )
 
 
@@ -74,10 +104,11 @@ class VisitCheck:
 class TaskLogEntry:
     id: strawberry.ID
     task_id: strawberry.ID
-    outcome: TaskOutcome  # type: ignore[valid-type]
+    outcome: TaskOutcome
     reason: str | None
     note: str
     at: datetime
+    timing: DeviceTiming | None
 
 
 @strawberry.type
@@ -90,7 +121,7 @@ class ProgressNote:
 
 @strawberry.type(description="Every assignment, reassignment, opening, swap and cancellation: from, to, by, why.")
 class ShiftHistoryEntry:
-    action: ShiftHistoryAction  # type: ignore[valid-type]
+    action: ShiftHistoryAction
     at: datetime
     by_id: strawberry.ID
     from_caregiver_id: strawberry.ID | None
@@ -111,7 +142,7 @@ class ShiftSwap:
     id: strawberry.ID
     from_caregiver_id: strawberry.ID
     to_caregiver_id: strawberry.ID
-    status: SwapStatus  # type: ignore[valid-type]
+    status: SwapStatus
     requested_at: datetime
     message: str
     decided_at: datetime | None
@@ -133,7 +164,7 @@ class Shift:
     id: strawberry.ID
     person_id: strawberry.ID
     caregiver_id: strawberry.ID | None
-    status: ShiftStatus  # type: ignore[valid-type]
+    status: ShiftStatus
     start: datetime
     end: datetime
     check_in_opens_at: datetime
@@ -216,6 +247,7 @@ class Shift:
                 reason=e.reason,
                 note=e.note,
                 at=e.at.astimezone(self.tz),
+                timing=DeviceTiming.from_domain(e.timing, self.tz),
             )
             for e in self.domain.task_log
         ]
@@ -295,7 +327,7 @@ class Shift:
 @strawberry.type(description="An interval when a person is, or may be, without a caregiver.")
 class CoverageGap:
     domain: strawberry.Private[DomainGap]
-    kind: GapKind  # type: ignore[valid-type]
+    kind: GapKind
     person_id: strawberry.ID
     start: datetime
     end: datetime

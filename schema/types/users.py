@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, TypeAlias
+
 import strawberry
 
 from carecore.access.policy import can_see_account_details
@@ -9,7 +11,7 @@ from carecore.access.principal import Role as DomainRole
 from carecore.users.models import User as DomainUser
 from schema.context import Info
 
-Role = strawberry.enum(DomainRole, name="Role")
+Role: TypeAlias = Annotated[DomainRole, strawberry.enum(name="Role")]
 
 
 @strawberry.type
@@ -17,7 +19,7 @@ class User:
     domain: strawberry.Private[DomainUser]
     id: strawberry.ID
     display_name: str
-    role: Role  # type: ignore[valid-type]
+    role: Role
     locale: str
     active: bool
     revision: int

@@ -2,7 +2,8 @@
 
 Now (FakeClock) is 09:00 in Seoul. The caregiver on minji's team may have a visit in progress (07:00
 to 09:05), an upcoming one (09:10 to 12:10, open for check-in), and tomorrow one with a swap asked of
-the caregiver off the team and one whose swap waits for a coordinator; minji may have an open shift.
+the caregiver off the team and one whose swap waits for a coordinator; minji may have an open shift,
+and the day after tomorrow one given away from the caregiver on the team to the one off it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Literal
 from carecore.ports import Ports
 from carecore.shifts import swaps, visits
 from carecore.shifts.models import Shift, SwapStatus
-from carecore.shifts.scheduling import ShiftPlan, schedule_shift
+from carecore.shifts.scheduling import ShiftPlan, assign_shift, schedule_shift
 from tests.conftest import World
 
-Part = Literal["in_progress", "upcoming", "open", "swap_asked", "swap_awaiting"]
+Part = Literal["in_progress", "upcoming", "open", "swap_asked", "swap_awaiting", "given_away"]
 
 
 @dataclass
@@ -49,6 +50,10 @@ class ShiftScene:
     @property
     def swap_awaiting(self) -> Shift:
         return self._get("swap_awaiting")
+
+    @property
+    def given_away(self) -> Shift:
+        return self._get("given_away")
 
     @property
     def period(self) -> dict[str, str]:
@@ -88,4 +93,8 @@ async def shift_scene(ports: Ports, world: World, parts: tuple[Part, ...]) -> Sh
         )
         assert stored is not None
         scene.built["swap_awaiting"] = stored
+    if "given_away" in parts:
+        given = await schedule(timedelta(days=2), timedelta(days=2, hours=3))
+        taken = await assign_shift(ports, coordinator, given.id, caregiver_id=other, reason="병가 대체")
+        scene.built["given_away"] = taken
     return scene

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -276,6 +277,12 @@ OPS = [
         SEES_INCIDENTS,
     ),
     Op(
+        "incidents(updatedSince)",
+        "query ($since: DateTime!) { incidents(updatedSince: $since) { edges { node { id } } } }",
+        lambda s: {"since": (s.world.minji.created_at - timedelta(days=1)).isoformat()},
+        SEES_INCIDENTS,
+    ),
+    Op(
         "incident",
         "query ($id: ID!) { incident(id: $id) { id timeline { action } } }",
         lambda s: {"id": s.incidents.open_id},
@@ -359,6 +366,13 @@ OPS = [
         mutation=True,
     ),
     Op(
+        "addIncidentNote(idempotencyKey)",
+        mutation("addIncidentNote", "AddIncidentNoteInput"),
+        lambda s: {"input": {"id": s.incidents.open_id, "note": "119 도착", "idempotencyKey": "matrix-note"}},
+        STAFF_IN_SCOPE,
+        mutation=True,
+    ),
+    Op(
         "markIncidentReported",
         mutation("markIncidentReported", "MarkIncidentReportedInput"),
         lambda s: {"input": {"id": s.incidents.open_id, "reference": "GG-1"}},
@@ -396,6 +410,12 @@ OPS = [
         "notifications",
         "{ notifications(first: 10) { edges { node { id } } } }",
         lambda s: {},
+        {"guardian": OK},
+    ),
+    Op(
+        "notifications(updatedSince)",
+        "query ($since: DateTime!) { notifications(updatedSince: $since) { edges { node { id updatedAt } } } }",
+        lambda s: {"since": (s.world.minji.created_at - timedelta(days=1)).isoformat()},
         {"guardian": OK},
     ),
     # Everyone may list their own devices; only the guardian has one, so others see an empty list.
@@ -465,6 +485,11 @@ def shift_input(**values: Any) -> dict[str, Any]:
     return {"input": values}
 
 
+def _now(s: Scene, minutes: int) -> str:
+    """The scene's now (the world was built at it), moved by `minutes`, as a phone would send it."""
+    return (s.world.minji.created_at + timedelta(minutes=minutes)).isoformat()
+
+
 SHIFT_OPS = [
     Op(
         "myShifts",
@@ -472,6 +497,22 @@ SHIFT_OPS = [
         lambda s: s.s.period,
         {**CAREGIVER_ONLY, "caregiver_on_team": OK},
         shifts=("upcoming",),
+    ),
+    Op(
+        "myShifts(updatedSince)",
+        "query ($from: DateTime!, $to: DateTime!, $since: DateTime!) "
+        "{ myShifts(from: $from, to: $to, updatedSince: $since) { edges { node { id } } } }",
+        lambda s: {**s.s.period, "since": s.s.period["from"]},
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        shifts=("upcoming",),
+    ),
+    Op(
+        "myFormerShiftIds",
+        "query ($from: DateTime!, $to: DateTime!, $since: DateTime!) "
+        "{ myFormerShiftIds(from: $from, to: $to, updatedSince: $since) }",
+        lambda s: {**s.s.period, "since": s.s.period["from"]},
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},  # the caregiver who took it lost nothing
+        shifts=("given_away",),
     ),
     Op(
         "shift",
@@ -657,6 +698,33 @@ SHIFT_OPS = [
         "logTask",
         mutation("logTask", "LogTaskInput"),
         lambda s: shift_input(shiftId=s.s.in_progress.id, taskId=s.s.critical_task_id, outcome="DONE"),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("in_progress",),
+    ),
+    # Offline phones send their own times: the same doors, the same answers.
+    Op(
+        "checkIn(deviceTime)",
+        mutation("checkIn", "CheckInInput"),
+        lambda s: shift_input(shiftId=s.s.upcoming.id, deviceTime=_now(s, -2), fixTime=_now(s, -2)),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("upcoming",),
+    ),
+    Op(
+        "checkOut(deviceTime)",
+        mutation("checkOut", "CheckOutInput"),
+        lambda s: shift_input(shiftId=s.s.in_progress.id, reason="복용 시간 전 귀가", deviceTime=_now(s, 0)),
+        {**CAREGIVER_ONLY, "caregiver_on_team": OK},
+        mutation=True,
+        shifts=("in_progress",),
+    ),
+    Op(
+        "logTask(deviceTime)",
+        mutation("logTask", "LogTaskInput"),
+        lambda s: shift_input(
+            shiftId=s.s.in_progress.id, taskId=s.s.critical_task_id, outcome="DONE", deviceTime=_now(s, 0)
+        ),
         {**CAREGIVER_ONLY, "caregiver_on_team": OK},
         mutation=True,
         shifts=("in_progress",),
