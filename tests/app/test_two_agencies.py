@@ -21,12 +21,16 @@ from app.server import build_app
 from app.settings import Settings
 from carecore.access.principal import Role
 from carecore.agencies.models import Agency
+from carecore.alerts.inbox import notification_for_update
+from carecore.alerts.router import route_request
 from carecore.ids import new_id
 from carecore.incidents.ai_services import signed_headers
 from carecore.incidents.models import AiService
 from carecore.ports import Ports
 from carecore.reachability.service import issue_callback_token
+from carecore.shifts.open_shifts import offer_for_update
 from carecore.storage.store import Store
+from carecore.vocabulary import Audience
 from fixtures.demo import demo_ids
 from fixtures.demo_people import WELLNESS_CALL
 from schema.build import build_schema
@@ -36,6 +40,9 @@ from tests.app.test_incident_updates import UPDATES, report, two_instances
 from tests.app.test_ingest_flags import body as flag_body
 from tests.app.test_ingest_flags import live_clock, webhook  # noqa: F401 - fixtures shared with flags
 from tests.app.test_ingest_observations import bp
+from tests.conftest import World
+from tests.notifications.support import incident_alert
+from tests.schema.test_live_updates import open_shift_offered, routed_events
 from tests.support import FakeClock, person, user
 
 B_SECRET = "agency-b-webhook-secret-0123456789abcdef"
@@ -116,7 +123,12 @@ async def test_agency_bs_ai_service_finds_no_person_of_agency_a_at_any_door(
     assert after == before, "agency B's service changed something of agency A"
 
 
-SUBSCRIPTIONS: dict[str, str] = {"incidentUpdates": UPDATES}
+# Each subscription field, with the test that shows agency B's subscribers never receive agency A's updates.
+SUBSCRIPTIONS: dict[str, str] = {
+    "incidentUpdates": "test_agency_bs_subscribers_never_receive_agency_as_updates",
+    "inbox": "test_agency_bs_users_get_no_inbox_update_or_offer_of_agency_a",
+    "openShiftOffers": "test_agency_bs_users_get_no_inbox_update_or_offer_of_agency_a",
+}
 
 
 def test_every_subscription_has_a_two_agency_case() -> None:
@@ -156,3 +168,22 @@ async def test_agency_bs_subscribers_never_receive_agency_as_updates(
     assert theirs not in received
     if role is Role.COORDINATOR:
         assert own in received  # the stream works: B's own incident arrives, A's never did
+
+
+async def test_agency_bs_users_get_no_inbox_update_or_offer_of_agency_a(world: World, ports: Ports) -> None:
+    """The per-event filters behind `inbox` and `openShiftOffers`, for every role of agency B."""
+    b, now = world.other_agency_coordinator.agency_id, ports.clock.now()
+    agency_b = [world.other_agency_coordinator] + [
+        user(b, role, f"B {role.value}", now=now) for role in (Role.CAREGIVER, Role.FAMILY, Role.AI_SERVICE)
+    ]
+    for u in agency_b[1:]:
+        await ports.store.users.insert(u)
+    await route_request(ports, incident_alert(world, now, audiences=(Audience.GUARDIANS, Audience.ALL_COORDINATORS)))
+    await open_shift_offered(world, ports)
+    events = await routed_events(ports)
+    assert len(events) >= 2, "agency A's alert and offer were routed"
+
+    for event in events:
+        for u in agency_b:
+            assert await notification_for_update(ports, u.principal(), event) is None, (u.role, event.data)
+            assert await offer_for_update(ports, u.principal(), event) is None, (u.role, event.data)
