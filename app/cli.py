@@ -1,24 +1,33 @@
-"""Command line: `python -m app dev|serve|load-demo|token|sdl|parked-events`."""
+"""Command line: `python -m app dev|serve|load-demo|token|sdl|parked-events`, and the operators'
+`onboard-agency|new-secret-key|reencrypt-secrets` (README "Operations")."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from app.firebase import FirebaseGateway
 from app.logs import configure_logging
-from app.server import build_app
+from app.server import build_app, subject_acknowledgers
 from app.settings import Settings
 from carecore.access.principal import Role
+from carecore.agencies.models import AccountSpec, AgencySpec, AiServiceSpec
+from carecore.agencies.onboarding import onboard_agency
 from carecore.clock import SystemClock
+from carecore.errors import DomainError
 from carecore.events.cleanup import parked_events
+from carecore.ports import Ports
 from carecore.storage.database import connect, ensure_indexes
+from carecore.storage.secrets import KeyringError, new_key_spec
 from carecore.storage.store import Store
 from console.assets import WEB_TOOLS
 from devtools.auth_emulator import AuthEmulator, create_user, ensure_installed, ensure_npm_packages, sign_in
@@ -34,12 +43,22 @@ DEV_DB_PORT = 27018
 logger = logging.getLogger("carecore")
 
 
+def refuse_demo_in_production(settings: Settings) -> None:
+    """The demo agency's accounts have public passwords and its people are invented: never in production."""
+    if settings.is_production:
+        sys.exit(
+            "load-demo refuses to run with CARECORE_ENV=production: the demo's accounts and people would mix "
+            "with real ones. Onboard a real agency with `python -m app onboard-agency` instead."
+        )
+
+
 async def _load_demo(settings: Settings) -> None:
+    refuse_demo_in_production(settings)
     client = connect(settings.mongodb_uri)
     try:
         db = client[settings.database]
         await ensure_indexes(db)
-        summary = await load_demo(Store(db), SystemClock().now())
+        summary = await load_demo(Store(db, keyring=settings.keyring()), SystemClock().now())
     finally:
         await client.close()
     state = f"{summary.created} objects written" if summary.newly_written else "already loaded"
@@ -96,6 +115,7 @@ def dev(args: argparse.Namespace) -> None:
                 custom_claims=account.claims,
             )
         settings = Settings.from_env()
+        refuse_demo_in_production(settings)  # `dev` with CARECORE_ENV=production set by hand
         asyncio.run(_load_demo(settings))
         _print_tokens_help(args.host, args.port)
         _serve(settings, args.host, args.port)
@@ -113,6 +133,78 @@ async def _parked_events(settings: Settings) -> None:
         print(f"{e.id} {e.kind} {e.subject_type} {e.subject_id} at {e.at.isoformat()}", end=" ")
         print(f"parked {p.parked_at.isoformat()}: {still}")
     print(f"{len(parked)} parked event(s).")
+
+
+def agency_spec(raw: Any) -> AgencySpec:
+    """The spec of an onboarding file (README "Onboarding an agency"); a secret may name an environment variable."""
+    if not isinstance(raw, dict):
+        raise ValueError("the file must hold one JSON object")
+
+    def account(a: dict[str, Any]) -> AccountSpec:
+        return AccountSpec(str(a["firebase_uid"]), str(a["display_name"]), a.get("email"), a.get("phone"))
+
+    def service(s: dict[str, Any]) -> AiServiceSpec:
+        secret = s.get("secret")
+        if env := s.get("secret_env"):  # keeps the secret out of the file
+            secret = os.environ.get(env)
+            if secret is None:
+                raise ValueError(f"secret_env names {env}, which is not set")
+        return AiServiceSpec(account(s), str(s["service"]), secret)
+
+    known = {f for f in AgencySpec.__dataclass_fields__}
+    if unknown := set(raw) - known:
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+    settings = {k: v for k, v in raw.items() if k not in ("coordinators", "ai_services")}
+    return AgencySpec(
+        **settings,
+        coordinators=tuple(account(a) for a in raw.get("coordinators", [])),
+        ai_services=tuple(service(s) for s in raw.get("ai_services", [])),
+    )
+
+
+async def _onboard(settings: Settings, spec: AgencySpec, operator: str) -> None:
+    client = connect(settings.mongodb_uri, timeout_seconds=settings.database_timeout_seconds)
+    firebase = FirebaseGateway(settings.firebase_project_id, http_timeout_seconds=settings.request_timeout_seconds)
+    try:
+        db = client[settings.database]
+        await ensure_indexes(db)
+        store = Store(db, keyring=settings.keyring())
+        ports = Ports(
+            store=store, clock=SystemClock(), claims=firebase, tokens=firebase, acknowledgers=subject_acknowledgers()
+        )
+        done = await onboard_agency(ports, operator=operator, spec=spec)
+    finally:
+        firebase.close()
+        await client.close()
+    print(f"Agency {done.agency.name} ({spec.key}): id {done.agency.id}, time zone {done.agency.timezone}.")
+    for uid, user_id in done.user_ids.items():
+        print(f"  account {uid}: profile {user_id}")
+    for user_id, secret in done.new_secrets.items():
+        # Shown once, for the operator to hand to the service; stored sealed, never shown again.
+        print(f"  webhook secret generated for AI service {user_id}: {secret}")
+
+
+def onboard(args: argparse.Namespace) -> None:
+    try:
+        raw = json.loads(Path(args.file).read_text())
+        spec = agency_spec(raw)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        sys.exit(f"onboard-agency: {args.file}: {exc!s}")
+    try:
+        asyncio.run(_onboard(Settings.from_env(), spec, args.operator))
+    except DomainError as exc:
+        field = f" ({exc.field})" if exc.field else ""
+        sys.exit(f"onboard-agency: {exc}{field}; the agency was not created or changed.")
+
+
+async def _reencrypt(settings: Settings) -> None:
+    client = connect(settings.mongodb_uri, timeout_seconds=settings.database_timeout_seconds)
+    keyring = settings.keyring()
+    try:
+        changed = await Store(client[settings.database], keyring=keyring).ai_services.reseal_all()
+    finally:
+        await client.close()
+    print(f"{changed} secret(s) sealed again under key {keyring.current}; every secret is now under it.")
 
 
 def token(args: argparse.Namespace) -> None:
@@ -147,6 +239,12 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_argument("uid")
     commands.add_parser("sdl", help="print the GraphQL SDL")
     commands.add_parser("parked-events", help="list events a consumer left unhandled too long (never deleted)")
+    sub = commands.add_parser("onboard-agency", help="create or update an agency from a JSON file (idempotent)")
+    sub.add_argument("file")
+    sub.add_argument("--operator", required=True, help="who is onboarding, for the audit trail")
+    sub = commands.add_parser("new-secret-key", help="print a new CARECORE_SECRET_KEYS entry")
+    sub.add_argument("kid", help="the key's id, e.g. 2026-12")
+    commands.add_parser("reencrypt-secrets", help="seal every stored secret under the current key (after rotation)")
     args = parser.parse_args(argv)
     match args.command:
         case "dev":
@@ -161,3 +259,12 @@ def main(argv: list[str] | None = None) -> None:
             print(build_schema().as_str())
         case "parked-events":
             asyncio.run(_parked_events(Settings.from_env()))
+        case "onboard-agency":
+            onboard(args)
+        case "new-secret-key":
+            try:
+                print(new_key_spec(args.kid))
+            except KeyringError as exc:
+                sys.exit(f"new-secret-key: {exc}")
+        case "reencrypt-secrets":
+            asyncio.run(_reencrypt(Settings.from_env()))

@@ -184,12 +184,17 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             stack.push_async_callback(client.close)
             db = client[settings.database]
             await ensure_indexes(db)
+            store = Store(db, keyring=settings.keyring())
+            # Secrets stored before sealing, or under a key being rotated out, are sealed under the current
+            # key before serving; one conditional update each, so instances starting together agree.
+            if resealed := await store.ai_services.reseal_all():
+                logger.info("sealed %d AI service secret(s) under key %s", resealed, settings.keyring().current)
             firebase = FirebaseGateway(
                 settings.firebase_project_id, http_timeout_seconds=settings.request_timeout_seconds
             )
             stack.callback(firebase.close)
             runtime.ports = Ports(
-                store=Store(db),
+                store=store,
                 clock=clock or SystemClock(),
                 claims=firebase,
                 tokens=firebase,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from carecore.storage.secrets import DEV_KEYRING, Keyring, KeyringError
 
 Environment = Literal["development", "test", "production"]
 
@@ -51,6 +53,9 @@ class Settings:
     readiness_timeout_seconds: float = 0.5  # orchestrators' probes usually give up after 1 s; the rest is overhead
     database_timeout_seconds: float = 30.0
     metrics_token: str | None = None  # GET /metrics wants `Authorization: Bearer <it>`; unset: no /metrics
+    # AES-GCM keys sealing AI services' webhook secrets at rest, `kid:base64key,...` with the current
+    # one first (carecore/storage/secrets.py); required in production, development's public key otherwise.
+    secret_keys: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -87,6 +92,7 @@ class Settings:
             "readiness_timeout_seconds": float(os.environ.get("CARECORE_READINESS_TIMEOUT_SECONDS", "0.5")),
             "database_timeout_seconds": float(os.environ.get("CARECORE_DATABASE_TIMEOUT_SECONDS", "30")),
             "metrics_token": os.environ.get("CARECORE_METRICS_TOKEN") or None,
+            "secret_keys": os.environ.get("CARECORE_SECRET_KEYS") or None,
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
@@ -107,3 +113,22 @@ class Settings:
             raise SettingsError("CARECORE_FCM_ENDPOINT and CARECORE_TWILIO_API_BASE are for tests, not production.")
         if not self.firebase_project_id:
             raise SettingsError("FIREBASE_PROJECT_ID is not set.")
+        self.keyring()
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def keyring(self) -> Keyring:
+        """The keys sealing secrets at rest; production refuses to run on development's public key."""
+        if self.secret_keys is None:
+            if self.is_production:
+                raise SettingsError(
+                    "CARECORE_SECRET_KEYS is not set: AI services' webhook secrets are encrypted at rest under it. "
+                    "Generate a key with `python -m app new-secret-key` and keep it in your secret manager."
+                )
+            return DEV_KEYRING
+        try:
+            return Keyring.parse(self.secret_keys)
+        except KeyringError as exc:
+            raise SettingsError(f"CARECORE_SECRET_KEYS: {exc}.") from None

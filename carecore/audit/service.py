@@ -24,6 +24,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SYSTEM = "system"  # actor id and role of changes the system makes by itself (e.g. a missed visit's incident)
+OPERATOR = "platform_operator"  # the role of changes a platform operator makes from the command line
 
 
 def _entries(
@@ -36,17 +37,21 @@ def _entries(
     agency_id: str | None,
     outcome: AuditOutcome,
     reason: str | None = None,
+    operator: str | None = None,
 ) -> list[AuditEntry]:
     agency = actor.agency_id if actor is not None else agency_id
     if agency is None:
         raise ValueError("a system audit entry needs the agency it belongs to")
     at = ports.clock.now()
+    actor_id, actor_role = (actor.user_id, actor.role.value) if actor is not None else (SYSTEM, SYSTEM)
+    if actor is None and operator is not None:
+        actor_id, actor_role = f"operator:{operator}", OPERATOR
     return [
         AuditEntry(
             id=new_id(),
             agency_id=agency,
-            actor_id=actor.user_id if actor is not None else SYSTEM,
-            actor_role=actor.role.value if actor is not None else SYSTEM,
+            actor_id=actor_id,
+            actor_role=actor_role,
             action=action,
             object_type=object_type,
             object_id=object_id,
@@ -94,11 +99,13 @@ async def audited(
     *,
     agency_id: str | None = None,
     reason: str | None = None,
+    operator: str | None = None,
 ) -> AsyncIterator[Audit]:
     """Audits the change made inside the block write-ahead: PENDING, then DONE or REFUSED.
 
-    `actor` None is the system, which names the `agency_id`. An unexpected exception, or the
-    process dying, leaves the entries PENDING: the change was attempted and its outcome is unknown.
+    `actor` None is the system, or the platform `operator` named, which names the `agency_id`. An
+    unexpected exception, or the process dying, leaves the entries PENDING: the change was attempted
+    and its outcome is unknown.
     """
     audit = Audit(
         _entries(
@@ -110,6 +117,7 @@ async def audited(
             agency_id=agency_id,
             outcome=AuditOutcome.PENDING,
             reason=reason,
+            operator=operator,
         )
     )
     ids = [e.id for e in audit.entries]

@@ -28,6 +28,7 @@ from carecore.users.service import principal_for
 REPLAY_WINDOW = timedelta(minutes=5)
 SIGNATURE_PREFIX = "sha256="
 MIN_SECRET_LENGTH = 32
+MAX_SECRET_LENGTH = 256
 _BAD_SIGNATURE = "Invalid signature for this service."
 
 
@@ -86,8 +87,8 @@ async def configure_ai_service(ports: Ports, actor: Principal, user_id: str, *, 
     if user.role is not Role.AI_SERVICE:
         raise ValidationFailed(f"{user.display_name} is not an AI service account.", field="userId")
     name = validation.text(service, "service", max_len=validation.MAX_NAME, required=True)
-    if len(secret) < MIN_SECRET_LENGTH or len(secret) > 256:
-        raise ValidationFailed(f"secret must be {MIN_SECRET_LENGTH} to 256 characters.", field="secret")
+    if not MIN_SECRET_LENGTH <= len(secret) <= MAX_SECRET_LENGTH:
+        raise ValidationFailed(f"secret must be {MIN_SECRET_LENGTH} to {MAX_SECRET_LENGTH} characters.", field="secret")
     configured = AiService(user.id, user.agency_id, name, secret, ports.clock.now())
     async with audited(ports, actor, "ai_service.configure", "User", [user.id]):
         await ports.store.ai_services.put(configured)

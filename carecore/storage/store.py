@@ -23,12 +23,15 @@ from carecore.storage.notifications import NotificationStore
 from carecore.storage.observations import ObservationStore
 from carecore.storage.people import PersonStore
 from carecore.storage.reachability import ContactStore, ReachabilitySettingsStore, ReachabilityStore
+from carecore.storage.secrets import DEV_KEYRING, Keyring
 from carecore.storage.shifts import ShiftStore
 from carecore.storage.users import UserStore
 
 
 class Store:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, *, keyring: Keyring = DEV_KEYRING) -> None:
+        # The keyring seals secrets at rest; the app passes the environment's (app/settings.py), which
+        # production requires. The default is development's public key.
         self.db = db
         self.agencies = AgencyStore(db)
         self.users = UserStore(db)
@@ -44,7 +47,7 @@ class Store:
         self.incidents = IncidentStore(db)
         self.incident_flags = IncidentFlagStore(db)
         self.incident_policies = IncidentPolicyStore(db)
-        self.ai_services = AiServiceStore(db)
+        self.ai_services = AiServiceStore(db, keyring)
         self.shifts = ShiftStore(db)
         self.caregiver_profiles = CaregiverProfileStore(db)
         self.caregiver_schedules = CaregiverScheduleStore(db)

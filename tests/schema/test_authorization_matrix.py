@@ -1,7 +1,14 @@
-"""Every query and mutation, for every role, in and out of scope.
+"""Every query and mutation, for every role, in and out of scope, and for every role of a second agency.
 
 Outcomes: OK; NF (answers exactly like a missing object: null, an empty list or NotFoundError);
 FORBIDDEN and UNAUTHENTICATED (GraphQL errors with that extensions.code). Refusals write nothing.
+
+Agency B's users (its coordinator, caregiver, family member and AI service, the last configured with
+the same service name as agency A's, so a reference lookup that forgot the agency would find minji)
+act on agency A's objects. Their outcome derives from the operation's own row, so a new operation
+needs no agency-B cases written by hand: FORBIDDEN where their role may never do it, the same answer
+as their agency-A counterpart where the operation concerns only the caller's own agency (agency B's
+coordinator succeeds at it, e.g. listing users or registering a device), otherwise not found.
 """
 
 from __future__ import annotations
@@ -13,21 +20,23 @@ from typing import Any
 
 import pytest
 
+from carecore.access.principal import Role
 from carecore.alerts.models import AlertKind, AlertRequest, Audience
 from carecore.alerts.router import route_request
 from carecore.care_plans.models import CarePlan, CarePlanStatus
 from carecore.ids import new_id
-from carecore.incidents.models import Severity
+from carecore.incidents.models import AiService, Severity
 from carecore.ports import Ports
 from carecore.storage.store import Store
+from carecore.users.models import User
 from tests.conftest import World
 from tests.notifications.support import put_device
 from tests.schema.conftest import Execute
 from tests.schema.health_scene import health_scene
-from tests.schema.incident_scene import MINJI_REF, IncidentScene, incident_scene
+from tests.schema.incident_scene import MINJI_REF, SERVICE, IncidentScene, incident_scene
 from tests.schema.reachability_scene import reachability_scene
 from tests.schema.shift_scene import Part, ShiftScene, shift_scene
-from tests.support import FakeClock, RecordingClaims, RefusingTokens, plan_content
+from tests.support import FakeClock, RecordingClaims, RefusingTokens, plan_content, user
 
 ROLES = (
     "coordinator",
@@ -41,6 +50,13 @@ ROLES = (
     "anonymous",
 )
 OK, NF, FORBIDDEN, UNAUTH = "OK", "NF", "FORBIDDEN", "UNAUTHENTICATED"
+# Agency B's other roles, each with the agency-A role that is as far out of minji's scope.
+AGENCY_B = {
+    "other_agency_caregiver": "caregiver_off_team",
+    "other_agency_guardian": "other_guardian",
+    "other_agency_ai_service": "ai_service",
+}
+EVERY_ROLE = (*ROLES, *AGENCY_B)
 
 
 @dataclass
@@ -50,6 +66,10 @@ class Scene:
     incidents: IncidentScene
     notification_id: str = ""  # the guardian's, about minji
     shifts: ShiftScene | None = None
+    agency_b: dict[str, User] = field(default_factory=dict)
+
+    def caller(self, role: str) -> User | None:
+        return None if role == "anonymous" else {**self.world.everyone(), **self.agency_b}[role]
 
     @property
     def active_plan_id(self) -> str:
@@ -76,7 +96,13 @@ class Op:
     def outcome(self, role: str) -> str:
         if role == "anonymous":
             return UNAUTH
-        return self.expect.get(role, self.default)
+        if role in self.expect:
+            return self.expect[role]
+        if (counterpart := AGENCY_B.get(role)) is not None:
+            theirs = self.outcome(counterpart)
+            own_agency = self.outcome("other_agency_coordinator") == OK
+            return theirs if theirs == FORBIDDEN or own_agency else NF
+        return self.default
 
 
 COORDINATOR_ONLY = {"coordinator": OK, "other_agency_coordinator": NF}
@@ -870,7 +896,23 @@ async def scene(world: World, store: Store, ports: Ports) -> Scene:
         draft=draft,
         incidents=await incident_scene(ports, world),
         notification_id=await guardians_notification(world, store),
+        agency_b=await agency_b_users(world, store),
     )
+
+
+async def agency_b_users(world: World, store: Store) -> dict[str, User]:
+    """Agency B's caregiver, family member and AI service, the last under agency A's service name."""
+    b, now = world.other_agency_coordinator.agency_id, world.minji.created_at
+    users = {
+        "other_agency_caregiver": user(b, Role.CAREGIVER, "다른 기관 요양보호사", now=now),
+        "other_agency_guardian": user(b, Role.FAMILY, "다른 기관 보호자", now=now),
+        "other_agency_ai_service": user(b, Role.AI_SERVICE, "다른 기관 AI", now=now),
+    }
+    for u in users.values():
+        await store.users.insert(u)
+    service = users["other_agency_ai_service"]
+    await store.ai_services.put(AiService(service.id, b, SERVICE, "agency-b-secret-0123456789abcdef0123", now))
+    return users
 
 
 async def guardians_notification(world: World, store: Store) -> str:
@@ -925,12 +967,12 @@ def observed(result: Any, op: Op, role: str) -> str:
     return OK if value else NF
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", EVERY_ROLE)
 @pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
 async def test_every_operation_answers_each_role_as_the_design_says(
     op: Op, role: str, scene: Scene, execute: Execute, store: Store, ports: Ports
 ) -> None:
-    caller = None if role == "anonymous" else scene.world.everyone()[role]
+    caller = scene.caller(role)
     if op.shifts:
         scene.shifts = await shift_scene(ports, scene.world, op.shifts)
     before = await snapshot(store)
