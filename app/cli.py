@@ -1,4 +1,4 @@
-"""Command line: `python -m app dev|serve|load-demo|token|sdl|parked-events`."""
+"""Command line: `python -m app dev|serve|load-demo|token|sdl|parked-events|register-documents`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import uvicorn
 from app.logs import configure_logging
 from app.server import build_app
 from app.settings import Settings
+from app.trusted_documents import InvalidDocument, checked_directory, register
 from carecore.access.principal import Role
 from carecore.clock import SystemClock
 from carecore.events.cleanup import parked_events
@@ -115,6 +116,30 @@ async def _parked_events(settings: Settings) -> None:
     print(f"{len(parked)} parked event(s).")
 
 
+async def _register_documents(settings: Settings, directory: Path) -> None:
+    documents = checked_directory(build_schema()._schema, directory)  # all of them, before storing any
+    client = connect(settings.mongodb_uri)
+    try:
+        db = client[settings.database]
+        await ensure_indexes(db)
+        registered = await register(Store(db), documents, at=SystemClock().now())
+    finally:
+        await client.close()
+    for r in registered:
+        print(f"{r.sha256} {'new' if r.new else 'kept'} {r.path.name}: {', '.join(r.names)}")
+    print(f"{sum(r.new for r in registered)} new of {len(registered)} document(s) from {directory}.")
+
+
+def register_documents(args: argparse.Namespace) -> None:
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        sys.exit(f"{directory} is not a directory of .graphql files.")
+    try:
+        asyncio.run(_register_documents(Settings.from_env(), directory))
+    except InvalidDocument as exc:
+        sys.exit(f"Nothing registered: {exc}")
+
+
 def token(args: argparse.Namespace) -> None:
     accounts = {a.uid: a for a in demo_accounts()}
     account = accounts.get(args.uid)
@@ -147,6 +172,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_argument("uid")
     commands.add_parser("sdl", help="print the GraphQL SDL")
     commands.add_parser("parked-events", help="list events a consumer left unhandled too long (never deleted)")
+    sub = commands.add_parser(
+        "register-documents", help="register a directory's .graphql files as trusted documents (by SHA-256)"
+    )
+    sub.add_argument("directory", nargs="?", default=str(ROOT / "schema" / "operations"))
     args = parser.parse_args(argv)
     match args.command:
         case "dev":
@@ -161,3 +190,5 @@ def main(argv: list[str] | None = None) -> None:
             print(build_schema().as_str())
         case "parked-events":
             asyncio.run(_parked_events(Settings.from_env()))
+        case "register-documents":
+            register_documents(args)

@@ -205,7 +205,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         return JSONResponse({"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503)
 
     graphql = CareGraphQL(runtime, settings)
-    door = GraphQLDoor(graphql, lambda token: authenticate_token(runtime.started_ports(), token), ide=settings.graphiql)
+    door = GraphQLDoor(
+        graphql,
+        lambda token: authenticate_token(runtime.started_ports(), token),
+        ide=settings.graphiql,
+        trusted=(lambda sha: runtime.started_ports().store.trusted_documents.get(sha))
+        if settings.trusted_documents
+        else None,
+    )
     console = console_routes(_console_wiring(settings, runtime))
     return Starlette(
         routes=[

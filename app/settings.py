@@ -51,6 +51,8 @@ class Settings:
     readiness_timeout_seconds: float = 0.5  # orchestrators' probes usually give up after 1 s; the rest is overhead
     database_timeout_seconds: float = 30.0
     metrics_token: str | None = None  # GET /metrics wants `Authorization: Bearer <it>`; unset: no /metrics
+    # Production hardening: /graphql runs only documents registered by hash (app/trusted_documents.py).
+    trusted_documents: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -87,6 +89,7 @@ class Settings:
             "readiness_timeout_seconds": float(os.environ.get("CARECORE_READINESS_TIMEOUT_SECONDS", "0.5")),
             "database_timeout_seconds": float(os.environ.get("CARECORE_DATABASE_TIMEOUT_SECONDS", "30")),
             "metrics_token": os.environ.get("CARECORE_METRICS_TOKEN") or None,
+            "trusted_documents": _flag("CARECORE_TRUSTED_DOCUMENTS", False),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
