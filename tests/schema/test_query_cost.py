@@ -3,7 +3,6 @@ mobile apps' own operations (schema/operations) stay well under it."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -53,13 +52,12 @@ def test_literals_variables_and_variable_defaults_count_alike() -> None:
 
 
 def test_a_fragment_is_costed_once_however_often_it_is_spread() -> None:
-    # Each level spreads the one below twice: 2^24 copies of `me` once spread, costed in one pass.
-    levels = 24
+    # Each level spreads the one below twice: 2^60 copies of `me` once spread. A walk that spread the
+    # fragments would never finish; costing each fragment once takes 61 small steps.
+    levels = 60
     fragments = "".join(f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}\n" for i in range(1, levels + 1))
     document = f"query {{ ...F{levels} }}\nfragment F0 on Query {{ me {{ id }} }}\n{fragments}"
-    started = time.perf_counter()
     assert cost(document) == 2**levels
-    assert time.perf_counter() - started < 0.05
 
 
 @pytest.mark.parametrize("path", OPERATIONS, ids=[p.stem for p in OPERATIONS])
@@ -68,7 +66,8 @@ def test_the_apps_operations_validate_and_stay_under_budget_even_at_their_larges
     assert validate(SCHEMA._schema, document) == []
     operation = get_operation_ast(document)
     assert operation is not None
-    largest = {d.variable.name.value: 100 for d in operation.variable_definitions if "first" in str(d.variable)}
+    names = {d.variable.name.value for d in operation.variable_definitions or ()}
+    largest = {"first": 100} if "first" in names else {}
     largest |= {"people": 100, "shifts": 20} if path.stem == "CoordinatorSchedule" else {}
     assert operation_cost(SCHEMA._schema, document, operation, largest) <= MAX_COST * 0.7
 
