@@ -183,7 +183,7 @@ async def trusted_payload(payload: dict[str, Any], registered: TrustedDocument) 
     if document is None:
         raise RequestRefused(None, Code.PERSISTED_QUERY_NOT_FOUND, "persisted_not_found")
     sent = payload.get("query")
-    if sent is not None and sent != document:
+    if sent and sent != document:  # null or "" (graphql-transport-ws requires the key): not sent
         raise RequestRefused(400, Code.BAD_REQUEST, "persisted_mismatch")
     return {**payload, "query": document}
 

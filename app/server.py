@@ -82,7 +82,9 @@ class CareGraphQL(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.graphql_transport_ws_handler_class = live_handler(
-            keep_alive_seconds=settings.ws_keep_alive_seconds, recheck_seconds=settings.ws_recheck_seconds
+            keep_alive_seconds=settings.ws_keep_alive_seconds,
+            recheck_seconds=settings.ws_recheck_seconds,
+            trusted_documents=settings.trusted_documents,
         )
         self.runtime = runtime
         self.sign_in_timeout = settings.request_timeout_seconds

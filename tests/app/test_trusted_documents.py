@@ -21,6 +21,7 @@ from app.settings import Settings
 from app.trusted_documents import InvalidDocument, checked_directory, document_hash, register
 from carecore.storage.store import Store
 from schema.build import build_schema
+from tests.app.servers import serving, subscribe
 from tests.support import FakeClock
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "schema" / "operations"
@@ -110,6 +111,24 @@ async def test_with_the_mode_off_documents_run_as_text_as_before(
 
     assert ran.status_code == 200 and ran.json() == {"data": {"me": {"role": "COORDINATOR"}}}
     assert hash_only.status_code == 400 and hash_only.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+
+
+@pytest.mark.usefixtures("registered")
+async def test_over_websocket_too_only_registered_documents_run(settings: Settings, coordinator_token: str) -> None:
+    app = build_app(dataclasses.replace(settings, trusted_documents=True))
+    own = "subscription { incidentUpdates { id } }"
+    sha = document_hash(INBOX)
+    async with serving(app) as host:
+        async with subscribe(host, coordinator_token, own) as sub:
+            refused = await sub.next()
+        async with subscribe(host, coordinator_token, "", extensions=persisted(UNKNOWN)["extensions"]) as sub:
+            unknown = await sub.next()
+        async with subscribe(host, coordinator_token, "", {"first": 5}, persisted(sha)["extensions"]) as sub:
+            ran = await sub.next()
+
+    assert refused["type"] == "error" and refused["payload"][0]["extensions"] == {"code": "PERSISTED_QUERY_REQUIRED"}
+    assert unknown["type"] == "error" and unknown["payload"][0]["extensions"] == {"code": "PERSISTED_QUERY_NOT_FOUND"}
+    assert ran["type"] == "next" and ran["payload"]["data"]["notifications"]["edges"] == [], ran
 
 
 async def test_without_a_token_nothing_is_looked_up(trusted: httpx.AsyncClient) -> None:
