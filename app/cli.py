@@ -1,5 +1,5 @@
-"""Command line: `python -m app dev|serve|load-demo|token|sdl|parked-events`, and the operators'
-`onboard-agency|new-secret-key|reencrypt-secrets` (README "Operations")."""
+"""Command line: `python -m app dev|serve|load-demo|token|sdl|parked-events|register-documents`, and the
+operators' `onboard-agency|new-secret-key|reencrypt-secrets` (README "Operations")."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from app.firebase import FirebaseGateway
 from app.logs import configure_logging
 from app.server import build_app, subject_acknowledgers
 from app.settings import Settings
+from app.trusted_documents import InvalidDocument, checked_directory, register
 from carecore.access.principal import Role
 from carecore.agencies.models import AccountSpec, AgencySpec, AiServiceSpec
 from carecore.agencies.onboarding import onboard_agency
@@ -207,6 +208,30 @@ async def _reencrypt(settings: Settings) -> None:
     print(f"{changed} secret(s) sealed again under key {keyring.current}; every secret is now under it.")
 
 
+async def _register_documents(settings: Settings, directory: Path) -> None:
+    documents = checked_directory(build_schema()._schema, directory)  # all of them, before storing any
+    client = connect(settings.mongodb_uri)
+    try:
+        db = client[settings.database]
+        await ensure_indexes(db)
+        registered = await register(Store(db), documents, at=SystemClock().now())
+    finally:
+        await client.close()
+    for r in registered:
+        print(f"{r.sha256} {'new' if r.new else 'kept'} {r.path.name}: {', '.join(r.names)}")
+    print(f"{sum(r.new for r in registered)} new of {len(registered)} document(s) from {directory}.")
+
+
+def register_documents(args: argparse.Namespace) -> None:
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        sys.exit(f"{directory} is not a directory of .graphql files.")
+    try:
+        asyncio.run(_register_documents(Settings.from_env(), directory))
+    except InvalidDocument as exc:
+        sys.exit(f"Nothing registered: {exc}")
+
+
 def token(args: argparse.Namespace) -> None:
     accounts = {a.uid: a for a in demo_accounts()}
     account = accounts.get(args.uid)
@@ -245,6 +270,10 @@ def main(argv: list[str] | None = None) -> None:
     sub = commands.add_parser("new-secret-key", help="print a new CARECORE_SECRET_KEYS entry")
     sub.add_argument("kid", help="the key's id, e.g. 2026-12")
     commands.add_parser("reencrypt-secrets", help="seal every stored secret under the current key (after rotation)")
+    sub = commands.add_parser(
+        "register-documents", help="register a directory's .graphql files as trusted documents (by SHA-256)"
+    )
+    sub.add_argument("directory", nargs="?", default=str(ROOT / "schema" / "operations"))
     args = parser.parse_args(argv)
     match args.command:
         case "dev":
@@ -268,3 +297,5 @@ def main(argv: list[str] | None = None) -> None:
                 sys.exit(f"new-secret-key: {exc}")
         case "reencrypt-secrets":
             asyncio.run(_reencrypt(Settings.from_env()))
+        case "register-documents":
+            register_documents(args)

@@ -8,6 +8,9 @@ Hostile input is handled here once, for whole classes, not field by field:
   parsed (a document that is expensive to validate costs its sender a valid account);
 - a JSON object of valid UTF-8 with `query` a string, `variables` and `extensions` objects and
   `operationName` a string (each may be null), else 400 with a GraphQL-over-HTTP error body (no `data`);
+- in trusted-documents mode (app/trusted_documents.py), a registered document named by its SHA-256 in
+  `extensions.persistedQuery.sha256Hash`, whose stored text then replaces `query` (sent along, it must
+  be that text); else PERSISTED_QUERY_NOT_FOUND or PERSISTED_QUERY_REQUIRED, nothing parsed;
 - a document that parses within the token limit, names its operation when it has several, is no
   subscription (they run over WebSocket), and whose fields, fragments spread out, stay within
   MAX_EXPANDED_FIELDS: validation then costs time bounded by the budget, and this check is linear
@@ -25,8 +28,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from graphql import (
     DocumentNode,
@@ -58,6 +63,8 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
 Authenticate = Callable[[str], Awaitable[Principal]]
+TrustedDocument = Callable[[str], Awaitable[str | None]]  # the registered text of a SHA-256, if any
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class RequestRefused(Exception):
@@ -127,7 +134,7 @@ def expanded_fields(document: DocumentNode, operation: OperationDefinitionNode) 
     return selections(operation.selection_set)
 
 
-def checked_payload(body: bytes) -> dict[str, Any]:
+def json_object(body: bytes) -> dict[str, Any]:
     """The request's JSON object, or RequestRefused naming what is wrong with it."""
     try:
         payload = json.loads(body.decode("utf-8"))
@@ -135,7 +142,7 @@ def checked_payload(body: bytes) -> dict[str, Any]:
         raise RequestRefused(400, Code.BAD_REQUEST, "not_json") from None
     if not isinstance(payload, dict):
         raise RequestRefused(400, Code.BAD_REQUEST, "not_object")
-    return checked_parameters(payload)
+    return payload
 
 
 def checked_parameters(payload: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +157,7 @@ def checked_parameters(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def query_parameters(request: Request) -> dict[str, Any]:
+def decoded_query_parameters(request: Request) -> dict[str, Any]:
     """A GET's parameters, `variables` and `extensions` decoded from their JSON text."""
     payload: dict[str, Any] = {k: request.query_params.get(k) for k in ("query", "operationName")}
     for name in ("variables", "extensions"):
@@ -159,7 +166,26 @@ def query_parameters(request: Request) -> dict[str, Any]:
             payload[name] = json.loads(raw) if raw else None
         except ValueError:
             raise RequestRefused(400, Code.BAD_REQUEST, "param_type", name=name, kind="an object") from None
-    return checked_parameters(payload)
+    return payload
+
+
+async def trusted_payload(payload: dict[str, Any], registered: TrustedDocument) -> dict[str, Any]:
+    """The payload with the registered document its persisted-query hash names as `query`.
+
+    Apollo's request shape: `{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "<hex>"}}}`.
+    """
+    extensions = payload.get("extensions")
+    persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+    sha = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+    if not isinstance(sha, str):
+        raise RequestRefused(None, Code.PERSISTED_QUERY_REQUIRED, "persisted_required")
+    document = await registered(sha) if SHA256.fullmatch(sha) else None  # no read for what cannot be a hash
+    if document is None:
+        raise RequestRefused(None, Code.PERSISTED_QUERY_NOT_FOUND, "persisted_not_found")
+    sent = payload.get("query")
+    if sent and sent != document:  # null or "" (graphql-transport-ws requires the key): not sent
+        raise RequestRefused(400, Code.BAD_REQUEST, "persisted_mismatch")
+    return {**payload, "query": document}
 
 
 def checked_document(query: str, operation_name: str | None, *, method: str = "POST") -> OperationDefinitionNode:
@@ -213,10 +239,13 @@ def refusal(exc: RequestRefused, *, media_type: str, locale: str) -> Response:
 class GraphQLDoor:
     """Wraps the GraphQL ASGI app for HTTP; WebSockets pass through (they authenticate on connect)."""
 
-    def __init__(self, graphql: ASGIApp, authenticate: Authenticate, *, ide: bool) -> None:
+    def __init__(
+        self, graphql: ASGIApp, authenticate: Authenticate, *, ide: bool, trusted: TrustedDocument | None = None
+    ) -> None:
         self._graphql = graphql
         self._authenticate = authenticate
         self._ide = ide
+        self._trusted = trusted  # None: documents are sent as text (trusted-documents mode off)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -235,7 +264,7 @@ class GraphQLDoor:
                 raise RequestRefused(405, Code.BAD_REQUEST, "post_only")
             if request.method == "POST":
                 body = await bounded_body(receive, MAX_BODY)
-            operation = await self._admit(request, body)
+            operation, payload = await self._admit(request, body)
         except RequestRefused as exc:
             principal = principal_of(request)  # after sign-in, the language of the caller's profile
             locale = principal.locale if principal is not None else locale
@@ -243,11 +272,17 @@ class GraphQLDoor:
             return
         # Operation names are GraphQL names, chosen by our own apps: a bounded label set.
         name = operation.name.value if operation.name else "anonymous"
+        if self._trusted is not None:  # Strawberry runs the registered text, not what was sent
+            if request.method == "POST":
+                body = json.dumps(payload).encode()
+            else:
+                given = {k: v if isinstance(v, str) else json.dumps(v) for k, v in payload.items() if v is not None}
+                scope = {**scope, "query_string": urlencode(given).encode()}
         with metrics.GRAPHQL_SECONDS.labels(name, operation.operation.value).time():
             await self._graphql(scope, _replay(body, receive), send)
 
-    async def _admit(self, request: Request, body: bytes) -> OperationDefinitionNode:
-        """The token first: an anonymous request costs no parsing."""
+    async def _admit(self, request: Request, body: bytes) -> tuple[OperationDefinitionNode, dict[str, Any]]:
+        """The token first: an anonymous request costs no parsing (nor a trusted-document read)."""
         token = bearer_token(request.headers.get("authorization", ""))
         if token is None:
             raise RequestRefused(401, Code.UNAUTHENTICATED, "unauthenticated")
@@ -257,12 +292,15 @@ class GraphQLDoor:
             raise RequestRefused(401, Code.UNAUTHENTICATED, "unauthenticated") from None
         setattr(request.state, PRINCIPAL, principal)
         if request.method == "GET":
-            payload = query_parameters(request)
+            payload = decoded_query_parameters(request)
         elif "application/json" not in request.headers.get("content-type", "").lower():
             raise RequestRefused(415, Code.BAD_REQUEST, "media_type")
         else:
-            payload = checked_payload(body)
-        return checked_document(payload["query"], payload.get("operationName"), method=request.method)
+            payload = json_object(body)
+        if self._trusted is not None:
+            payload = await trusted_payload(payload, self._trusted)
+        payload = checked_parameters(payload)
+        return checked_document(payload["query"], payload.get("operationName"), method=request.method), payload
 
 
 class WithoutQueryStrings(logging.Filter):

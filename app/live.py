@@ -6,6 +6,8 @@ active, same role and agency) and its token's expiry checked before each update 
 closed, 4401 for an expired token (sign in again) and 4403 for a profile that no longer allows it.
 graphql-transport-ws lets the server ping; Strawberry's handler for it does not, so this one does,
 which keeps idle mobile sockets open behind NATs that drop silent connections.
+In trusted-documents mode a `subscribe` runs only a registered document, named as over HTTP
+(app/graphql_http.trusted_payload); else the operation gets an `error` message with the same codes.
 """
 
 from __future__ import annotations
@@ -16,9 +18,16 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    ErrorMessage,
+    Message,
+    SubscribeMessage,
+)
 
+from app.graphql_http import RequestRefused, trusted_payload
 from carecore.access.principal import Principal
 from carecore.errors import Unauthenticated, Unavailable
 from carecore.loops import stop_if_cancelled
@@ -65,6 +74,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     keep_alive_seconds = 15.0
     recheck_seconds = 30.0
+    trusted_documents = False  # only registered documents run (app/trusted_documents.py)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -81,6 +91,19 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         if self.connection_acknowledged and not self._watchers:
             self._watchers = [asyncio.create_task(self._ping()), asyncio.create_task(self._recheck())]
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.trusted_documents and self.connection_acknowledged:
+            store = self.context.ports.store.trusted_documents
+            try:
+                payload = await trusted_payload(dict(message["payload"]), store.get)
+            except RequestRefused as refused:
+                error = GraphQLError(refused.message(self.context.locale), extensions={"code": refused.code.value})
+                reply: ErrorMessage = {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                await self.send_message(reply)
+                return
+            message = {**message, "payload": {**message["payload"], "query": payload["query"]}}
+        await super().handle_subscribe(message)
 
     async def confirm(self) -> bool:
         """True while the identity holds; else closes the socket and answers False."""
@@ -122,10 +145,16 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 logger.exception("identity re-check of a WebSocket failed")
 
 
-def live_handler(*, keep_alive_seconds: float, recheck_seconds: float) -> type[LiveHandler]:
+def live_handler(
+    *, keep_alive_seconds: float, recheck_seconds: float, trusted_documents: bool = False
+) -> type[LiveHandler]:
     """The handler class with this app's intervals (Strawberry builds one handler per connection)."""
     return type(
         "ConfiguredLiveHandler",
         (LiveHandler,),
-        {"keep_alive_seconds": keep_alive_seconds, "recheck_seconds": recheck_seconds},
+        {
+            "keep_alive_seconds": keep_alive_seconds,
+            "recheck_seconds": recheck_seconds,
+            "trusted_documents": trusted_documents,
+        },
     )

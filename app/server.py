@@ -86,7 +86,9 @@ class CareGraphQL(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.graphql_transport_ws_handler_class = live_handler(
-            keep_alive_seconds=settings.ws_keep_alive_seconds, recheck_seconds=settings.ws_recheck_seconds
+            keep_alive_seconds=settings.ws_keep_alive_seconds,
+            recheck_seconds=settings.ws_recheck_seconds,
+            trusted_documents=settings.trusted_documents,
         )
         self.runtime = runtime
         self.sign_in_timeout = settings.request_timeout_seconds
@@ -217,7 +219,14 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         return JSONResponse({"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503)
 
     graphql = CareGraphQL(runtime, settings)
-    door = GraphQLDoor(graphql, lambda token: authenticate_token(runtime.started_ports(), token), ide=settings.graphiql)
+    door = GraphQLDoor(
+        graphql,
+        lambda token: authenticate_token(runtime.started_ports(), token),
+        ide=settings.graphiql,
+        trusted=(lambda sha: runtime.started_ports().store.trusted_documents.get(sha))
+        if settings.trusted_documents
+        else None,
+    )
     console = console_routes(_console_wiring(settings, runtime))
     return Starlette(
         routes=[

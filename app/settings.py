@@ -56,6 +56,8 @@ class Settings:
     # AES-GCM keys sealing AI services' webhook secrets at rest, `kid:base64key,...` with the current
     # one first (carecore/storage/secrets.py); required in production, development's public key otherwise.
     secret_keys: str | None = field(default=None, repr=False)
+    # Production hardening: /graphql runs only documents registered by hash (app/trusted_documents.py).
+    trusted_documents: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -93,6 +95,7 @@ class Settings:
             "database_timeout_seconds": float(os.environ.get("CARECORE_DATABASE_TIMEOUT_SECONDS", "30")),
             "metrics_token": os.environ.get("CARECORE_METRICS_TOKEN") or None,
             "secret_keys": os.environ.get("CARECORE_SECRET_KEYS") or None,
+            "trusted_documents": _flag("CARECORE_TRUSTED_DOCUMENTS", False),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from benchmarks import (
     pipeline_crashes,
     reachability,
     shifts,
+    validation,
 )
 
 BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
@@ -33,6 +34,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[bool]]] = {
     "reachability": reachability.run,
     "fhir_export": fhir_export.run,
     "outages": outages.run,
+    "validation": validation.run,
 }
 
 

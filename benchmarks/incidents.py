@@ -7,6 +7,9 @@ For each flag: from just before the client sends it to the `created_at` the serv
 incident's first alert request (one clock: same machine). In the same run, a trivial GraphQL query
 (`{ me { id } }`) is sent again and again while the flags stream in, and once more when all is idle;
 the goal is a flag-to-alert p99 at most 10 times the trivial query's p99 under the same load.
+In the same run, a PyMongo command listener counts the database commands each flag's request sends
+(those issued while a POST /ingest/flags is handled, by name and collection; the background worker's
+are not counted): the goal is at most COMMANDS_GOAL per new incident (issue 13).
 
     python -m benchmarks.incidents
 """
@@ -14,7 +17,9 @@ the goal is a flag-to-alert p99 at most 10 times the trivial query's p99 under t
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import contextvars
 import dataclasses
 import json
 import os
@@ -26,6 +31,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
+from pymongo import monitoring
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.server import build_app
 from benchmarks import bench_settings, database_uri
@@ -55,6 +62,41 @@ TYPES = (
     IncidentType.MEDICAL,
 )
 TRIVIAL = {"query": "{ me { id } }"}
+COMMANDS_GOAL = 6
+IN_FLAG_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("in_flag_request", default=False)
+
+
+class FlagCommands(monitoring.CommandListener):
+    """Counts the commands sent on behalf of a flag's request: the request's task and the tasks it starts
+    (asyncio copies the context into them) see IN_FLAG_REQUEST set; nothing else does."""
+
+    def __init__(self) -> None:
+        self.by_command: collections.Counter[str] = collections.Counter()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if IN_FLAG_REQUEST.get():
+            self.by_command[f"{event.command_name} {event.command.get(event.command_name)}"] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+FLAG_COMMANDS = FlagCommands()
+monitoring.register(FLAG_COMMANDS)  # before the app's client exists; counts nothing outside a flag's request
+
+
+def counting_flags(app: ASGIApp) -> ASGIApp:
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        token = IN_FLAG_REQUEST.set(scope["type"] == "http" and scope["path"] == "/ingest/flags")
+        try:
+            await app(scope, receive, send)
+        finally:
+            IN_FLAG_REQUEST.reset(token)
+
+    return counted
 
 
 class BenchmarkError(RuntimeError):
@@ -153,7 +195,7 @@ async def running_app(uri: str, database: str, agency_id: str) -> AsyncIterator[
         if started is None:
             raise BenchmarkError("the lifespan did not set the ports")
         endpoint.runtime.ports = dataclasses.replace(started, tokens=StandInTokens(agency_id))
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=counting_flags(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=60) as http:
             yield http
 
@@ -174,6 +216,7 @@ async def run(uri: str) -> bool:
         await ensure_indexes(store.db)
         service = await seed(store)
         print("incidents: sending 1,000 signed flags ...", file=sys.stderr, flush=True)
+        FLAG_COMMANDS.by_command.clear()
         async with running_app(uri, database, service.agency_id) as http:
             idle = await trivial_queries(http, None, IDLE_QUERIES)
             done = asyncio.Event()
@@ -186,7 +229,18 @@ async def run(uri: str) -> bool:
     finally:
         await client.drop_database(database)
         await client.close()
+    report_commands(FLAG_COMMANDS.by_command, incidents)  # a goal, printed like the latency goal's
     return report(latencies, loaded, idle, seconds, incidents)
+
+
+def report_commands(by_command: collections.Counter[str], incidents: int) -> None:
+    per_incident = sum(by_command.values()) / max(incidents, 1)
+    verdict = "met" if per_incident <= COMMANDS_GOAL else "NOT met"
+    print(
+        f"\nflag requests' database commands: {per_incident:.2f} per new incident (goal <= {COMMANDS_GOAL}: {verdict})"
+    )
+    for name, count in by_command.most_common():
+        print(f"  {count / max(incidents, 1):5.2f}  {name}")
 
 
 def report(latencies: list[float], loaded: list[float], idle: list[float], seconds: float, incidents: int) -> bool:

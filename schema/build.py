@@ -37,6 +37,7 @@ from schema.queries.people import PeopleQuery
 from schema.queries.reachability import ReachabilityQuery
 from schema.queries.shifts import ShiftQuery
 from schema.queries.users import UserQuery
+from schema.query_cost import MAX_COST, QueryCostLimiter
 from schema.scalars import SCALAR_OVERRIDES
 from schema.subscriptions.alerts import AlertSubscription
 from schema.subscriptions.incidents import IncidentSubscription
@@ -70,6 +71,7 @@ class SchemaLimits:
     max_depth: int = 10
     max_tokens: int = 2000
     max_aliases: int = 15
+    max_cost: int = MAX_COST
     introspection: bool = True
 
 
@@ -93,6 +95,7 @@ def build_schema(
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: QueryCostLimiter(max_cost=limits.max_cost),
         InputGuard,
         lambda: MaskUnexpectedErrors(is_outage),
     ]

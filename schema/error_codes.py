@@ -25,6 +25,9 @@ class Code(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    MAX_COST_EXCEEDED = "MAX_COST_EXCEEDED"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_REQUIRED = "PERSISTED_QUERY_REQUIRED"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
@@ -64,6 +67,24 @@ TABLE: dict[Code, CodeInfo] = {
         "The document does not fit the schema or its limits (depth, aliases, 5,000 fields once fragments are "
         "spread), or names no operation to run among several.",
         "Fix the document.",
+    ),
+    Code.MAX_COST_EXCEEDED: CodeInfo(
+        "400 with application/graphql-response+json, else 200",
+        "The operation would cost more than 10,000: each field of an object type costs 1, and a list's "
+        "`first` (its page size, 20 when not given) multiplies what is selected under it, nested lists "
+        "multiplying again. `extensions.cost` and `extensions.maxCost` give both figures.",
+        "Ask for smaller pages or fewer nested lists; never retry as is.",
+    ),
+    Code.PERSISTED_QUERY_NOT_FOUND: CodeInfo(
+        "400 with application/graphql-response+json, else 200",
+        "Trusted documents only: no registered document has the SHA-256 hash in "
+        "`extensions.persistedQuery.sha256Hash`.",
+        "Register the app's documents (`python -m app register-documents`) or update the app; never retry as is.",
+    ),
+    Code.PERSISTED_QUERY_REQUIRED: CodeInfo(
+        "400 with application/graphql-response+json, else 200",
+        "Trusted documents only: the request sends a document of its own, or no persisted-query hash.",
+        "Send `extensions.persistedQuery` with the registered document's hash.",
     ),
     Code.BAD_USER_INPUT: CodeInfo(
         "400 for variables with application/graphql-response+json, else 200",
@@ -127,6 +148,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "too_many_fields": (
         "The operation asks for more than {limit} fields.",
         "연산이 요청하는 필드가 {limit}개를 넘습니다.",
+    ),
+    "too_costly": (
+        "The operation would cost {cost}, over the limit of {limit}: ask for smaller pages or fewer nested lists.",
+        "연산 비용이 {cost}(으)로 한도 {limit}을(를) 넘습니다. 페이지 크기를 줄이거나 중첩 목록을 줄이세요.",
+    ),
+    "persisted_not_found": (
+        "No registered document has this hash.",
+        "이 해시로 등록된 문서가 없습니다.",
+    ),
+    "persisted_required": (
+        "Only registered documents run here: send extensions.persistedQuery.sha256Hash.",
+        "등록된 문서만 실행할 수 있습니다. extensions.persistedQuery.sha256Hash를 보내세요.",
+    ),
+    "persisted_mismatch": (
+        "The document's SHA-256 hash is not the one sent.",
+        "문서의 SHA-256 해시가 보낸 해시와 다릅니다.",
     ),
     "syntax": ("The document is not valid GraphQL: {detail}", "GraphQL 문서 구문이 올바르지 않습니다: {detail}"),
     "variable_invalid": (

@@ -24,14 +24,17 @@ class CommandLog(monitoring.CommandListener):
         self.names: Counter[str] = Counter()
         self.returned = 0  # documents in find and getMore replies
         self.finds: list[tuple[str, Document]] = []  # (collection, filter) of each find
+        self.collections: list[tuple[str, str]] = []  # (command, collection) of each command, in order
 
     def clear(self) -> None:
         self.names.clear()
         self.returned = 0
         self.finds.clear()
+        self.collections.clear()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self.names[event.command_name] += 1
+        self.collections.append((event.command_name, str(event.command.get(event.command_name))))
         if event.command_name == "find":
             self.finds.append((event.command["find"], dict(event.command.get("filter") or {})))
 

@@ -68,6 +68,14 @@ async def run_due_step(
     claimed = await ports.store.incidents.claim_step(now=now, owner=owner, lease=lease, incident_id=incident_id)
     if claimed is None:
         return None
+    return await run_claimed_step(ports, claimed, owner, policy=policy, announce=announce)
+
+
+async def run_claimed_step(
+    ports: Ports, claimed: Incident, owner: str, *, policy: IncidentPolicy | None = None, announce: bool = True
+) -> Incident:
+    """Runs the due step of an incident whose claim `owner` holds: its alerts asked for, the ladder moved on."""
+    now = ports.clock.now()
     ladder = (policy or await policy_for(ports, claimed.agency_id)).ladder(claimed.severity)
     e = claimed.escalation
     if e.due_at is not None:
@@ -111,6 +119,11 @@ async def run_due_step(
     return finished
 
 
+def inline_owner(incident: Incident) -> str:
+    """The claim's owner when a request runs a step itself: this step of this revision (see run_step_now)."""
+    return f"inline-{incident.id}-{incident.revision}"
+
+
 async def run_due_steps(ports: Ports, owner: str, *, lease: timedelta = LEASE) -> int:
     """Runs every step due now, oldest first; a ladder far behind (after an outage) catches up step by step."""
     done = 0
@@ -120,7 +133,12 @@ async def run_due_steps(ports: Ports, owner: str, *, lease: timedelta = LEASE) -
 
 
 async def run_step_now(
-    ports: Ports, incident: Incident, policy: IncidentPolicy | None = None, *, announce: bool = True
+    ports: Ports,
+    incident: Incident,
+    policy: IncidentPolicy | None = None,
+    *,
+    announce: bool = True,
+    claimed: bool = False,
 ) -> Incident:
     """Runs a just-started ladder's first step in the request, rather than on the worker's next pass.
 
@@ -129,9 +147,12 @@ async def run_step_now(
     the same owner and takes the claim back at once, rather than leaving the incident silent until
     the claim lapses (the claim does not change the revision).
     """
-    owner = f"inline-{incident.id}-{incident.revision}"
+    owner = inline_owner(incident)
     try:
-        ran = await run_due_step(ports, owner, incident_id=incident.id, policy=policy, announce=announce)
+        if claimed:  # inserted with the claim (IncidentStore.insert): no claim to take
+            ran: Incident | None = await run_claimed_step(ports, incident, owner, policy=policy, announce=announce)
+        else:
+            ran = await run_due_step(ports, owner, incident_id=incident.id, policy=policy, announce=announce)
     except Exception:  # the step is stored as due: the worker runs it once this claim's lease lapses
         logger.exception("first ladder step of %s failed; the worker will retry", incident.id)
         return incident

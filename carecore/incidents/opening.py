@@ -23,7 +23,7 @@ from carecore.access.principal import Principal
 from carecore.audit.service import audited
 from carecore.errors import AlreadyExists
 from carecore.ids import id_for_key
-from carecore.incidents.escalation import restarted, run_step_now
+from carecore.incidents.escalation import LEASE, inline_owner, restarted, run_step_now
 from carecore.incidents.events import publish_change
 from carecore.incidents.models import (
     UNACKNOWLEDGED,
@@ -146,7 +146,9 @@ async def open_incident(ports: Ports, opening: Opening, policy: IncidentPolicy, 
         due = incident.escalation.due_at
         ran = incident
         if incident.status in UNACKNOWLEDGED and due is not None and due <= now:
-            ran = await run_step_now(ports, incident, policy, announce=False)
+            # A new incident was inserted with its first step claimed (_create); a found one is claimed here.
+            claimed = opened.outcome is Outcome.CREATED
+            ran = await run_step_now(ports, incident, policy, announce=False, claimed=claimed)
         if opened.outcome is not Outcome.DUPLICATE or ran.revision != incident.revision:
             await publish_change(ports, ran, created=opened.outcome is Outcome.CREATED)
         if not linked:  # last: until it is linked, a retry or the sweep repeats what came before
@@ -264,9 +266,13 @@ async def _create(
         escalation=Escalation() if opening.in_review else restarted(Escalation(), policy.ladder(opening.severity), now),
         timeline=tuple(timeline),
     )
+    due = incident.escalation.due_at
+    # Its first step is due at once: the insert claims it for this request, as run_step_now would.
+    # If the request dies, the sender's retry is the same owner and takes it back; else it lapses to the worker.
+    claim = (inline_owner(incident), now + LEASE) if due is not None and due <= now else None
     try:
         await ports.store.incidents.insert(
-            incident, merge_key=merge_key, flag_id=opening.key if opening.mergeable else None
+            incident, merge_key=merge_key, flag_id=opening.key if opening.mergeable else None, claim=claim
         )
     except AlreadyExists:
         existing = await ports.store.incidents.get(incident.id)

@@ -76,10 +76,23 @@ class IncidentStore(IncidentQueries):
     def __init__(self, db: Db) -> None:
         super().__init__(db["incidents"])
 
-    async def insert(self, incident: Incident, *, merge_key: str | None = None, flag_id: str | None = None) -> None:
-        """AlreadyExists when the id was taken (a retry); MergeKeyTaken when another incident holds the key."""
+    async def insert(
+        self,
+        incident: Incident,
+        *,
+        merge_key: str | None = None,
+        flag_id: str | None = None,
+        claim: tuple[str, datetime] | None = None,
+    ) -> None:
+        """AlreadyExists when the id was taken (a retry); MergeKeyTaken when another incident holds the key.
+
+        `claim` (owner, lease until) inserts the incident with its due ladder step already claimed, as
+        `claim_step` would leave it: the insert is the claim, one command fewer on the way to the first alert.
+        """
         doc = incident_to_doc(incident)
         doc["recent_flag_ids"] = [flag_id] if flag_id else []
+        if claim is not None:
+            doc["lease_owner"], doc["lease_until"] = claim
         if merge_key is not None:
             doc["merge_key"] = merge_key  # sparse: absent, not null, on incidents nothing merges into
         try:

@@ -25,6 +25,7 @@ from carecore.storage.people import PersonStore
 from carecore.storage.reachability import ContactStore, ReachabilitySettingsStore, ReachabilityStore
 from carecore.storage.secrets import DEV_KEYRING, Keyring
 from carecore.storage.shifts import ShiftStore
+from carecore.storage.trusted_documents import TrustedDocumentStore
 from carecore.storage.users import UserStore
 
 
@@ -58,3 +59,4 @@ class Store:
         self.reachability_settings = ReachabilitySettingsStore(db)
         self.export_reads = ExportReads(db)
         self.fhir_exports = FhirExportStore(db)
+        self.trusted_documents = TrustedDocumentStore(db)

@@ -56,12 +56,18 @@ class Subscription:
 
 @contextlib.asynccontextmanager
 async def subscribe(
-    host: str, token: str, query: str, variables: dict[str, Any] | None = None
+    host: str,
+    token: str,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> AsyncIterator[Subscription]:
     async with connect(f"ws://{host}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert ack["type"] == "connection_ack", ack
         payload = {"query": query, "variables": variables or {}}
+        if extensions is not None:
+            payload["extensions"] = extensions
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
         yield Subscription(ws)
