@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -23,6 +23,7 @@ from devtools.auth_emulator import AuthEmulator
 from devtools.devdb import DevDatabase
 from tests.crashes import CrashPoints, crash_points_for
 from tests.index_shapes import ShapeRecorder
+from tests.network import RoutingLoop
 from tests.support import (
     ALL_PERMISSIONS,
     FakeClock,
@@ -39,6 +40,11 @@ PROJECT_ID = "demo-carecore-test"
 # Registered before any client exists: every client of the run reports its commands' shapes.
 SHAPES = ShapeRecorder()
 monitoring.register(SHAPES)
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], RoutingLoop]]:
+    """Every test's loop can route a public host to a local server (the FCM test server needs it)."""
+    return {"routing": RoutingLoop}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
