@@ -34,17 +34,18 @@ MAX_BATCH = 500  # FCM's limit for one send_each call
 DEFAULT_BATCH = 100
 
 # firebase-admin 7.7 retries a 500 or 503 inside one send, four times, 0, 1, 2 and 4 s apart, ignoring
-# Retry-After, and offers no public option to change that. We keep those retries and our persisted
-# ones on top: dropping firebase-admin for a hand-written FCM client would cost more than the few
-# extra requests to a struggling FCM, and the dispatcher still waits Retry-After after the call.
-# What must hold is that the worst call ends while the dispatcher still holds its lease, or another
-# instance could claim the same notifications and push them a second time.
+# Retry-After, and offers no public option to change that. We keep those retries, with our persisted
+# ones on top: the only way to turn them off is a hand-written FCM client (or private attributes), and
+# they cost at most four extra requests per message to a struggling FCM, after which the dispatcher
+# still waits Retry-After. What must hold is that the worst call ends while the dispatcher still holds
+# its lease, or another instance could claim the same notifications and push them a second time.
 SDK_ATTEMPTS = 5  # tests/notifications/test_fcm.py counts them, so an upgrade that changes it fails
 SDK_BACKOFF_SECONDS = 0 + 1 + 2 + 4
-# httpTimeout bounds each phase of one attempt separately in httpx (connect with TLS, write, read):
-# FCM answers in well under a second, so 3 s each is generous, and the worst call stays under the lease.
-HTTP_TIMEOUT_SECONDS = 3.0
-_PHASES = 3
+# httpx applies httpTimeout to each phase of an attempt separately (waiting for a pooled connection,
+# connecting with TLS, writing, reading). FCM answers in well under a second; 2.5 s per phase, every
+# phase of every attempt at its limit, still ends the call (57 s) inside the 60 s dispatch lease.
+HTTP_TIMEOUT_SECONDS = 2.5
+_PHASES = 4
 # Outcomes after which firebase-admin may have retried, or its pool may be full of what it leaked.
 _LEAKING_CODES = frozenset({"UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED"})
 
