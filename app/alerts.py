@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import firebase_admin
 from firebase_admin import credentials
 from starlette.routing import Route
 
@@ -23,7 +22,7 @@ from app.workers import Workers, start_workers
 from carecore.alerts.ports import PushSender, SecondChannel
 from carecore.ids import new_id
 from carecore.ports import Ports
-from notifications.fcm import FcmSender
+from notifications.fcm import FcmSender, push_app
 from notifications.twilio_channel import TwilioChannel, TwilioConfig
 
 logger = logging.getLogger("carecore")
@@ -56,11 +55,9 @@ def _push(settings: Settings) -> FcmSender | None:
         if settings.fcm_credentials == "application-default"
         else credentials.Certificate(settings.fcm_credentials)
     )
-    app = firebase_admin.initialize_app(
-        credential, options={"projectId": settings.firebase_project_id}, name=f"carecore-push-{next(_push_apps)}"
-    )
+    app = push_app(credential, settings.firebase_project_id, name=f"carecore-push-{next(_push_apps)}")
     logger.info("push is on through FCM for project %s", settings.firebase_project_id)
-    return FcmSender(app, endpoint=settings.fcm_endpoint)
+    return FcmSender(app)
 
 
 def _second_channel(settings: Settings) -> TwilioChannel | None:

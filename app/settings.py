@@ -31,7 +31,6 @@ class Settings:
     introspection: bool
     # Push and the second channel are off when their credentials are absent (the log says so).
     fcm_credentials: str | None = None  # a service-account JSON file, or "application-default"
-    fcm_endpoint: str | None = None  # tests and local runs only: an FCM-compatible server
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
@@ -76,7 +75,6 @@ class Settings:
             "fcm_credentials": os.environ.get("CARECORE_FCM_CREDENTIALS")
             or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
             or None,
-            "fcm_endpoint": os.environ.get("CARECORE_FCM_ENDPOINT") or None,
             "twilio_account_sid": os.environ.get("TWILIO_ACCOUNT_SID") or None,
             "twilio_auth_token": os.environ.get("TWILIO_AUTH_TOKEN") or None,
             "twilio_from_number": os.environ.get("TWILIO_FROM_NUMBER") or None,
@@ -111,9 +109,10 @@ class Settings:
                 "FIREBASE_AUTH_EMULATOR_HOST is set in production: it would accept unsigned tokens. "
                 "Unset it, or set CARECORE_ENV=development or test."
             )
-        # A redirected FCM or Twilio endpoint would send real alerts to a stand-in.
-        if self.environment == "production" and (self.fcm_endpoint or self.twilio_api_base):
-            raise SettingsError("CARECORE_FCM_ENDPOINT and CARECORE_TWILIO_API_BASE are for tests, not production.")
+        # A redirected Twilio endpoint would send real alerts to a stand-in. (FCM has no such setting:
+        # firebase-admin always posts to fcm.googleapis.com; tests route that name, tests/network.py.)
+        if self.environment == "production" and self.twilio_api_base:
+            raise SettingsError("CARECORE_TWILIO_API_BASE is for tests, not production.")
         if not self.firebase_project_id:
             raise SettingsError("FIREBASE_PROJECT_ID is not set.")
         self.keyring()

@@ -4,7 +4,7 @@ One alert request to 1,000 users with 10 devices each is routed into 1,000 notif
 dispatcher then claims them, looks up the devices, sends 10,000 FCM v1 messages with the real
 firebase-admin client (`send_each_async`) and records every per-device result. The baseline posts
 the same 10,000 message bodies with one bare httpx.AsyncClient, 100 at a time (the pool size both
-use), with a bearer token from the same OAuth endpoint, and records nothing. Both talk to the local
+use), with a bearer token from the same OAuth endpoint, and records nothing. Both talk TLS to the local
 FCM HTTP v1-compatible test server on 127.0.0.1 (tests/notifications/fcm_server.py), which runs in
 this process's threads and so shares its CPU: the ratio is what counts, not the absolute rates.
 Each side runs once after a warm-up (about two minutes in all here).
@@ -22,7 +22,6 @@ import time
 import uuid
 from datetime import datetime
 
-import firebase_admin
 import httpx
 from firebase_admin import credentials, messaging
 
@@ -41,8 +40,9 @@ from carecore.storage.database import Document, connect, ensure_indexes
 from carecore.storage.store import Store
 from carecore.storage.users import user_to_doc
 from carecore.users.models import User
-from notifications.fcm import DEFAULT_BATCH, FcmSender, fcm_message
-from tests.notifications.fcm_server import PROJECT, FcmServer
+from notifications.fcm import DEFAULT_BATCH, FcmSender, fcm_message, push_app
+from tests.network import RoutingLoop
+from tests.notifications.fcm_server import FCM_HOST, PROJECT, FcmServer
 from tests.support import RecordingClaims, RefusingTokens
 
 USERS = 1_000
@@ -121,8 +121,8 @@ async def bodies(ports: Ports, request_id: str) -> list[bytes]:
     ]
 
 
-async def bare_httpx(server: FcmServer, payloads: list[bytes], token: str) -> float:
-    url = f"{server.url}/v1/projects/{PROJECT}/messages:send"
+async def bare_httpx(payloads: list[bytes], token: str) -> float:
+    url = f"https://{FCM_HOST}/v1/projects/{PROJECT}/messages:send"  # over TLS, as firebase-admin sends
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     async with httpx.AsyncClient(timeout=20) as client:
         started = time.perf_counter()
@@ -147,15 +147,11 @@ async def run(uri: str) -> bool:
         await route_request(ports, request)
         routing = time.perf_counter() - started
         with FcmServer() as server:
-            app = firebase_admin.initialize_app(
-                credentials.Certificate(server.service_account()),
-                options={"projectId": PROJECT},
-                name=f"bench-{uuid.uuid4().hex}",
-            )
-            sender = FcmSender(app, endpoint=server.url)
+            app = push_app(credentials.Certificate(server.service_account()), PROJECT, f"bench-{uuid.uuid4().hex}")
+            sender = FcmSender(app)
             payloads = await bodies(ports, request.id)
             token = server.issue_token()
-            await bare_httpx(server, payloads[:500], token)  # warm-up: connections, OAuth grant
+            await bare_httpx(payloads[:500], token)  # warm-up: connections, OAuth grant
             await sender.send([])
             dispatched, bare = [], []
             for i in range(RUNS):
@@ -163,7 +159,7 @@ async def run(uri: str) -> bool:
                 before = len(server.accepted)
                 dispatched.append(await through_dispatcher(ports, sender))
                 delivered = len(server.accepted) - before
-                bare.append(await bare_httpx(server, payloads, token))
+                bare.append(await bare_httpx(payloads, token))
             await sender.aclose()
         return report(routing, min(dispatched), min(bare), delivered)
     finally:
@@ -185,8 +181,9 @@ def report(routing: float, dispatched: float, bare: float, delivered: int) -> bo
 
 
 def main() -> int:
-    with database_uri() as uri:
-        return 0 if asyncio.run(run(uri)) else 1
+    # The test loop routes fcm.googleapis.com to the local server (tests/network.py).
+    with database_uri() as uri, asyncio.Runner(loop_factory=RoutingLoop) as runner:
+        return 0 if runner.run(run(uri)) else 1
 
 
 if __name__ == "__main__":

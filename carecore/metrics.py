@@ -8,10 +8,14 @@ Labels stay few and bounded: never ids, never anything a caller typed except an 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import Counter, Gauge, Histogram
 
 from carecore.events.consumers import CONSUMERS
-from carecore.ports import Ports
+
+if TYPE_CHECKING:  # carecore.ports imports the storage, which imports this module: a cycle at run time
+    from carecore.ports import Ports
 
 HTTP_SECONDS = Histogram(
     "carecore_http_request_duration_seconds", "HTTP requests by route and status", ["method", "route", "status"]

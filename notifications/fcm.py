@@ -1,23 +1,26 @@
 """Push through Firebase Cloud Messaging with firebase-admin's public API (`messaging.send_each_async`).
 
 Implements the core's PushSender: one FCM message per device, batches of at most 500, one outcome per
-message. The core decides retries; this module only says which errors are worth retrying.
+message. The core decides retries across calls; this module says which errors are worth retrying
+and keeps firebase-admin's own retries within a call shorter than the dispatch lease.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 import logging
 import time
 import warnings
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 import firebase_admin
-from firebase_admin import _http_client, exceptions, messaging
-from firebase_admin._retry import HttpxRetry
+from firebase_admin import credentials, exceptions, messaging
 
+from carecore.alerts.dispatcher import DISPATCH_LEASE
 from carecore.alerts.models import AddressKind
 from carecore.alerts.ports import PushError, PushMessage, PushOutcome
 from carecore.alerts.rules import is_urgent
@@ -29,6 +32,34 @@ MAX_BATCH = 500  # FCM's limit for one send_each call
 # requests queued beyond them cost httpcore time quadratic in the queue (measured: 500 at once took
 # five times longer than five calls of 100).
 DEFAULT_BATCH = 100
+
+# firebase-admin 7.7 retries a 500 or 503 inside one send, four times, 0, 1, 2 and 4 s apart, ignoring
+# Retry-After, and offers no public option to change that. We keep those retries, with our persisted
+# ones on top: the only way to turn them off is a hand-written FCM client (or private attributes), and
+# they cost at most four extra requests per message to a struggling FCM, after which the dispatcher
+# still waits Retry-After. What must hold is that the worst call ends while the dispatcher still holds
+# its lease, or another instance could claim the same notifications and push them a second time.
+SDK_ATTEMPTS = 5  # tests/notifications/test_fcm.py counts them, so an upgrade that changes it fails
+SDK_BACKOFF_SECONDS = 0 + 1 + 2 + 4
+# httpx applies httpTimeout to each phase of an attempt separately (waiting for a pooled connection,
+# connecting with TLS, writing, reading). FCM answers in well under a second; 2.5 s per phase, every
+# phase of every attempt at its limit, still ends the call (57 s) inside the 60 s dispatch lease.
+HTTP_TIMEOUT_SECONDS = 2.5
+_PHASES = 4
+# Outcomes after which firebase-admin may have retried, or its pool may be full of what it leaked.
+_LEAKING_CODES = frozenset({"UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED"})
+
+
+def worst_call(http_timeout: float) -> timedelta:
+    """How long one send_each_async can take when every attempt runs to the timeout and FCM says 503."""
+    return timedelta(seconds=SDK_ATTEMPTS * _PHASES * http_timeout + SDK_BACKOFF_SECONDS)
+
+
+def push_app(credential: credentials.Base, project_id: str, name: str) -> firebase_admin.App:
+    """A firebase-admin app of its own for FCM, with the HTTP timeout the dispatch lease allows."""
+    return firebase_admin.initialize_app(
+        credential, options={"projectId": project_id, "httpTimeout": HTTP_TIMEOUT_SECONDS}, name=name
+    )
 
 
 class NonRetryable(NamedTuple):
@@ -131,18 +162,19 @@ class FcmSender:
     """The core's PushSender over one firebase-admin app of its own."""
 
     def __init__(
-        self,
-        app: firebase_admin.App,
-        *,
-        endpoint: str | None = None,
-        timeout: float = 20.0,
-        batch_size: int = DEFAULT_BATCH,
+        self, app: firebase_admin.App, *, batch_size: int = DEFAULT_BATCH, lease: timedelta = DISPATCH_LEASE
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
+        timeout = app.options.get("httpTimeout")
+        # Checked at start-up: firebase-admin's default timeout (120 s) would let one call outlive the lease.
+        if timeout is None or worst_call(float(timeout)) >= lease:
+            raise ValueError(
+                f"httpTimeout {timeout} lets one FCM call outlast the {lease} dispatch lease; use push_app()"
+            )
         self._app = app
         self._batch = batch_size
-        self._service = _tune_messaging(app, endpoint, timeout)
+        self._generations = itertools.count(1)
 
     async def send(self, messages: Sequence[PushMessage]) -> list[PushOutcome]:
         results: list[PushOutcome] = []
@@ -156,29 +188,31 @@ class FcmSender:
                 logger.warning("FCM batch of %d failed: %s", len(chunk), error_code(exc), exc_info=True)
                 results += [PushOutcome(error=PushError.RETRYABLE, code=error_code(exc))] * len(chunk)
                 continue
-            results += [outcome(r) for r in batch.responses]
+            outcomes = [outcome(r) for r in batch.responses]
+            results += outcomes
+            if any(o.code in _LEAKING_CODES for o in outcomes):
+                await self._replace_app()
         return results
 
+    async def _replace_app(self) -> None:
+        """A fresh app (fresh HTTP client) after a call firebase-admin may have retried.
+
+        firebase-admin 7.7's retry transport drops each retried 500/503 response without closing it,
+        so every in-call retry keeps one pooled connection (HTTP/1.1) or stream (HTTP/2) busy for
+        good; after a few outages the pool is full and every send times out until a restart. A new
+        app reuses the same credential, and with it the cached OAuth token; deleting the old one
+        closes the connections it leaked. (Measured: 30 messages through a 503 outage left the next
+        send timing out on every message; tests/notifications/test_fcm.py.)
+        """
+        old = self._app
+        self._app = firebase_admin.initialize_app(
+            old.credential,
+            options={"projectId": old.project_id, "httpTimeout": old.options.get("httpTimeout")},
+            name=f"{old.name.partition('~')[0]}~{next(self._generations)}",
+        )
+        await asyncio.to_thread(firebase_admin.delete_app, old)
+
     async def aclose(self) -> None:
-        """Closes the HTTP client here, on the running loop; firebase-admin's own clean-up would
-        call asyncio.run, which cannot run inside a loop, so it gets a thread and a closed client."""
-        await self._service._async_client.aclose()
+        """Deletes the app in a thread: firebase-admin closes its HTTP client with asyncio.run, which
+        cannot run inside this loop."""
         await asyncio.to_thread(firebase_admin.delete_app, self._app)
-
-
-def _tune_messaging(app: firebase_admin.App, endpoint: str | None, timeout: float) -> Any:
-    """The two settings firebase-admin 7.7 offers no option for, on the service it caches per app.
-
-    - Retries: the SDK's transport retries 500 and 503 up to four times within one call, 0-4 s apart,
-      ignoring Retry-After. Our dispatcher retries with a persisted schedule that honours it, so the
-      SDK's own retries would only hammer a struggling FCM and hold our leases; they are turned off.
-    - Endpoint: tests and benchmarks point FCM at a local HTTP v1-compatible server.
-    Pinned to firebase-admin==7.7.0; tests/notifications/test_fcm.py fails if these names move.
-    """
-    service = messaging._get_messaging_service(app)
-    service._async_client = _http_client.HttpxAsyncClient(
-        credential=service._credential, timeout=timeout, retry_config=HttpxRetry(max_retries=0)
-    )
-    if endpoint:
-        service._fcm_url = f"{endpoint.rstrip('/')}/v1/projects/{app.project_id}/messages:send"
-    return service

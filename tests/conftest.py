@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
+from app.firebase import FirebaseGateway
 from app.server import subject_acknowledgers
 from carecore.access.principal import Role
 from carecore.agencies.models import Agency
@@ -19,10 +20,11 @@ from carecore.ports import Ports
 from carecore.storage.database import Document, connect, ensure_indexes
 from carecore.storage.store import Store
 from carecore.users.models import User
-from devtools.auth_emulator import AuthEmulator
+from devtools.auth_emulator import AuthEmulator, create_user, sign_in
 from devtools.devdb import DevDatabase
 from tests.crashes import CrashPoints, crash_points_for
 from tests.index_shapes import ShapeRecorder
+from tests.network import RoutingLoop
 from tests.support import (
     ALL_PERMISSIONS,
     FakeClock,
@@ -39,6 +41,11 @@ PROJECT_ID = "demo-carecore-test"
 # Registered before any client exists: every client of the run reports its commands' shapes.
 SHAPES = ShapeRecorder()
 monitoring.register(SHAPES)
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], RoutingLoop]]:
+    """Every test's loop can route a public host to a local server (the FCM test server needs it)."""
+    return {"routing": RoutingLoop}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -111,10 +118,69 @@ def claims() -> RecordingClaims:
 
 @pytest.fixture
 def ports(store: Store, clock: FakeClock, claims: RecordingClaims) -> Ports:
-    """Wired like the app's (app/server.py), the incidents' acknowledger included."""
+    """Wired like the app's (app/server.py), the incidents' acknowledger included, but with stand-ins
+    for Firebase Auth: most tests never touch claims or tokens and need not start the emulator. A test
+    about claims or tokens takes `firebase_ports`."""
     return Ports(
         store=store, clock=clock, claims=claims, tokens=RefusingTokens(), acknowledgers=subject_acknowledgers()
     )
+
+
+@pytest.fixture(scope="session")
+def firebase(auth_host: str) -> Iterator[FirebaseGateway]:
+    """The app's own claims publisher and token verifier (app/firebase.py), against the Auth emulator."""
+    gateway = FirebaseGateway(PROJECT_ID)
+    yield gateway
+    gateway.close()
+
+
+@pytest.fixture
+def firebase_ports(store: Store, clock: FakeClock, firebase: FirebaseGateway) -> Ports:
+    """`ports` with the real Firebase gateway for claims and tokens."""
+    return Ports(store=store, clock=clock, claims=firebase, tokens=firebase, acknowledgers=subject_acknowledgers())
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Emulator accounts for profiles, and what a freshly signed-in token of each says."""
+
+    auth_host: str
+    firebase: FirebaseGateway
+
+    def open(self, firebase_uid: str) -> str:
+        """Creates the account of a uid, with no custom claims; returns its email."""
+        email = f"{firebase_uid}@test.carecore.kr"
+        create_user(
+            self.auth_host,
+            PROJECT_ID,
+            uid=firebase_uid,
+            email=email,
+            password=_PASSWORD,
+            display_name="테스트",
+            custom_claims={},
+        )
+        return email
+
+    def token(self, email: str) -> str:
+        """A new ID token, as the app gets one after a refresh: it carries the claims as they are now."""
+        return sign_in(self.auth_host, email=email, password=_PASSWORD)
+
+    async def claims(self, email: str) -> dict[str, object]:
+        """The custom claims of a fresh token, as the app's verifier reads them."""
+        _, decoded = await self.firebase.verify(self.token(email))
+        return {k: v for k, v in decoded.items() if k not in _TOKEN_CLAIMS}
+
+
+_PASSWORD = "password-123"
+# What every emulator ID token carries besides the custom claims.
+_TOKEN_CLAIMS = frozenset(
+    {"iss", "aud", "auth_time", "user_id", "sub", "iat", "exp", "email", "email_verified", "firebase", "uid", "name"}
+)
+
+
+@pytest.fixture
+def accounts(auth_host: str, firebase: FirebaseGateway) -> Accounts:
+    return Accounts(auth_host, firebase)
 
 
 @dataclass
@@ -188,3 +254,9 @@ async def world(store: Store, clock: FakeClock) -> World:
 def crash_points(mongo_client: AsyncMongoClient[Document]) -> CrashPoints:
     """Runs of a flow dying at each of its writes in turn (tests/crashes.py)."""
     return crash_points_for(mongo_client)
+
+
+@pytest.fixture
+def firebase_crash_points(mongo_client: AsyncMongoClient[Document], firebase: FirebaseGateway) -> CrashPoints:
+    """`crash_points` whose claims writes reach the Auth emulator through the app's gateway."""
+    return crash_points_for(mongo_client, claims=firebase)

@@ -32,7 +32,7 @@ from carecore.alerts.dispatcher import Dispatcher
 from carecore.alerts.ports import PushSender, SecondChannel
 from carecore.alerts.second_channel import call_out_due
 from carecore.background import core_jobs
-from carecore.ports import Ports
+from carecore.ports import ClaimsPublisher, Ports
 from carecore.storage.database import Db, Document, ensure_indexes
 from carecore.storage.store import Store
 from tests.support import FakeClock, RecordingClaims, RefusingTokens
@@ -118,14 +118,15 @@ class FaultyDb:
 
 
 @dataclass
-class _FaultyClaims(RecordingClaims):
+class _FaultyClaims:
     """Firebase custom claims are a write of the flow too (e.g. a role change)."""
 
-    faults: Faults = field(default_factory=Faults)
+    inner: ClaimsPublisher
+    faults: Faults
 
     async def set_claims(self, firebase_uid: str, claims: dict[str, str]) -> None:
         self.faults.before_write("firebase.set_claims")
-        await super().set_claims(firebase_uid, claims)
+        await self.inner.set_claims(firebase_uid, claims)
 
 
 @dataclass
@@ -136,7 +137,7 @@ class CrashRun:
     store: Store
     ports: Ports
     clock: FakeClock
-    claims: RecordingClaims
+    claims: ClaimsPublisher
     faults: Faults
     entered: bool = False
     crashed: bool = False
@@ -164,7 +165,9 @@ class CrashRun:
 CrashPoints = Callable[[], AsyncIterator[CrashRun]]
 
 
-def crash_points_for(client: AsyncMongoClient[Document]) -> CrashPoints:
+def crash_points_for(client: AsyncMongoClient[Document], claims: ClaimsPublisher | None = None) -> CrashPoints:
+    """Without `claims`, the runs record claims in memory (flows that write none need no emulator)."""
+
     async def runs() -> AsyncIterator[CrashRun]:
         for position in range(1, MAX_WRITES + 1):
             name = f"crash_{uuid.uuid4().hex[:12]}"
@@ -173,11 +176,11 @@ def crash_points_for(client: AsyncMongoClient[Document]) -> CrashPoints:
             faults = Faults()
             store = Store(cast(Db, FaultyDb(db, faults)))
             clock = FakeClock()
-            claims = _FaultyClaims(faults=faults)
+            faulty = _FaultyClaims(claims or RecordingClaims(), faults)
             ports = Ports(
-                store=store, clock=clock, claims=claims, tokens=RefusingTokens(), acknowledgers=subject_acknowledgers()
+                store=store, clock=clock, claims=faulty, tokens=RefusingTokens(), acknowledgers=subject_acknowledgers()
             )
-            run = CrashRun(position, store, ports, clock, claims, faults)
+            run = CrashRun(position, store, ports, clock, faulty, faults)
             try:
                 yield run
             finally:

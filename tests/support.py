@@ -40,7 +40,8 @@ class FakeClock:
 
 @dataclass
 class RecordingClaims:
-    """Stands in for Firebase custom claims where a test is about the core, not Firebase."""
+    """Stands in for Firebase custom claims where claims are incidental (most core tests, and flows
+    that write none); a test that asserts claims uses the real gateway (`firebase_ports`, `accounts`)."""
 
     written: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -49,7 +50,8 @@ class RecordingClaims:
 
 
 class RefusingTokens:
-    """Core tests never verify tokens; HTTP tests use the real emulator."""
+    """For tests that never verify a token: any attempt fails loudly. Tests about tokens use the real
+    gateway against the emulator (`firebase_ports`), HTTP tests the whole app."""
 
     async def verify(self, token: str) -> tuple[str, dict[str, object]]:
         raise Unauthenticated("no token verification in this test")

@@ -68,7 +68,7 @@ async def test_with_credentials_the_background_loops_push_a_new_alert(
     with FcmServer() as fcm:
         key_file = tmp_path / "service-account.json"
         key_file.write_text(json.dumps(fcm.service_account()))
-        settings = app_settings(mongo_uri, database_name, fcm_credentials=str(key_file), fcm_endpoint=fcm.url)
+        settings = app_settings(mongo_uri, database_name, fcm_credentials=str(key_file))
         app = build_app(settings)
         phone = await put_device(ports.store, world.guardian, datetime.now(UTC), address=f"fid-{new_id()}")
         request = incident_alert(world, datetime.now(UTC), audiences=(Audience.GUARDIANS,))
@@ -89,11 +89,11 @@ async def _delivered(fcm: FcmServer, address: str) -> bool:
     return bool(fcm.delivered_to(address))
 
 
-def test_a_redirected_fcm_or_twilio_endpoint_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_redirected_twilio_endpoint_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:1/")
     monkeypatch.setenv("FIREBASE_PROJECT_ID", "carecore-prod")
     monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
     monkeypatch.setenv("CARECORE_ENV", "production")
-    monkeypatch.setenv("CARECORE_FCM_ENDPOINT", "http://127.0.0.1:9/")
+    monkeypatch.setenv("CARECORE_TWILIO_API_BASE", "http://127.0.0.1:9/")
     with pytest.raises(SettingsError, match="not production"):
         Settings.from_env()

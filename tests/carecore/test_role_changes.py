@@ -1,5 +1,8 @@
 """Role changes under crashes (issue 9, failure 8): the Firebase claims follow the profile after
-recovery, so a refreshed token authenticates again without anybody retrying."""
+recovery, so a refreshed token authenticates again without anybody retrying.
+
+The claims go through the app's own gateway (app/firebase.py) to the Auth emulator, and are read back
+the way the app meets them: in a freshly signed-in ID token, checked by the same gateway."""
 
 from __future__ import annotations
 
@@ -11,42 +14,50 @@ from carecore.errors import VersionConflict
 from carecore.ports import Ports
 from carecore.users import service
 from carecore.users.models import UserFields
-from tests.conftest import World, build_world
+from tests.conftest import Accounts, World, build_world
 from tests.crashes import CrashPoints, recover
-from tests.support import FakeClock, RecordingClaims
+from tests.support import FakeClock
 
 
 async def test_a_role_change_publishes_the_claims_and_records_their_revision(
-    ports: Ports, world: World, claims: RecordingClaims
+    firebase_ports: Ports, world: World, accounts: Accounts
 ) -> None:
+    ports = firebase_ports
     target = world.caregiver_off_team
+    account = accounts.open(target.firebase_uid)
     updated = await service.update_user(
         ports, world.coordinator.principal(), target.id, expected_revision=1, fields=UserFields(role=Role.FAMILY)
     )
 
-    assert claims.written[target.firebase_uid] == {"role": "family", "agency": world.agency.id}
+    assert await accounts.claims(account) == {"role": "family", "agency": world.agency.id}
     doc = await ports.store.db["users"].find_one({"_id": target.id})
     assert doc is not None and (doc["claims_revision"], doc["claims_due_at"]) == (updated.revision, None)
-    principal = await service.authenticate(ports, target.firebase_uid, claims.written[target.firebase_uid])
+    principal = await service.authenticate_token(ports, accounts.token(account))
     assert principal.role is Role.FAMILY
 
 
 async def test_a_change_that_leaves_the_role_publishes_nothing(
-    ports: Ports, world: World, claims: RecordingClaims
+    firebase_ports: Ports, world: World, accounts: Accounts
 ) -> None:
+    account = accounts.open(world.guardian.firebase_uid)
     await service.update_user(
-        ports, world.coordinator.principal(), world.guardian.id, expected_revision=1, fields=UserFields(locale="en")
+        firebase_ports,
+        world.coordinator.principal(),
+        world.guardian.id,
+        expected_revision=1,
+        fields=UserFields(locale="en"),
     )
-    assert claims.written == {}
+    assert await accounts.claims(account) == {}
 
 
 async def test_a_role_change_killed_at_each_write_leaves_the_claims_following_the_profile(
-    crash_points: CrashPoints,
+    firebase_crash_points: CrashPoints, accounts: Accounts
 ) -> None:
     positions = 0
-    async for run in crash_points():
+    async for run in firebase_crash_points():
         world = await build_world(run.store, run.clock)
         target = world.caregiver_off_team
+        account = accounts.open(target.firebase_uid)
         async with run.armed():
             await service.update_user(
                 run.ports,
@@ -61,13 +72,13 @@ async def test_a_role_change_killed_at_each_write_leaves_the_claims_following_th
         assert user is not None
         if user.role is Role.FAMILY:
             # The profile changed: the claims follow it, and a refreshed token is accepted again.
-            assert run.claims.written.get(target.firebase_uid) == user.claims(), run.writes
-            principal = await service.authenticate(run.ports, target.firebase_uid, user.claims())
+            assert await accounts.claims(account) == user.claims(), run.writes
+            principal = await service.authenticate(run.ports, target.firebase_uid, await accounts.claims(account))
             assert principal.role is Role.FAMILY
             entries = [e for e in await run.store.audit.for_object(target.id) if e.action == "user.update"]
             assert len(entries) == 1, run.writes  # I6
         else:
-            assert run.claims.written.get(target.firebase_uid, user.claims()) == user.claims(), run.writes
+            assert await accounts.claims(account) in ({}, user.claims()), run.writes
         doc = await run.store.db["users"].find_one({"_id": target.id})
         assert doc is not None and doc.get("claims_due_at") is None, run.writes  # nothing left lagging
         positions += 1
@@ -75,10 +86,12 @@ async def test_a_role_change_killed_at_each_write_leaves_the_claims_following_th
 
 
 async def test_claims_published_for_an_older_revision_are_published_again(
-    ports: Ports, world: World, clock: FakeClock, claims: RecordingClaims
+    firebase_ports: Ports, world: World, clock: FakeClock, accounts: Accounts
 ) -> None:
+    ports = firebase_ports
     coordinator = world.coordinator.principal()
     target = world.caregiver_off_team
+    account = accounts.open(target.firebase_uid)
     await service.update_user(ports, coordinator, target.id, expected_revision=1, fields=UserFields(role=Role.FAMILY))
     # A role change whose process died after the profile: claims lag behind revision 3.
     now = clock.now()
@@ -96,14 +109,16 @@ async def test_claims_published_for_an_older_revision_are_published_again(
     assert await service.publish_lagging_claims(ports, "job") == 1
 
     latest = await ports.store.users.get(target.id)
-    assert latest is not None and claims.written[target.firebase_uid] == latest.claims()
+    assert latest is not None and await accounts.claims(account) == latest.claims()
     assert latest.role is Role.CAREGIVER
 
 
 async def test_a_stale_role_change_is_audited_refused_and_publishes_nothing(
-    ports: Ports, world: World, claims: RecordingClaims
+    firebase_ports: Ports, world: World, accounts: Accounts
 ) -> None:
+    ports = firebase_ports
     target = world.caregiver_off_team
+    account = accounts.open(target.firebase_uid)
     coordinator = world.coordinator.principal()
     await service.update_user(ports, coordinator, target.id, expected_revision=1, fields=UserFields(locale="en"))
 
@@ -112,6 +127,6 @@ async def test_a_stale_role_change_is_audited_refused_and_publishes_nothing(
             ports, coordinator, target.id, expected_revision=1, fields=UserFields(role=Role.FAMILY)
         )
 
-    assert claims.written == {}
+    assert await accounts.claims(account) == {}
     entries = [e for e in await ports.store.audit.for_object(target.id) if e.action == "user.update"]
     assert sorted(e.outcome for e in entries) == sorted([AuditOutcome.DONE, AuditOutcome.REFUSED])

@@ -1,15 +1,14 @@
-"""A local FCM server per test and the real firebase-admin client pointed at it."""
+"""A local FCM server per test and the real firebase-admin client, unmodified, reaching it (tests/network.py)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import firebase_admin
 import pytest
 from firebase_admin import credentials
 
-from notifications.fcm import FcmSender
+from notifications.fcm import FcmSender, push_app
 from tests.notifications.fcm_server import PROJECT, FcmServer
 
 
@@ -21,11 +20,7 @@ def fcm_server() -> Iterator[FcmServer]:
 
 @pytest.fixture
 async def fcm(fcm_server: FcmServer) -> AsyncIterator[FcmSender]:
-    app = firebase_admin.initialize_app(
-        credentials.Certificate(fcm_server.service_account()),
-        options={"projectId": PROJECT},
-        name=f"fcm-test-{uuid.uuid4().hex}",
-    )
-    sender = FcmSender(app, endpoint=fcm_server.url)
+    app = push_app(credentials.Certificate(fcm_server.service_account()), PROJECT, f"fcm-test-{uuid.uuid4().hex}")
+    sender = FcmSender(app)
     yield sender
     await sender.aclose()

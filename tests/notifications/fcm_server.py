@@ -4,12 +4,23 @@ It also serves the OAuth token endpoint of the service account it hands out, so 
 path runs: a signed JWT grant, a bearer token, `messages:send`. It checks the payload's shape the
 way FCM does, records what it accepted, and can be told to fail (503 with Retry-After, UNREGISTERED).
 It runs in threads of its own: google-auth refreshes tokens with blocking `requests` calls.
+
+firebase-admin reaches it unmodified, through public mechanisms only: the OAuth grant through the
+service account's `token_uri` (plain HTTP, `url`), and `https://fcm.googleapis.com` through the test
+event loop's name resolution (tests/network.py) and TLS with a certificate for fcm.googleapis.com from
+a test CA, which SSL_CERT_FILE makes httpx trust (httpx 0.28 `create_ssl_context` reads it while
+building the transport; firebase-admin builds its messaging client on the first send).
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
 import itertools
 import json
+import os
+import ssl
+import tempfile
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -18,11 +29,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from tests import network
 
 PROJECT = "demo-carecore-push"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+FCM_HOST = "fcm.googleapis.com"  # where firebase-admin 7.7 sends, whatever the app's options say
 _FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 _STATUS = {
     400: "INVALID_ARGUMENT",
@@ -69,6 +85,13 @@ class FcmServer:
         self.attempts: list[tuple[str, str]] = []  # (collapse key, address) of every well-formed send
         self._http = _Server(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
+        self._https = _Server(("127.0.0.1", 0), _handler(self), bind_and_activate=False)
+        self._https.socket = _tls_context().wrap_socket(
+            self._https.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self._https.server_bind()
+        self._https.server_activate()
+        self._tls_address = ("127.0.0.1", self._https.server_address[1])
 
     def service_account(self) -> dict[str, str]:
         return {
@@ -97,12 +120,19 @@ class FcmServer:
             return [m for m in self.accepted if m.get("fid", m.get("token")) == address]
 
     def __enter__(self) -> FcmServer:
-        threading.Thread(target=self._http.serve_forever, args=(0.05,), daemon=True).start()
+        # Process-wide and never undone: clients already built keep the context they made, and no
+        # test talks to a real HTTPS service.
+        os.environ["SSL_CERT_FILE"] = _test_ca()[0]
+        for server in (self._http, self._https):
+            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        network.route(FCM_HOST, 443, self._tls_address)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._http.shutdown()
-        self._http.server_close()
+        network.unroute(FCM_HOST, 443, self._tls_address)
+        for server in (self._http, self._https):
+            server.shutdown()
+            server.server_close()
 
     # Called from handler threads.
     def grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -174,10 +204,67 @@ def _error(failure: Failure, message: str) -> tuple[int, dict[str, Any], int | N
     return failure.http_status, body, failure.retry_after
 
 
+@functools.cache
+def _test_ca() -> tuple[str, str, str]:
+    """A CA of this process and its certificate for fcm.googleapis.com: PEM files (CA, cert, key)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "carecore test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, FCM_HOST)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(FCM_HOST)]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder = tempfile.mkdtemp(prefix="carecore-test-ca-")
+    paths = tuple(os.path.join(folder, n) for n in ("ca.pem", "cert.pem", "key.pem"))
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    for path, data in zip(paths, (ca.public_bytes(pem), cert.public_bytes(pem), key_pem), strict=True):
+        with open(path, "wb") as f:
+            f.write(data)
+    return paths[0], paths[1], paths[2]
+
+
+def _tls_context() -> ssl.SSLContext:
+    _, cert, key = _test_ca()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.set_alpn_protocols(["http/1.1"])  # the handler speaks HTTP/1.1; httpx would prefer h2
+    return context
+
+
 def _handler(server: FcmServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as FCM clients expect
         wbufsize = 1 << 16  # headers and body in one segment: no delayed-ACK stall per response
+
+        def setup(self) -> None:
+            if isinstance(self.request, ssl.SSLSocket):
+                # Here, in the connection's own thread, not in the accepting one: a hundred clients
+                # connecting at once would otherwise wait for each other's handshakes.
+                self.request.do_handshake()
+            super().setup()
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))

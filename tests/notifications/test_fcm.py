@@ -1,22 +1,53 @@
-"""The real firebase-admin client against a local FCM HTTP v1-compatible server."""
+"""The real firebase-admin client, through its public API only, against a local FCM HTTP v1-compatible server."""
 
 from __future__ import annotations
 
 import random
+import time
+import uuid
 from datetime import timedelta
 
+import firebase_admin
 import pytest
+from firebase_admin import credentials
 
-from carecore.alerts.dispatcher import Dispatcher
-from carecore.alerts.models import AddressKind, Audience, DeliveryState, DeviceOutcome, Platform
+from carecore.alerts.dispatcher import DISPATCH_LEASE, Dispatcher
+from carecore.alerts.models import AddressKind, AlertKind, Audience, DeliveryState, DeviceOutcome, Platform
+from carecore.alerts.ports import PushMessage
 from carecore.alerts.router import route_request
 from carecore.incidents.models import Severity
 from carecore.ports import Ports
-from notifications.fcm import DEFAULT_BATCH, MAX_BATCH, FcmSender
+from notifications.fcm import (
+    DEFAULT_BATCH,
+    HTTP_TIMEOUT_SECONDS,
+    MAX_BATCH,
+    SDK_ATTEMPTS,
+    SDK_BACKOFF_SECONDS,
+    FcmSender,
+    push_app,
+    worst_call,
+)
 from tests.conftest import World
-from tests.notifications.fcm_server import UNAVAILABLE, Failure, FcmServer
+from tests.notifications.fcm_server import PROJECT, UNAVAILABLE, Failure, FcmServer
 from tests.notifications.support import check_in, incident_alert, put_device
 from tests.support import FakeClock
+
+
+def push(address: str) -> PushMessage:
+    return PushMessage(
+        notification_id=f"n-{address}",
+        device_id=f"d-{address}",
+        address_kind=AddressKind.INSTALLATION_ID,
+        address=address,
+        platform=Platform.ANDROID,
+        kind=AlertKind.INCIDENT,
+        severity=Severity.CRITICAL,
+        title="Urgent alert",
+        body="There is an urgent alert.",
+        data={},
+        time_to_live=timedelta(hours=1),
+        thread_id="Incident-1",
+    )
 
 
 def dispatcher(ports: Ports, fcm: FcmSender) -> Dispatcher:
@@ -84,33 +115,45 @@ async def test_a_medium_alert_is_a_normal_priority_active_push(
     assert message["apns"]["payload"]["aps"]["interruption-level"] == "active"
 
 
-async def test_while_fcm_answers_503_every_alert_waits_retry_after_then_arrives(
+async def test_while_fcm_answers_503_a_send_costs_five_requests_then_the_alert_waits_retry_after_and_arrives(
     ports: Ports, world: World, clock: FakeClock, fcm: FcmSender, fcm_server: FcmServer
 ) -> None:
-    phones = [await put_device(ports.store, u, clock.now()) for u in (world.guardian, world.coordinator)]
-    for _ in range(3):
-        await route_request(
-            ports, incident_alert(world, clock.now(), audiences=(Audience.GUARDIANS, Audience.ALL_COORDINATORS))
-        )
-    fcm_server.fail_next(12, UNAVAILABLE)  # two rounds of six messages; Retry-After: 30
+    phone = await put_device(ports.store, world.guardian, clock.now())
+    [n] = await route_request(ports, incident_alert(world, clock.now(), audiences=(Audience.GUARDIANS,)))
+    fcm_server.outage = UNAVAILABLE  # Retry-After: 30
     d = dispatcher(ports, fcm)
 
+    started = time.monotonic()
     await d.run_once()
+    # firebase-admin 7.7 retries a 503 four times inside the call, ignoring Retry-After. If an upgrade
+    # changes this count, revisit SDK_ATTEMPTS and SDK_BACKOFF_SECONDS: the lease invariant rests on them.
+    assert fcm_server.requests == SDK_ATTEMPTS == 5
+    assert time.monotonic() - started >= SDK_BACKOFF_SECONDS
     clock.advance(timedelta(seconds=29))
     await d.run_once()
-    assert fcm_server.requests == 6 and fcm_server.accepted == []  # nothing sooner than Retry-After
-    clock.advance(timedelta(seconds=1))
-    await d.run_once()
-    clock.advance(timedelta(seconds=29))
-    await d.run_once()
-    assert fcm_server.requests == 12 and fcm_server.accepted == []
+    assert fcm_server.requests == SDK_ATTEMPTS and fcm_server.accepted == []  # nothing sooner than Retry-After
+    fcm_server.outage = None
     clock.advance(timedelta(seconds=1))
     await d.run_once()
 
-    assert [len(fcm_server.delivered_to(p.address)) for p in phones] == [3, 3]
-    assert fcm_server.requests == 18
-    for n in await ports.store.db["notifications"].find().to_list():
-        assert n["state"] == "SENT" and n["attempts"] == 3
+    assert len(fcm_server.delivered_to(phone.address)) == 1 and fcm_server.requests == SDK_ATTEMPTS + 1
+    stored = await ports.store.notifications.get(n.id)
+    assert stored is not None and stored.state is DeliveryState.SENT and stored.attempts == 2
+
+
+async def test_after_an_fcm_outage_the_next_sends_get_through_instead_of_timing_out(
+    fcm: FcmSender, fcm_server: FcmServer
+) -> None:
+    # 30 messages retried in-call by firebase-admin hold more than its pool of 100 connections.
+    messages = [push(f"fid-{i:02d}") for i in range(30)]
+    fcm_server.outage = UNAVAILABLE
+    assert {o.code for o in await fcm.send(messages)} <= {"UNAVAILABLE", "DEADLINE_EXCEEDED"}
+    fcm_server.outage = None
+
+    after = await fcm.send(messages)
+
+    assert [o.error for o in after] == [None] * 30 and len(fcm_server.accepted) == 30
+    assert fcm_server.token_grants == 1  # the fresh client kept the OAuth token
 
 
 async def test_unregistered_removes_the_device_and_is_not_retried(
@@ -178,6 +221,28 @@ async def test_when_the_oauth_endpoint_is_down_the_whole_batch_is_retried_later(
     assert stored.results[0].outcome is DeviceOutcome.RETRYING
 
 
-def test_a_batch_never_exceeds_what_fcm_accepts_in_one_call() -> None:
-    with pytest.raises(ValueError, match="batch_size"):
-        FcmSender.__init__(object.__new__(FcmSender), None, batch_size=MAX_BATCH + 1)
+def test_a_batch_never_exceeds_what_fcm_accepts_in_one_call(fcm_server: FcmServer) -> None:
+    app = push_app(credentials.Certificate(fcm_server.service_account()), PROJECT, f"t-{uuid.uuid4().hex}")
+    try:
+        with pytest.raises(ValueError, match="batch_size"):
+            FcmSender(app, batch_size=MAX_BATCH + 1)
+    finally:
+        firebase_admin.delete_app(app)
+
+
+def test_push_apps_time_out_soon_enough_that_the_worst_call_ends_within_the_dispatch_lease(
+    fcm_server: FcmServer,
+) -> None:
+    assert worst_call(HTTP_TIMEOUT_SECONDS) < DISPATCH_LEASE
+    credential = credentials.Certificate(fcm_server.service_account())
+    # firebase-admin's default timeout is 120 s: five attempts of it would outlive any lease we hold.
+    default = firebase_admin.initialize_app(credential, options={"projectId": PROJECT}, name=f"t-{uuid.uuid4().hex}")
+    ours = push_app(credential, PROJECT, f"t-{uuid.uuid4().hex}")
+    try:
+        with pytest.raises(ValueError, match="outlast"):
+            FcmSender(default)
+        with pytest.raises(ValueError, match="outlast"):
+            FcmSender(ours, lease=worst_call(HTTP_TIMEOUT_SECONDS))
+    finally:
+        firebase_admin.delete_app(default)
+        firebase_admin.delete_app(ours)

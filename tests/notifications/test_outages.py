@@ -47,7 +47,8 @@ async def test_after_a_minute_of_fcm_outage_the_outbox_drains_honouring_retry_af
             fcm_server.outage = None
         seen = len(fcm_server.attempts)
         await dispatcher.run_until_idle()
-        for key in fcm_server.attempts[seen:]:
+        # firebase-admin's own retries within one call (notifications/fcm.py) are one try of our schedule.
+        for key in set(fcm_server.attempts[seen:]):
             tried_at.setdefault(key, []).append(clock.now())
         clock.advance(timedelta(seconds=1))
 
