@@ -142,6 +142,13 @@ class CrashRun:
     entered: bool = False
     crashed: bool = False
 
+    @property
+    def recorded_claims(self) -> dict[str, dict[str, str]]:
+        """The claims a default run recorded in memory (runs with the Auth emulator have none)."""
+        inner = self.claims.inner if isinstance(self.claims, _FaultyClaims) else self.claims
+        assert isinstance(inner, RecordingClaims), "this run's claims went to the Auth emulator"
+        return inner.written
+
     @contextlib.asynccontextmanager
     async def armed(self) -> AsyncIterator[None]:
         """Counts the writes of the block; the process dies at write `position`, ending the block."""

@@ -139,7 +139,7 @@ async def test_onboarding_completes_when_run_again_after_dying_at_any_write(cras
 
         for uid, user_id in done.user_ids.items():
             user = await run.store.users.get(user_id)
-            assert user is not None and run.claims.written[uid] == user.claims(), run.writes
+            assert user is not None and run.recorded_claims[uid] == user.claims(), run.writes
         hyodol = done.user_ids["uid-busan-hyodol"]
         assert await webhook_accepts(run.ports, hyodol, SECRET), run.writes
         calls = done.user_ids["uid-busan-calls"]
