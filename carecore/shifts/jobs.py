@@ -1,5 +1,5 @@
-"""Background checks of shifts (late, missed, critical tasks, offers, announcements), claimed with
-leases in the database (carecore.storage.leases).
+"""Background checks of shifts (late, missed, critical tasks, visit exceptions, offers, announcements),
+claimed with leases in the database (carecore.storage.leases).
 
 Any number of instances may run `run_due_jobs` at once: each due check is claimed by one of them, a
 crashed runner's claim lapses and another takes it over, and every effect (event, alert request) has
@@ -16,6 +16,7 @@ from carecore.shifts.models import Shift, ShiftStatus
 from carecore.shifts.open_shifts import send_offers
 from carecore.shifts.scheduling import announce_change
 from carecore.shifts.support import publish_shift_event, request_shift_alert
+from carecore.shifts.visit_flags import run_visit_flags
 from carecore.vocabulary import AlertKind, Audience, Severity
 
 CHECK_LEASE = timedelta(minutes=1)
@@ -85,7 +86,8 @@ async def _announce_due(ports: Ports, *, owner: str, limit: int) -> int:
 
 
 async def run_due_jobs(ports: Ports, *, owner: str, now: datetime | None = None, limit: int = 500) -> int:
-    """Runs the due late, missed and critical-task checks and open-shift offers; returns how many it handled."""
+    """Runs the due late, missed and critical-task checks, the visit exceptions still to be told
+    (carecore.shifts.visit_flags) and open-shift offers; returns how many it handled."""
     handled = 0
     for due_field, check in CHECKS:
         while handled < limit:
@@ -97,6 +99,7 @@ async def run_due_jobs(ports: Ports, *, owner: str, now: datetime | None = None,
             await ports.store.shifts.finish_check(shift.id, due_field, owner=owner)
             handled += 1
     handled += await run_task_checks(ports, owner=owner, limit=limit - handled)
+    handled += await run_visit_flags(ports, owner=owner, limit=limit - handled)
     handled += await _announce_due(ports, owner=owner, limit=limit - handled)
     while handled < limit and await send_offers(ports, owner=owner) is not None:
         handled += 1

@@ -19,7 +19,6 @@ from carecore.ports import Ports
 from carecore.shifts.critical_tasks import check_tasks_now, critical_occurrences, tasks_of
 from carecore.shifts.errors import CheckInNotOpen, CriticalTasksUnlogged
 from carecore.shifts.models import (
-    DeviceTiming,
     Location,
     ProgressNote,
     Shift,
@@ -30,8 +29,8 @@ from carecore.shifts.models import (
 )
 from carecore.shifts.policy import can_see_visit_record
 from carecore.shifts.rules import checked_location, device_timing, distance_m, recorded_at
-from carecore.shifts.support import EventValue, publish_shift_event, request_shift_alert, shift_in_scope
-from carecore.vocabulary import AlertKind, Audience, Severity
+from carecore.shifts.support import publish_shift_event, shift_in_scope
+from carecore.shifts.visit_flags import TASK_PREFIX, flag_now, has_exception
 
 # GPS accuracy counts in the caregiver's favour only this far: a fix that vague proves nothing.
 MAX_ACCURACY_CREDIT_M = 100.0
@@ -85,42 +84,14 @@ async def check_in(
     person = await ports.store.people.get(shift.person_id)
     check = replace(verified(at, location, person.profile.home if person else None), timing=timing)
     plan_id = person.active_care_plan_id if person else None
-    updated = await ports.store.shifts.check_in(shift.id, actor.user_id, check, plan_id, now)
+    flag = "check_in" if has_exception(check) else None  # told by flag_now, or the job if this dies
+    updated = await ports.store.shifts.check_in(shift.id, actor.user_id, check, plan_id, now, flag=flag)
     if updated is None:
         raise StateConflict("The shift changed meanwhile (checked in, reassigned or cancelled).", field="shiftId")
     await publish_shift_event(ports, updated, "shift.checked_in")
-    await _flag_geofence(ports, updated, check, "check_in")
-    await _flag_timing(ports, updated, timing, "check_in")
+    if flag is not None:
+        await flag_now(ports, shift.id)
     return updated
-
-
-async def _flag_timing(ports: Ports, shift: Shift, timing: DeviceTiming | None, which: str) -> None:
-    """Accepted, but marked on the record (`timing`) and published: a late submission or a phone clock
-    that disagrees with the GPS fix's. A skewed clock also alerts the coordinators on duty, as a geofence
-    exception does (a late submission alone is the ordinary offline case: marked, not alerted)."""
-    if timing is None or not (timing.late_submission or timing.clock_skew):
-        return
-    data: dict[str, EventValue] = {
-        "which": which,
-        "late_submission": timing.late_submission,
-        "clock_skew": timing.clock_skew,
-        "delay_s": round((timing.received_at - timing.device_at).total_seconds()),
-    }
-    await publish_shift_event(ports, shift, "shift.visit_time_exception", which, data=data)
-    if timing.clock_skew:
-        coordinators = (Audience.COORDINATORS_ON_DUTY,)
-        await request_shift_alert(ports, shift, AlertKind.VISIT_CLOCK_SKEW, Severity.MEDIUM, coordinators, which)
-
-
-async def _flag_geofence(ports: Ports, shift: Shift, check: VisitCheck, which: str) -> None:
-    """Accepted, but coordinators see it: an event (the incident module may open a SYSTEM incident)
-    and an alert to the coordinators on duty."""
-    if not check.outside_geofence:
-        return
-    data = {"which": which, "distance_m": check.distance_m, "no_location": check.location is None}
-    await publish_shift_event(ports, shift, "shift.geofence_exception", which, data=data)
-    coordinators = (Audience.COORDINATORS_ON_DUTY,)
-    await request_shift_alert(ports, shift, AlertKind.GEOFENCE_EXCEPTION, Severity.MEDIUM, coordinators, which)
 
 
 @audits("shift.check_out", "Shift", "shift_id")
@@ -161,6 +132,7 @@ async def check_out(
             raise CriticalTasksUnlogged(tuple(t.id for t in unlogged), tuple(t.title for t in unlogged))
         person = await ports.store.people.get(shift.person_id)
         check = replace(verified(at, location, person.profile.home if person else None), timing=timing)
+        flag = "check_out" if has_exception(check) else None  # told by flag_now, or the job if this dies
         updated = await ports.store.shifts.check_out(
             shift.id,
             actor.user_id,
@@ -169,12 +141,13 @@ async def check_out(
             unlogged_critical_reason=reason if unlogged else None,
             task_log_size=len(shift.task_log),
             now=now,
+            flag=flag,
         )
         if updated is not None:
             await publish_shift_event(ports, updated, "shift.checked_out")
             await check_tasks_now(ports, shift.id)  # the check-out made it due: lost here, the job runs it
-            await _flag_geofence(ports, updated, check, "check_out")
-            await _flag_timing(ports, updated, timing, "check_out")
+            if flag is not None:
+                await flag_now(ports, shift.id)
             return updated
     raise StateConflict("The visit is changing too quickly; try again.", field="shiftId")
 
@@ -226,12 +199,14 @@ async def log_task(
     timing = device_timing(device_at, fix_at, now)
     at = recorded_at(timing, now)
     entry = TaskLogEntry(entry_id, task_id, outcome, reason, note, at, actor.user_id, timing, key_hash)
-    updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry, now=now)
+    flag = f"{TASK_PREFIX}{entry_id}" if has_exception(timing=timing) else None
+    updated = await ports.store.shifts.add_task_entry(shift.id, actor.user_id, entry, now=now, flag=flag)
     if updated is None or all(e.id != entry_id for e in updated.task_log):
         raise StateConflict("The visit has ended; ask your coordinator to add it.", field="shiftId")
     # A concurrent request under the same key may have appended first, with other values.
     check_same_request(next(e.key_hash for e in updated.task_log if e.id == entry_id), key_hash)
-    await _flag_timing(ports, updated, timing, f"task:{entry_id}")
+    if flag is not None:
+        await flag_now(ports, shift.id)  # told once: the flag is due until told, whoever tells it
     if outcome is not TaskOutcome.DONE:
         await check_tasks_now(ports, shift.id)  # a critical task refused or not done raises its incident
     return updated

@@ -106,6 +106,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("offer_due_at", ASCENDING)]),
         IndexModel([("task_check_at", ASCENDING)]),
         IndexModel([("announce_due_at", ASCENDING)]),
+        IndexModel([("visit_flags_at", ASCENDING)]),
     ],
     "observations": [
         # Detection's history and dedupe look-ups, and a person's readings newest first.

@@ -234,6 +234,8 @@ def shift_to_doc(s: Shift, offer_unplaced_after: timedelta | None = None) -> Doc
         **check_times(s.start),
         "task_check_at": None,  # set by check-in: the critical tasks of a visit (carecore.shifts.critical_tasks)
         "offer_due_at": offer_due_at,
+        "visit_flags_at": None,  # set by a visit record with an exception (carecore.shifts.visit_flags)
+        "visit_flags": [],
     }
 
 

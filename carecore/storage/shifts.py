@@ -2,7 +2,8 @@
 
 Besides the shift itself a document carries the placement protocol's `hold` and `booking_token`
 (carecore.shifts.placement) and the due times of its background checks (`late_check_at`,
-`missed_check_at`, `offer_due_at`, `task_check_at`, `announce_due_at`, claimed with leases).
+`missed_check_at`, `offer_due_at`, `task_check_at`, `announce_due_at`, `visit_flags_at`, claimed with
+leases; `visit_flags` names the records whose exceptions are still to be told: carecore.shifts.visit_flags).
 How a shift becomes a document and back is carecore/storage/shift_codec.py.
 """
 
@@ -51,6 +52,15 @@ from carecore.storage.shift_codec import (
 )
 
 WAITING = [ShiftStatus.SCHEDULED.value, ShiftStatus.OPEN.value]
+
+
+def _flag_due(flag: str | None, now: datetime) -> Document:
+    """Makes the telling of a visit record's exception due, in the update that records it."""
+    return {"visit_flags_at": now} if flag is not None else {}
+
+
+def _flag_named(flag: str | None) -> Document:
+    return {"$addToSet": {"visit_flags": flag}} if flag is not None else {}
 
 
 def _details(required: tuple[str, ...] | None, notes: str | None) -> Document:
@@ -260,9 +270,17 @@ class ShiftStore:
     # --- the visit ----------------------------------------------------------------------------------
 
     async def check_in(
-        self, shift_id: str, caregiver_id: str, check: VisitCheck, plan_id: str | None, now: datetime
+        self,
+        shift_id: str,
+        caregiver_id: str,
+        check: VisitCheck,
+        plan_id: str | None,
+        now: datetime,
+        *,
+        flag: str | None = None,
     ) -> Shift | None:
-        """SCHEDULED (or MISSED, for a late arrival) to IN_PROGRESS, once; ends any unfinished placement."""
+        """SCHEDULED (or MISSED, for a late arrival) to IN_PROGRESS, once; ends any unfinished placement.
+        `flag` names an exception of the check to tell coordinators of, due in the same update."""
         return await self._update(
             {
                 "_id": shift_id,
@@ -279,7 +297,9 @@ class ShiftStore:
                     "updated_at": now,
                     **NO_CHECKS,
                     "task_check_at": now,  # the check works out when the first critical task falls due
+                    **_flag_due(flag, now),
                 },
+                **_flag_named(flag),
                 "$inc": {"revision": 1},
             },
         )
@@ -294,8 +314,10 @@ class ShiftStore:
         unlogged_critical_reason: str | None,
         task_log_size: int,
         now: datetime,
+        flag: str | None = None,
     ) -> Shift | None:
-        """IN_PROGRESS to COMPLETED, provided no task was logged since the caller looked at the log."""
+        """IN_PROGRESS to COMPLETED, provided no task was logged since the caller looked at the log.
+        `flag` names an exception of the check to tell coordinators of, due in the same update."""
         return await self._update(
             {
                 "_id": shift_id,
@@ -311,18 +333,21 @@ class ShiftStore:
                     "unlogged_critical_reason": unlogged_critical_reason,
                     "updated_at": now,
                     "task_check_at": now,  # every critical task left unlogged is missed now
+                    **_flag_due(flag, now),
                 },
+                **_flag_named(flag),
                 "$inc": {"revision": 1},
             },
         )
 
     async def add_task_entry(
-        self, shift_id: str, caregiver_id: str, entry: TaskLogEntry, *, now: datetime
+        self, shift_id: str, caregiver_id: str, entry: TaskLogEntry, *, now: datetime, flag: str | None = None
     ) -> Shift | None:
         """Appends once per entry id, so a retried request logs one entry. A task refused or not done
-        makes the critical-task check due in the same update, so no crash can lose it. `now` (the
-        server's time, not the entry's, which an offline phone sets) is when the shift changed."""
-        changes: Document = {"updated_at": now}
+        makes the critical-task check due in the same update, and so does `flag` (an exception of the
+        entry's timing) its telling, so no crash can lose either. `now` (the server's time, not the
+        entry's, which an offline phone sets) is when the shift changed."""
+        changes: Document = {"updated_at": now, **_flag_due(flag, now)}
         if entry.outcome is not TaskOutcome.DONE:
             changes["task_check_at"] = now
         await self._c.update_one(
@@ -332,7 +357,12 @@ class ShiftStore:
                 "status": ShiftStatus.IN_PROGRESS.value,
                 "task_log.id": {"$ne": entry.id},
             },
-            {"$push": {"task_log": task_entry_doc(entry)}, "$set": changes, "$inc": {"revision": 1}},
+            {
+                "$push": {"task_log": task_entry_doc(entry)},
+                "$set": changes,
+                **_flag_named(flag),
+                "$inc": {"revision": 1},
+            },
         )
         return await self.get(shift_id)
 
@@ -409,6 +439,29 @@ class ShiftStore:
         if same.modified_count == 1:
             return True
         return await release(self._c, shift_id, owner=owner, changes={due_field: now})
+
+    async def claim_visit_flags(
+        self, *, now: datetime, owner: str, lease: timedelta, shift_id: str | None = None
+    ) -> tuple[Shift, tuple[str, ...]] | None:
+        """The earliest shift (or the given one) with exceptions due to be told, and which they are."""
+        extra = {"_id": shift_id} if shift_id is not None else None
+        d = await claim_due(self._c, due_field="visit_flags_at", now=now, owner=owner, lease=lease, extra=extra)
+        return (shift_from_doc(d), tuple(d.get("visit_flags") or ())) if d else None
+
+    async def finish_visit_flags(self, shift_id: str, told: Sequence[str], *, owner: str, now: datetime) -> bool:
+        """Clears what the claim told; one named meanwhile (the list only grows while claimed) stays due."""
+        lease: Document = {"lease_until": None, "lease_owner": None}
+        done = await self._c.update_one(
+            {"_id": shift_id, "lease_owner": owner, "visit_flags": {"$size": len(told)}},
+            {"$set": {"visit_flags": [], "visit_flags_at": None, **lease}},
+        )
+        if done.modified_count == 1:
+            return True
+        rest = await self._c.update_one(
+            {"_id": shift_id, "lease_owner": owner},
+            {"$pullAll": {"visit_flags": list(told)}, "$set": {"visit_flags_at": now, **lease}},
+        )
+        return rest.modified_count == 1
 
     async def mark_late(self, shift_id: str, now: datetime) -> Shift | None:
         return await self._update(

@@ -2,11 +2,17 @@
 jobs of carecore/background.py, then the client's documented retry where a request died), and the
 invariants checked: I2 (every missed booking opens exactly one incident, every late booking alerts
 once), I3 (every critical task occurrence missed, refused or not done raises exactly one incident),
-and a shift left by a dead create, open, cancel or assign is offered, placed and announced once."""
+a shift left by a dead create, open, cancel or assign is offered, placed and announced once, and I11
+(every exception of a visit record, geofence or phone time, is told once: alert and event)."""
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import replace
+from datetime import timedelta
+
 from carecore.alerts.models import AlertKind, AlertRequest
+from carecore.errors import StateConflict
 from carecore.incidents.models import IncidentType
 from carecore.ports import Ports
 from carecore.shifts import visits
@@ -19,6 +25,7 @@ from tests.conftest import World, build_world
 from tests.crashes import CrashPoints, CrashRun, recover
 from tests.shifts.conftest import Shifts
 from tests.shifts.test_critical_tasks import put_plan_with_protocols
+from tests.shifts.test_visits import ACROSS_TOWN, AT_HOME, HOME, plan_task
 
 
 async def incidents(ports: Ports, shift_id: str, incident_type: IncidentType) -> list[str]:
@@ -268,3 +275,115 @@ async def test_reassigning_a_shift_killed_at_any_write_places_and_tells_once(cra
         placed = await shift_of(run.ports, shift.id)
         assert (placed.status, placed.caregiver_id) == (ShiftStatus.SCHEDULED, new.id), run.writes
         await check_reassigned(run, world, shift)
+
+
+# --- I11: a visit record's exceptions (geofence, clock skew) -------------------------------------------
+# Found with offline visits: the alerts were sent after the record's write, a death between lost them, and
+# the app's retry was refused as a duplicate (or answered from the stored entry), so nothing sent them.
+
+
+async def at_minjis_home(run: CrashRun) -> tuple[World, Shifts, Shift]:
+    """Minji at home in Suwon, 07:00-10:00 with the caregiver on her team (tests/shifts/test_visits.py)."""
+    world, shifts = await begin(run)
+    minji = world.minji
+    await run.store.people.update_profile(
+        minji, replace(minji.profile, home=HOME), expected_revision=minji.revision, now=run.clock.now()
+    )
+    shift = await shifts.schedule(world.caregiver_on_team, shifts.local(1, 7), shifts.local(1, 10))
+    return world, shifts, shift
+
+
+async def told_once(run: CrashRun, shift: Shift, *kinds: AlertKind, events: dict[str, int]) -> None:
+    """Exactly one alert request of each kind, and the events counted, none lost and none doubled."""
+    for kind in kinds:
+        assert len(await alerts(run.ports, shift.id, kind)) == 1, (kind, run.writes)
+    for kind_name, count in events.items():
+        published = await run.store.events.since(run.clock.now() - timedelta(days=3), kinds=[kind_name])
+        assert len([e for e in published if e.subject_id == shift.id]) == count, (kind_name, run.writes)
+
+
+async def check_in_away_with_a_skewed_clock(run: CrashRun, world: World, shifts: Shifts, shift: Shift) -> None:
+    with contextlib.suppress(StateConflict):  # the retry of a check-in that was stored is refused
+        await visits.check_in(
+            run.ports,
+            world.caregiver_on_team.principal(),
+            shift.id,
+            location=ACROSS_TOWN,
+            device_at=shifts.local(1, 6, 50),
+            fix_at=shifts.local(1, 7),
+        )
+
+
+async def test_a_check_in_away_with_a_skewed_clock_killed_at_any_write_alerts_each_exception_once(
+    crash_points: CrashPoints,
+) -> None:
+    async for run in crash_points():
+        world, shifts, shift = await at_minjis_home(run)
+        shifts.set_clock(1, 7)
+        async with run.armed():
+            await check_in_away_with_a_skewed_clock(run, world, shifts, shift)
+        await recover(run)
+        await check_in_away_with_a_skewed_clock(run, world, shifts, shift)  # the app retries, unanswered
+        await recover(run)
+
+        assert (await shift_of(run.ports, shift.id)).status is ShiftStatus.IN_PROGRESS, run.writes
+        exceptions = {"shift.geofence_exception": 1, "shift.visit_time_exception": 1}
+        await told_once(run, shift, AlertKind.GEOFENCE_EXCEPTION, AlertKind.VISIT_CLOCK_SKEW, events=exceptions)
+
+
+async def check_out_away_with_a_skewed_clock(run: CrashRun, world: World, shifts: Shifts, shift: Shift) -> None:
+    at, fix = shifts.local(1, 9, 40), shifts.local(1, 9, 50)
+    me = world.caregiver_on_team.principal()
+    await visits.check_out(run.ports, me, shift.id, location=ACROSS_TOWN, reason="약이 없음", device_at=at, fix_at=fix)
+
+
+async def log_with_a_skewed_clock(run: CrashRun, world: World, shifts: Shifts, shift: Shift, task: str) -> None:
+    at, fix = shifts.local(1, 7, 55), shifts.local(1, 8, 5)
+    me = world.caregiver_on_team.principal()
+    done = TaskOutcome.DONE
+    await visits.log_task(
+        run.ports, me, shift.id, task_id=task, outcome=done, idempotency_key="k", device_at=at, fix_at=fix
+    )
+
+
+async def test_a_check_out_away_with_a_skewed_clock_killed_at_any_write_alerts_each_exception_once(
+    crash_points: CrashPoints,
+) -> None:
+    async for run in crash_points():
+        world, shifts, shift = await at_minjis_home(run)
+        me = world.caregiver_on_team.principal()
+        shifts.set_clock(1, 6, 55)
+        await visits.check_in(run.ports, me, shift.id, location=AT_HOME)  # on time, at home: nothing to tell
+        shifts.set_clock(1, 9, 50)
+
+        async with run.armed():
+            await check_out_away_with_a_skewed_clock(run, world, shifts, shift)
+        await recover(run)
+        if (await shift_of(run.ports, shift.id)).status is ShiftStatus.IN_PROGRESS:
+            await check_out_away_with_a_skewed_clock(run, world, shifts, shift)  # the app retries, unanswered
+            await recover(run)
+
+        exceptions = {"shift.geofence_exception": 1, "shift.visit_time_exception": 1}
+        await told_once(run, shift, AlertKind.GEOFENCE_EXCEPTION, AlertKind.VISIT_CLOCK_SKEW, events=exceptions)
+        assert len(await incidents(run.ports, shift.id, IncidentType.MEDICATION)) == 1, run.writes
+
+
+async def test_a_task_logged_with_a_skewed_clock_killed_at_any_write_alerts_once(crash_points: CrashPoints) -> None:
+    async for run in crash_points():
+        world, shifts, shift = await at_minjis_home(run)
+        me = world.caregiver_on_team.principal()
+        shifts.set_clock(1, 6, 55)
+        started = await visits.check_in(run.ports, me, shift.id, location=AT_HOME)
+        task = await plan_task(run.ports, started)
+        shifts.set_clock(1, 8, 5)
+
+        async with run.armed():
+            await log_with_a_skewed_clock(run, world, shifts, shift, task)
+        await recover(run)
+        # The app retries a request that got no answer: answered from the stored entry, nothing sends again.
+        await log_with_a_skewed_clock(run, world, shifts, shift, task)
+        await recover(run)
+
+        assert len((await shift_of(run.ports, shift.id)).task_log) == 1, run.writes
+        await told_once(run, shift, AlertKind.VISIT_CLOCK_SKEW, events={"shift.visit_time_exception": 1})
+        assert await alerts(run.ports, shift.id, AlertKind.GEOFENCE_EXCEPTION) == [], run.writes

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from carecore.alerts.models import AlertKind, Audience
 from carecore.errors import StateConflict, ValidationFailed
+from carecore.ids import id_for_key
 from carecore.ports import Ports
 from carecore.shifts import visits
-from carecore.shifts.models import Shift, ShiftStatus, TaskOutcome
+from carecore.shifts.jobs import run_due_jobs
+from carecore.shifts.models import Shift, ShiftStatus, TaskOutcome, VisitCheck
+from carecore.shifts.rules import device_timing
 from tests.shifts.conftest import Shifts
 from tests.shifts.test_visits import AT_HOME, morning, plan_task
 
@@ -114,3 +118,64 @@ async def test_a_check_in_and_out_seconds_apart_before_the_start_does_not_comple
 
     stored = await ports.store.shifts.get(morning.id)
     assert stored is not None and stored.status is ShiftStatus.IN_PROGRESS and stored.check_out is None
+
+
+def skewed_check(shifts: Shifts) -> VisitCheck:
+    """A check-in at home from a phone ten minutes behind its GPS fix, as `visits.check_in` records it."""
+    now = shifts.clock.now()
+    timing = device_timing(shifts.local(1, 6, 50), shifts.local(1, 7), now)
+    assert timing is not None and timing.clock_skew
+    return VisitCheck(now, AT_HOME, 0.0, False, timing)
+
+
+async def skew_alerts(ports: Ports, shift: Shift) -> list[str]:
+    return [
+        a.id for a in await ports.store.alert_requests.for_subject(shift.id) if a.kind is AlertKind.VISIT_CLOCK_SKEW
+    ]
+
+
+async def test_a_skewed_check_in_whose_request_died_after_its_write_is_told_once_by_the_shift_jobs(
+    shifts: Shifts, ports: Ports, morning: Shift
+) -> None:
+    """The record names its exception in its own write; two racing instances tell it once, and a rerun
+    tells nothing more (the app's retry is refused: it checked in already)."""
+    shifts.set_clock(1, 7)
+    me = shifts.world.caregiver_on_team
+    check = skewed_check(shifts)
+    await ports.store.shifts.check_in(morning.id, me.id, check, None, shifts.clock.now(), flag="check_in")
+
+    await asyncio.gather(run_due_jobs(ports, owner="instance-a"), run_due_jobs(ports, owner="instance-b"))
+    await run_due_jobs(ports, owner="instance-a")
+
+    assert len(await skew_alerts(ports, morning)) == 1
+    events = await ports.store.events.since(shifts.local(0, 0), kinds=["shift.visit_time_exception"])
+    assert [e.data["which"] for e in events] == ["check_in"]
+
+
+async def test_an_entry_named_while_a_job_holds_the_shift_is_told_by_the_next_pass(
+    shifts: Shifts, ports: Ports, morning: Shift
+) -> None:
+    """A job finishing what it claimed clears only that: a record named meanwhile stays due."""
+    shifts.set_clock(1, 7)
+    me = shifts.world.caregiver_on_team
+    now, plan_id = shifts.clock.now(), shifts.world.minji.active_care_plan_id
+    await ports.store.shifts.check_in(morning.id, me.id, skewed_check(shifts), plan_id, now, flag="check_in")
+    claimed = await ports.store.shifts.claim_visit_flags(now=now, owner="slow", lease=timedelta(minutes=1))
+    assert claimed is not None and claimed[1] == ("check_in",)
+
+    # The entry's own request cannot tell it (the slow job holds the shift); the job then finishes.
+    started, at, fix = claimed[0], shifts.local(1, 6, 50), shifts.local(1, 7)  # ten minutes slow
+    task = await plan_task(ports, started)
+    done = TaskOutcome.DONE
+    await visits.log_task(ports, me.principal(), morning.id, task_id=task, outcome=done, device_at=at, fix_at=fix)
+    assert await skew_alerts(ports, morning) == []
+    await ports.store.shifts.finish_visit_flags(morning.id, claimed[1], owner="slow", now=now)
+
+    await run_due_jobs(ports, owner="instance-a")
+
+    logged = await ports.store.shifts.get(morning.id)
+    assert logged is not None
+    which = f"task:{logged.task_log[0].id}"
+    assert await skew_alerts(ports, morning) == [
+        id_for_key("alert", AlertKind.VISIT_CLOCK_SKEW.value, morning.id, which)
+    ]
