@@ -35,6 +35,7 @@ from carecore.health.models import (
     RuleFamily,
     component_codes,
 )
+from carecore.health.rules import SAME_MOMENT
 from carecore.health.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from carecore.incidents.models import Severity
 
@@ -220,6 +221,49 @@ def _guideline(history: Sequence[Observation], reading: Reading, person: Person)
             repeat = f"{meaning}. Please repeat the measurement within 10 minutes."
             findings.append(Finding(family, series, Severity.HIGH, repeat, confirmed=False))
     return findings
+
+
+@dataclass(frozen=True, slots=True)
+class Unconfirmed:
+    """A repeat request its repeat answered: `asked`'s unconfirmed guideline finding of `family`, and a
+    later reading, `repeat`, that does not break the rule."""
+
+    family: RuleFamily
+    asked: Observation
+    repeat: Observation
+
+
+def _is_repeat(earlier: Reading, later: Reading) -> bool:
+    """A second measurement after `earlier` within CONFIRM_WITHIN, later than a same-moment copy could be."""
+    return SAME_MOMENT < later.effective_at - earlier.effective_at <= CONFIRM_WITHIN
+
+
+def unconfirmed(
+    history: Sequence[Observation], current: Observation, findings: Sequence[Finding], person: Person
+) -> list[Unconfirmed]:
+    """The repeat requests answered by a normal repeat, one side of each being the current reading: an
+    earlier reading's request the current one answers, or the current reading's own when its repeat
+    arrived first (out of order, or its evaluation died and is finished later). `findings` are the
+    current reading's; a history reading's are those stored when it was evaluated (none before)."""
+    found = []
+    reading = current.reading
+    history = [h for h in history if h.id != current.id and h.reading.metric is reading.metric]
+    breaks = {family for family, _, _ in guideline_families(reading, person)}
+    for h in history:
+        if _is_repeat(h.reading, reading):
+            found += [
+                Unconfirmed(f.family, h, current) for f in h.findings if not f.confirmed and f.family not in breaks
+            ]
+    for f in findings:
+        if f.confirmed:
+            continue
+        for h in history:
+            if _is_repeat(reading, h.reading) and f.family not in {
+                g for g, _, _ in guideline_families(h.reading, person)
+            }:
+                found.append(Unconfirmed(f.family, current, h))
+                break
+    return found
 
 
 def series_points(history: Sequence[Observation], current: Observation, code: str) -> list[Point]:
