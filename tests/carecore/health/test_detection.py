@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from carecore.health import detection
@@ -48,7 +49,7 @@ def test_28_stable_days_raise_nothing() -> None:
         assert [found for _, found in replay(twice_daily(28, lambda d: 128, seed=seed)) if found] == []
 
 
-def daily_heart_rate(values: list[float]) -> list[Observation]:
+def daily_heart_rate(values: Sequence[float]) -> list[Observation]:
     return [single(Metric.HEART_RATE, START + timedelta(days=d), v, "/min") for d, v in enumerate(values)]
 
 
@@ -68,7 +69,9 @@ def test_a_sustained_heart_rate_rise_is_still_found_by_the_trend_within_days() -
     calm = [round(70 + rng.gauss(0, 3)) for _ in range(30)]
     rise = [round(70 + min(16, 2 * (d + 1)) + rng.gauss(0, 3)) for d in range(20)]
 
-    trends = [day for day, found in replay(daily_heart_rate(calm + rise)) for f in found if f.family is RuleFamily.TREND]
+    trends = [
+        day for day, found in replay(daily_heart_rate(calm + rise)) for f in found if f.family is RuleFamily.TREND
+    ]
 
     assert trends and 30 < trends[0] <= 38, trends  # up 16/min by day 37: found within the rise's first week
 
