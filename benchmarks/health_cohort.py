@@ -67,6 +67,7 @@ STABLE_SERIES = 100  # extra stable 28-day series, no events, for the zero-alert
 SEOUL = ZoneInfo("Asia/Seoul")
 START = datetime(2026, 6, 1, tzinfo=SEOUL)
 INCIDENT_OPEN_FOR = timedelta(hours=24)
+SPIKE_LASTS = timedelta(minutes=30)  # how long a crisis spike holds after it began
 VERIFY_WITHOUT_MEMO = 10  # people whose detection also runs without the memo, to check it agrees
 MAX_ALERTS_PER_PERSON_WEEK = 0.5
 PROTOCOL = os.environ.get("BENCH_HEALTH_PROTOCOL", "1") != "0"  # 0: nobody takes the repeats asked for
@@ -143,6 +144,7 @@ def person_series(
         kind = None
     onset_day = rng.randint(35, days - 25) if kind else -1
     onset: datetime | None = None
+    crisis: tuple[datetime, tuple[float, float]] | None = None  # when the spike began, and its level
     out: list[Reading] = []
 
     def add(reading: Reading) -> None:
@@ -178,6 +180,7 @@ def person_series(
             if kind == "crisis" and day == onset_day and hour == 8:
                 onset = at
                 spike = (rng.uniform(185, 200), rng.uniform(110, 125))
+                crisis = (at, spike)
                 # The spike, and the repeat the caregiver is asked for. Not 1 minute after the morning
                 # reading: one cuff without ids within 60 s is one reading (`same_moment`), so the spike
                 # vanished as its copy and the crisis was a single unconfirmed reading, found only while
@@ -210,7 +213,12 @@ def person_series(
     def retake(metric: Metric, at: datetime, r: random.Random) -> Reading:
         """The person's own distribution at `at`: their level (and any injected rise or drop) and noise."""
         day = (at.astimezone(SEOUL).date() - START.date()).days
-        if metric is Metric.BLOOD_PRESSURE:
+        if metric is Metric.BLOOD_PRESSURE and crisis is not None and crisis[0] <= at <= crisis[0] + SPIKE_LASTS:
+            # Still in the spike: a spike reading that came in under the limit leaves the next one
+            # unconfirmed, and its repeat reads the spike, not the calm level (one crisis was lost so).
+            values = {SYSTOLIC: crisis[1][0] + r.gauss(0, 3), DIASTOLIC: crisis[1][1] + r.gauss(0, 2)}
+            unit, device = "mm[Hg]", "cuff"
+        elif metric is Metric.BLOOD_PRESSURE:
             rise = min(15.0, 1.5 * (day - onset_day + 1)) if kind == "rise" and day >= onset_day else 0.0
             s = systolic0 + rise + r.gauss(0, 7)
             values, unit, device = {SYSTOLIC: s, DIASTOLIC: s * 0.62 + r.gauss(0, 4)}, "mm[Hg]", "cuff"
