@@ -10,7 +10,8 @@
    above the 28-day one. A day, not a reading, is the CUSUM's step: on readings, k = 0.5 and h = 5 give
    an in-control run length of a few hundred readings, weeks for someone measuring twice a day; a day's
    mean of two readings has a smaller spread, so a stable series runs for years between false trends,
-   while a sustained rise moves every day's mean and is still found within days.
+   while a sustained rise moves every day's mean and is still found within days. A series measured once a
+   day (heart rate) would step on single readings again, so there two single-reading days make one step.
 Baseline and trend findings are MEDIUM; the stress index never raises anything above MEDIUM.
 """
 
@@ -34,6 +35,7 @@ from carecore.health.models import (
     RuleFamily,
     component_codes,
 )
+from carecore.health.rules import SAME_MOMENT
 from carecore.health.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from carecore.vocabulary import Severity
 
@@ -43,6 +45,7 @@ MIN_READINGS, MIN_DAYS = 12, 4
 MAD_SCALE = 1.4826  # makes the MAD estimate a normal standard deviation
 BASELINE_Z = 3.0  # two readings in a row this far out raise a baseline finding
 CUSUM_K, CUSUM_H = 0.5, 5.0
+MIN_STEP_READINGS = 2  # a CUSUM step of one reading keeps a reading's full spread: see `_steps`
 CUSUM_CLIP = 3.0  # one day adds at most 2.5: a trend takes several days, a spike is the other rules' job
 WEIGHT_WINDOW = timedelta(days=7)
 MIN_WEIGHT_READINGS = 3
@@ -220,6 +223,49 @@ def _guideline(history: Sequence[Observation], reading: Reading, person: Person)
     return findings
 
 
+@dataclass(frozen=True, slots=True)
+class Unconfirmed:
+    """A repeat request its repeat answered: `asked`'s unconfirmed guideline finding of `family`, and a
+    later reading, `repeat`, that does not break the rule."""
+
+    family: RuleFamily
+    asked: Observation
+    repeat: Observation
+
+
+def _is_repeat(earlier: Reading, later: Reading) -> bool:
+    """A second measurement after `earlier` within CONFIRM_WITHIN, later than a same-moment copy could be."""
+    return SAME_MOMENT < later.effective_at - earlier.effective_at <= CONFIRM_WITHIN
+
+
+def unconfirmed(
+    history: Sequence[Observation], current: Observation, findings: Sequence[Finding], person: Person
+) -> list[Unconfirmed]:
+    """The repeat requests answered by a normal repeat, one side of each being the current reading: an
+    earlier reading's request the current one answers, or the current reading's own when its repeat
+    arrived first (out of order, or its evaluation died and is finished later). `findings` are the
+    current reading's; a history reading's are those stored when it was evaluated (none before)."""
+    found = []
+    reading = current.reading
+    history = [h for h in history if h.id != current.id and h.reading.metric is reading.metric]
+    breaks = {family for family, _, _ in guideline_families(reading, person)}
+    for h in history:
+        if _is_repeat(h.reading, reading):
+            found += [
+                Unconfirmed(f.family, h, current) for f in h.findings if not f.confirmed and f.family not in breaks
+            ]
+    for f in findings:
+        if f.confirmed:
+            continue
+        for h in history:
+            if _is_repeat(reading, h.reading) and f.family not in {
+                g for g, _, _ in guideline_families(h.reading, person)
+            }:
+                found.append(Unconfirmed(f.family, current, h))
+                break
+    return found
+
+
 def series_points(history: Sequence[Observation], current: Observation, code: str) -> list[Point]:
     """The series of one component, oldest first, with the current reading marked.
 
@@ -283,18 +329,38 @@ def _bases(series: Series, code: str, indices: Sequence[int], memo: Memo | None)
     return found
 
 
+def _steps(series: Series, start: int, stop: int) -> list[tuple[int, int]]:
+    """The CUSUM's steps over points[start:stop], as (first, after) index ranges: a local day each, except
+    that a day of a single reading shares its step with the measured day before it when that one is single
+    too, paired back from the last day. A series measured once a day (heart rate) thus steps on two
+    readings, whose mean has 1/√2 of a reading's spread; a day measured twice (blood pressure) is its own
+    step, and so is the day so far (a morning reading after a day of two), as before."""
+    firsts = [i for i in range(start, stop) if i == start or series.days[i] != series.days[i - 1]]
+    days = list(zip(firsts, [*firsts[1:], stop], strict=True))
+    steps: list[tuple[int, int]] = []
+    at = len(days) - 1
+    while at >= 0:
+        first, after = days[at]
+        if after - first < MIN_STEP_READINGS and at and days[at - 1][1] - days[at - 1][0] < MIN_STEP_READINGS:
+            first, at = days[at - 1][0], at - 1
+        steps.append((first, after))
+        at -= 1
+    return steps[::-1]
+
+
 def _day_zs(series: Series, code: str, stop: int, memo: Memo | None) -> list[float | None]:
-    """The z of each day's mean over the 28 local days up to points[stop - 1]'s (that day so far), each
-    against the baseline before the day's first reading: the day's readings are one observation."""
+    """The z of each step's mean (a day, or two single-reading days: `_steps`) over the 28 local days up to
+    points[stop - 1]'s (that day so far), each against the baseline before the step's first reading: the
+    step's readings are one observation."""
     if not stop:
         return []
     last_day = series.days[stop - 1]
     start = bisect_right(series.days, last_day - BASELINE_WINDOW, 0, stop)
-    firsts = [i for i in range(start, stop) if i == start or series.days[i] != series.days[i - 1]]
-    bases = _bases(series, code, firsts, memo)
+    steps = _steps(series, start, stop)
+    bases = _bases(series, code, [first for first, _ in steps], memo)
     worse = WORSE.get(code, 1.0)
     zs: list[float | None] = []
-    for first, after, base in zip(firsts, [*firsts[1:], stop], bases, strict=True):
+    for (first, after), base in zip(steps, bases, strict=True):
         mean = statistics.fmean(series.points[i].value for i in range(first, after))
         zs.append(None if base is None else base.z(mean, worse))
     return zs

@@ -7,6 +7,8 @@ The order of writes is what makes a crash harmless:
    with `evaluate_due_at` set;
 3. per reading, same-moment copies settled: of readings that are one measurement, the senior stays accepted;
 4. each finding's incident, through the incidents module's opening (idempotent by reading and rule);
+   then each repeat request the reading answers normal (an earlier reading's, or its own when its repeat
+   came first) closed by the system in one conditional update (`close_unconfirmed_incident`);
 5. the reading marked evaluated (`evaluate_due_at` cleared): one with findings at once, those that
    found nothing together at the end of the request.
 A reading left between 2 and 5 is evaluated again by a retry of the request or, after a minute, by the
@@ -44,6 +46,7 @@ from carecore.incidents.models import HEALTH_DETECTOR_SERVICE, AiService, Detect
 from carecore.incidents.opening import Opening, open_incident
 from carecore.incidents.policies import policy_for
 from carecore.incidents.policy import IncidentPolicy
+from carecore.incidents.service import close_unconfirmed_incident
 from carecore.pagination import Page, PageRequest
 from carecore.people.models import ExternalRef, Person
 from carecore.ports import Ports
@@ -298,6 +301,20 @@ async def evaluate(
     subject, policy = await context.subject(ports, observation, person)
     findings = detection.detect(history, observation, subject)
     incident_ids = [await _open(ports, observation, finding, policy) for finding in findings]
+    for answered in detection.unconfirmed(history, observation, findings, subject):
+        asked = answered.asked
+        own = asked.id == observation.id
+        opened = (
+            zip(findings, incident_ids, strict=True) if own else zip(asked.findings, asked.incident_ids, strict=True)
+        )
+        await close_unconfirmed_incident(
+            ports,
+            next(incident for f, incident in opened if f.family is answered.family),
+            agency_id=observation.agency_id,
+            detector=answered.family.value,
+            observation_id=asked.id,
+            outcome=_not_confirmed(answered.repeat.reading, subject.tz),
+        )
     if findings or deferring is None:
         await ports.store.observations.finish(observation.id, findings, tuple(incident_ids))
     else:
@@ -305,6 +322,12 @@ async def evaluate(
     evaluated = dataclasses.replace(observation, evaluated=True, findings=findings, incident_ids=tuple(incident_ids))
     context.evaluated[observation.id] = evaluated
     return evaluated
+
+
+def _not_confirmed(repeat: Reading, tz: ZoneInfo) -> str:
+    """What the closed repeat request says: when the repeat was taken (the agency's time) and what it read."""
+    values = "/".join(f"{c.value:g}" for c in repeat.components)
+    return f"Not confirmed by the repeat at {repeat.effective_at.astimezone(tz):%H:%M}: {values} {repeat.unit}"
 
 
 async def _open(ports: Ports, observation: Observation, finding: Finding, policy: IncidentPolicy) -> str:

@@ -23,6 +23,9 @@ class RuleStats:
     alerts: int  # incidents the rule opened (later readings joining one are not new alerts)
     dispositioned: int  # of those, closed with a say on whether they were actionable
     actionable: int
+    # Repeat requests the repeat answered (closed by the system), apart from the alerts: the protocol
+    # working, not an alarm someone had to judge, so neither the PPV nor the alert rate counts them.
+    repeats_answered: int = 0
 
     @property
     def ppv(self) -> float | None:
@@ -56,11 +59,14 @@ async def health_rule_stats(
     start = start or end - DEFAULT_PERIOD
     if not timedelta(0) < end - start <= MAX_PERIOD:
         raise ValidationFailed("The period must be forward and at most a year long.", field="since")
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for rule, actionable in await ports.store.incidents.dispositions(
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for rule, actionable, repeat_answered in await ports.store.incidents.dispositions(
         actor.agency_id, HEALTH_DETECTOR_SERVICE, start, end
     ):
         c = counts[rule]
+        if repeat_answered:
+            c[3] += 1
+            continue
         c[0] += 1
         c[1] += actionable is not None
         c[2] += actionable is True

@@ -23,6 +23,7 @@ from carecore.incidents.models import (
     CLOSED,
     HEALTH_DETECTOR_SERVICE,
     LIVE,
+    UNACKNOWLEDGED,
     Incident,
     IncidentStatus,
     Severity,
@@ -170,6 +171,36 @@ async def resolve_incident(
         "resolve",
         lambda: ports.store.incidents.resolve(incident.id, outcome, entry, actionable=actionable),
     )
+
+
+async def close_unconfirmed_incident(
+    ports: Ports, incident_id: str, *, agency_id: str, detector: str, observation_id: str, outcome: str
+) -> Incident | None:
+    """The system: a health rule's repeat request that the repeat answered normal closes itself, not actionable.
+
+    Only an incident nobody has taken up closes so (`IncidentStore.close_unconfirmed` says which); its
+    ladder stops, and the event tells the people already asked (their alerts are marked handled). None
+    when it is not such an incident (any more). Idempotent: a retry after a death between the change and
+    its event publishes the event again (its id is the revision's).
+    """
+    current = await ports.store.incidents.get(incident_id)
+    if current is None:
+        return None
+    if current.status is IncidentStatus.RESOLVED and current.outcome == outcome:
+        await publish_change(ports, current)  # closed by this very repeat: finish what a death left
+        return None
+    if current.status not in UNACKNOWLEDGED or current.severity is not Severity.HIGH or current.assignee_id:
+        return None  # read first, so a normal reading after a taken-up incident leaves no audit entry
+    entry = TimelineEntry(
+        ports.clock.now(), TimelineAction.RESOLVED, None, IncidentStatus.RESOLVED, detail=f"{outcome} (not actionable)"
+    )
+    async with audited(ports, None, "incident.close_unconfirmed", "Incident", [incident_id], agency_id=agency_id):
+        closed = await ports.store.incidents.close_unconfirmed(
+            incident_id, detector=detector, observation_id=observation_id, outcome=outcome, entry=entry
+        )
+        if closed is not None:
+            await publish_change(ports, closed)
+    return closed
 
 
 async def reopen_incident(ports: Ports, actor: Principal, incident_id: str, *, note: str | None = None) -> Incident:

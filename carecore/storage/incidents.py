@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from carecore.errors import AlreadyExists
 from carecore.incidents.models import (
     CLOSED,
+    HEALTH_DETECTOR_SERVICE,
     LIVE,
     UNACKNOWLEDGED,
     Detection,
@@ -25,6 +26,7 @@ from carecore.incidents.models import (
     IncidentStatus,
     MergeKeyTaken,
     SeverityRaise,
+    TimelineAction,
     TimelineEntry,
     Verdict,
 )
@@ -194,11 +196,12 @@ class IncidentStore(IncidentQueries):
 
     async def dispositions(
         self, agency_id: str, service: str, start: datetime, end: datetime
-    ) -> list[tuple[str, bool | None]]:
-        """(detector, actionable) of the incidents `service` opened in [start, end): the basis of its precision."""
+    ) -> list[tuple[str, bool | None, bool]]:
+        """(detector, actionable, closed by its repeat) of the incidents `service` opened in [start, end):
+        the basis of its precision."""
         query = {"agency_id": agency_id, "detection.service": service, "created_at": {"$gte": start, "$lt": end}}
-        docs = await self._c.find(query, {"detection.detector": 1, "actionable": 1}).to_list()
-        return [(d["detection"]["detector"], d.get("actionable")) for d in docs]
+        docs = await self._c.find(query, {"detection.detector": 1, "actionable": 1, "repeat_answered": 1}).to_list()
+        return [(d["detection"]["detector"], d.get("actionable"), bool(d.get("repeat_answered"))) for d in docs]
 
     async def retire_merge_key(self, merge_key: str, *, flagged_before: datetime) -> None:
         """The window has passed: later flags start a new incident, this one stays as it is."""
@@ -281,6 +284,39 @@ class IncidentStore(IncidentQueries):
         statuses = [s for s in LIVE if s is not IncidentStatus.IN_REVIEW]
         return await self._change(incident_id, statuses=statuses, entry=entry, changes=changes, stop_merging=True)
 
+    async def close_unconfirmed(
+        self, incident_id: str, *, detector: str, observation_id: str, outcome: str, entry: TimelineEntry
+    ) -> Incident | None:
+        """The system closes a repeat request its repeat answered, only while nobody has taken it up: still
+        the health rule's HIGH request, unacknowledged, unassigned, never confirmed or reopened by a person,
+        and still standing on `observation_id`'s reading (a later reading merged in is a request of its own).
+        It stays apart in the rule's record (`repeat_answered`): a request, not an alert. None otherwise."""
+        changes = {
+            "status": IncidentStatus.RESOLVED.value,
+            "outcome": outcome,
+            "actionable": False,  # nobody had anything to do
+            "repeat_answered": True,
+            "resolved_at": entry.at,
+            "escalation_due_at": None,
+        }
+        human = [
+            TimelineAction.ACKNOWLEDGED,
+            TimelineAction.ASSIGNED,
+            TimelineAction.CONFIRMED,
+            TimelineAction.REOPENED,
+        ]
+        extra: Document = {
+            "severity": Severity.HIGH.value,
+            "assignee_id": None,
+            "detection.service": HEALTH_DETECTOR_SERVICE,
+            "detection.detector": detector,
+            "evidence.signals": {"$elemMatch": {"name": "observationId", "value": observation_id}},
+            "timeline.action": {"$nin": [a.value for a in human]},
+        }
+        return await self._change(
+            incident_id, statuses=UNACKNOWLEDGED, entry=entry, changes=changes, extra=extra, stop_merging=True
+        )
+
     async def dismiss(self, incident_id: str, reason: str, entry: TimelineEntry) -> Incident | None:
         changes = {
             "status": IncidentStatus.DISMISSED.value,
@@ -300,6 +336,7 @@ class IncidentStore(IncidentQueries):
             "outcome": None,
             "resolved_at": None,
             "dismissal_reason": None,
+            "repeat_answered": False,
             "acknowledged_by": None,
             "acknowledged_at": None,
             **_escalation_fields(ladder),

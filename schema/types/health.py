@@ -158,6 +158,9 @@ class HealthRuleStat:
     actionable: int
     ppv: float | None = strawberry.field(description="actionable / dispositioned; null before any disposition.")
     alerts_per_person_week: float | None
+    repeats_answered: int = strawberry.field(
+        description="Repeat requests a normal repeat answered, closed by the system: apart from alerts and PPV."
+    )
 
 
 @strawberry.type(description="Per health rule: alerts, the share actionable (PPV) and alerts per person-week.")
@@ -181,6 +184,7 @@ class HealthRuleStats:
                     actionable=r.actionable,
                     ppv=r.ppv,
                     alerts_per_person_week=s.alerts_per_person_week(r),
+                    repeats_answered=r.repeats_answered,
                 )
                 for r in s.rules
             ],

@@ -195,6 +195,28 @@ async def test_resolving_a_health_incident_without_saying_whether_it_was_actiona
     }
 
 
+async def test_a_repeat_request_answered_by_a_normal_repeat_shows_closed_and_apart_in_the_rule_stats(
+    execute: Execute, world: World, ports: Ports
+) -> None:
+    await execute(RECORD, bp(world, "2026-11-25T00:00:00Z", 186, 104), as_user=world.caregiver_on_team)
+    await execute(RECORD, bp(world, "2026-11-25T00:04:00Z", 138, 86), as_user=world.caregiver_on_team)
+    [incident] = await ports.store.db["incidents"].find().to_list()
+    read = "query ($id: ID!) { incident(id: $id) { status outcome actionable } }"
+    stats = "{ healthRuleStats { rules { rule alerts dispositioned repeatsAnswered } } }"
+
+    seen = await execute(read, {"id": incident["_id"]}, as_user=world.caregiver_on_team)
+    counted = await execute(stats, as_user=world.coordinator)
+
+    assert seen.data["incident"] == {
+        "status": "RESOLVED",
+        "outcome": "Not confirmed by the repeat at 09:04: 138/86 mm[Hg]",  # the agency's time, Seoul
+        "actionable": False,
+    }
+    assert counted.data["healthRuleStats"]["rules"] == [
+        {"rule": "bp_crisis", "alerts": 0, "dispositioned": 0, "repeatsAnswered": 1}
+    ]
+
+
 async def test_the_family_view_shows_baseline_and_trend_with_health_and_nothing_without(
     execute: Execute, world: World, clock: FakeClock
 ) -> None:

@@ -8,10 +8,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 from carecore.alerts.models import Audience
+from carecore.alerts.router import route_due
 from carecore.audit.models import AuditOutcome
 from carecore.health.models import ObservationStatus
 from carecore.health.service import ingest_observations, record_observation
-from carecore.incidents.models import AiService, Severity
+from carecore.incidents.models import AiService, IncidentStatus, Severity
 from carecore.people.models import ExternalRef
 from carecore.storage.people import profile_to_doc
 from tests.carecore.health.conftest import bp_reading
@@ -106,3 +107,33 @@ async def test_a_batch_killed_at_any_write_ends_with_each_reading_evaluated_once
             [incident["_id"]],
         ], run.writes
         assert retried[2].outcome.value == "DUPLICATE", run.writes  # the copy in the batch, whatever the death
+
+
+async def test_a_normal_repeat_killed_at_any_write_still_closes_the_repeat_request_and_tells_those_asked(
+    crash_points: CrashPoints,
+) -> None:
+    async for run in crash_points():
+        world = await build_world(run.store, run.clock)
+        caregiver = world.caregiver_on_team.principal()
+        first = await record_observation(run.ports, caregiver, bp_reading(world.minji.id, run.clock.now(), 188, 104))
+        assert first.observation is not None
+        [asked] = first.observation.incident_ids
+        await route_due(run.ports, owner="router")  # the caregiver on shift is asked to repeat it
+        run.clock.advance(timedelta(minutes=5))
+        repeat = bp_reading(world.minji.id, run.clock.now(), 140, 86)
+        async with run.armed():
+            await record_observation(run.ports, caregiver, repeat)
+        await recover(run)  # the health-evaluations job finishes a reading the request left
+        await record_observation(run.ports, caregiver, repeat)  # the caregiver was told nothing: a retry
+        await recover(run)
+
+        incident = await run.store.incidents.get(asked)
+        assert incident is not None and incident.status is IncidentStatus.RESOLVED, run.writes
+        assert (incident.outcome or "").startswith("Not confirmed by the repeat at "), run.writes
+        assert incident.actionable is False and incident.escalation.due_at is None, run.writes
+        observations = await run.store.db["observations"].find().to_list()
+        assert len(observations) == 2 and all(o["evaluated"] for o in observations), run.writes
+        closed = {"subject_id": asked, "kind": "incident.updated", "data.status": IncidentStatus.RESOLVED.value}
+        assert await run.store.db["events"].count_documents(closed) == 1, run.writes  # the people asked are told
+        notified = await run.store.db["notifications"].find({"subject_id": asked}).to_list()
+        assert notified and all(n["subject_acknowledged_at"] is not None for n in notified), run.writes

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from carecore.health import detection
-from carecore.health.models import SYSTOLIC, Component, Metric, Modality, Reading, RejectReason, RuleFamily
+from carecore.health.models import (
+    SYSTOLIC,
+    Component,
+    Metric,
+    Modality,
+    Observation,
+    Reading,
+    RejectReason,
+    RuleFamily,
+)
 from carecore.health.rules import quality_gate
 from carecore.incidents.models import Severity
 from tests.carecore.health.series import SEOUL, START, bp, replay, single, twice_daily
@@ -36,6 +47,33 @@ def test_28_stable_days_raise_nothing() -> None:
     # finite run length by design, so these seeds are golden.
     for seed in (1, 3, 7):
         assert [found for _, found in replay(twice_daily(28, lambda d: 128, seed=seed)) if found] == []
+
+
+def daily_heart_rate(values: Sequence[float]) -> list[Observation]:
+    return [single(Metric.HEART_RATE, START + timedelta(days=d), v, "/min") for d, v in enumerate(values)]
+
+
+def test_a_once_a_day_heart_rate_steps_on_two_readings_so_single_high_days_make_no_trend() -> None:
+    # Calm at 70/min, then a week where every other day reads high (84) and the days between a little low
+    # (66): no sustained change. On one reading a step, each high day adds 2.5 to the CUSUM and each low
+    # day takes only 1.5 off, so it crossed h on the 7th day; two days a step average 75, and it does not.
+    rng = random.Random(11)
+    calm = [round(70 + rng.gauss(0, 3)) for _ in range(30)]
+    series = daily_heart_rate(calm + [84, 66] * 4)
+
+    assert [(day, families(found)) for day, found in replay(series) if found] == []
+
+
+def test_a_sustained_heart_rate_rise_is_still_found_by_the_trend_within_days() -> None:
+    rng = random.Random(11)
+    calm = [round(70 + rng.gauss(0, 3)) for _ in range(30)]
+    rise = [round(70 + min(16, 2 * (d + 1)) + rng.gauss(0, 3)) for d in range(20)]
+
+    trends = [
+        day for day, found in replay(daily_heart_rate(calm + rise)) for f in found if f.family is RuleFamily.TREND
+    ]
+
+    assert trends and 30 < trends[0] <= 38, trends  # up 16/min by day 37: found within the rise's first week
 
 
 def test_a_naturally_high_but_stable_baseline_stays_quiet() -> None:
