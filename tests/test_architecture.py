@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,3 +123,13 @@ def test_domains_share_enums_through_the_vocabulary_not_each_other() -> None:
                 continue
             borrowed = {a.name for a in node.names} & (enums.get(other, set()) | shared)
             assert not borrowed, f"{path} imports {borrowed} from {node.module}: move them to carecore/vocabulary.py"
+
+
+def test_the_modules_a_tool_starts_from_import_on_their_own() -> None:
+    """A benchmark, a CLI or a test may import any of these first; a cycle hidden by the app's import order
+    (carecore.metrics and carecore.ports, 2026-12-02) broke `python -m benchmarks.notifications`."""
+    starts = ["carecore.ports", "carecore.storage.store", "carecore.metrics", "carecore.health.service"]
+    starts += ["carecore.shifts.scheduling", "carecore.shifts.open_shifts", "schema.build"]
+    for module in starts:
+        done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, f"import {module}: {done.stderr.strip().splitlines()[-1:]}"
