@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -24,7 +25,7 @@ from devtools.auth_emulator import AuthEmulator, create_user, sign_in
 from devtools.devdb import DevDatabase
 from tests.crashes import CrashPoints, crash_points_for
 from tests.index_shapes import ShapeRecorder
-from tests.network import RoutingLoop
+from tests.network import RoutingPolicy
 from tests.support import (
     ALL_PERMISSIONS,
     FakeClock,
@@ -43,9 +44,8 @@ SHAPES = ShapeRecorder()
 monitoring.register(SHAPES)
 
 
-def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], RoutingLoop]]:
-    """Every test's loop can route a public host to a local server (the FCM test server needs it)."""
-    return {"routing": RoutingLoop}
+# Every test's loop can route a public host to a local server (the FCM test server needs it).
+asyncio.set_event_loop_policy(RoutingPolicy())
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

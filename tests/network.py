@@ -8,8 +8,9 @@ loop's public `getaddrinfo` and `create_connection`, so tests route at that boun
 and a port forward would: the client still speaks TLS to "fcm.googleapis.com" and checks the
 certificate against the CA that SSL_CERT_FILE names (the local server's test CA).
 
-Every test runs on this loop (tests/conftest.py's pytest_asyncio_loop_factories); with no route
-registered it is a plain selector loop. Benchmarks use it through `asyncio.Runner(loop_factory=...)`.
+Every test runs on this loop (tests/conftest.py sets `RoutingPolicy` before pytest-asyncio makes its
+loops); with no route registered it is a plain selector loop. Benchmarks use it through
+`asyncio.Runner(loop_factory=...)`.
 """
 
 from __future__ import annotations
@@ -63,3 +64,12 @@ class RoutingLoop(asyncio.SelectorEventLoop):
         with _lock:
             host, port = _targets.get(host, (host, port))
         return await super().create_connection(protocol_factory, host, port, **kwargs)
+
+
+class RoutingPolicy(asyncio.DefaultEventLoopPolicy):
+    """Makes every new loop a RoutingLoop. Set as the policy rather than given to pytest-asyncio as a loop
+    factory: a factory parametrizes the async tests only, so a sync test that uses an async fixture asks for
+    the session's runner without it, which tears the runner and every session fixture down mid-run."""
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        return RoutingLoop()
